@@ -1,0 +1,1 @@
+"""newsmon's Scrapy project: settings, seed-driven spiders, discovery helpers and the CLI."""

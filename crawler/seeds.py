@@ -1,0 +1,182 @@
+"""Sources as data: load and validate `seeds/<name>.toml`, one crawl source per file."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from apscheduler.triggers.cron import CronTrigger
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SEEDS_DIR = PROJECT_ROOT / "seeds"
+SEEDS_DIR_ENV = "NEWSMON_SEEDS_DIR"
+
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+
+
+class SeedError(ValueError):
+    """A seed file is malformed; the message is one line naming the file and the key."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One crawl source, as declared by a seed file."""
+
+    name: str
+    title: str
+    allowed_domains: tuple[str, ...]
+    robots_txt: tuple[str, ...]
+    feeds: tuple[str, ...]
+    sitemaps: tuple[str, ...]
+    article_url_pattern: re.Pattern[str]
+    exclude_url_patterns: tuple[re.Pattern[str], ...]
+    sitemap_follow: re.Pattern[str] | None
+    language: str
+    schedule: str
+    path: Path
+
+    @property
+    def entry_points(self) -> tuple[str, ...]:
+        """Every URL a crawl of this source starts from, in request order."""
+        return self.robots_txt + self.feeds + self.sitemaps
+
+
+# key -> (required, kind)
+_KEYS: dict[str, tuple[bool, str]] = {
+    "title": (True, "str"),
+    "allowed_domains": (True, "domains"),
+    "robots_txt": (False, "urls"),
+    "feeds": (False, "urls"),
+    "sitemaps": (False, "urls"),
+    "article_url_pattern": (True, "regex"),
+    "exclude_url_patterns": (False, "regexes"),
+    "sitemap_follow": (False, "regex"),
+    "language": (True, "language"),
+    "schedule": (False, "cron"),
+}
+DEFAULT_SCHEDULE = "0 2 * * *"
+
+
+def seeds_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The seeds folder: `override`, else `$NEWSMON_SEEDS_DIR`, else `seeds/` in the project."""
+    chosen = override or os.environ.get(SEEDS_DIR_ENV)
+    return Path(chosen) if chosen else DEFAULT_SEEDS_DIR
+
+
+def load_seeds(directory: str | os.PathLike[str] | None = None) -> dict[str, Source]:
+    """Load every `*.toml` in the seeds folder, keyed by source name (the file stem).
+
+    Raises:
+        SeedError: on the first invalid file, with a one-line message naming the file and key.
+    """
+    folder = seeds_dir(directory)
+    if not folder.is_dir():
+        raise SeedError(f"{folder}: seeds folder not found")
+    sources: dict[str, Source] = {}
+    for path in sorted(folder.glob("*.toml")):
+        source = load_seed(path)
+        sources[source.name] = source
+    return sources
+
+
+def load_seed(path: Path) -> Source:
+    """Parse and validate one seed file."""
+    name = path.stem
+    if not _NAME_RE.match(name):
+        raise SeedError(f"{path}: file name must be a source name like 'venturebeat' ([a-z][a-z0-9_]+)")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SeedError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SeedError(f"{path}: not valid TOML: {exc}") from None
+    for key in raw:
+        if key not in _KEYS:
+            raise SeedError(f"{path}: unknown key {key!r}")
+    values = {key: _check(path, key, kind, raw[key]) for key, (_, kind) in _KEYS.items() if key in raw}
+    for key, (required, _) in _KEYS.items():
+        if required and key not in values:
+            raise SeedError(f"{path}: missing key {key!r}")
+    if not (values.get("robots_txt") or values.get("feeds") or values.get("sitemaps")):
+        raise SeedError(f"{path}: key 'robots_txt', 'feeds' or 'sitemaps' must name at least one URL")
+    domains = values["allowed_domains"]
+    for key in ("robots_txt", "feeds", "sitemaps"):
+        for url in values.get(key, ()):
+            host = urlsplit(url).hostname or ""
+            if not any(host == d or host.endswith("." + d) for d in domains):
+                raise SeedError(f"{path}: key {key!r}: {url} is outside allowed_domains")
+    return Source(
+        name=name,
+        title=values["title"],
+        allowed_domains=domains,
+        robots_txt=values.get("robots_txt", ()),
+        feeds=values.get("feeds", ()),
+        sitemaps=values.get("sitemaps", ()),
+        article_url_pattern=values["article_url_pattern"],
+        exclude_url_patterns=values.get("exclude_url_patterns", ()),
+        sitemap_follow=values.get("sitemap_follow"),
+        language=values["language"],
+        schedule=values.get("schedule", DEFAULT_SCHEDULE),
+        path=path,
+    )
+
+
+def _check(path: Path, key: str, kind: str, value: object) -> object:
+    """Validate one value by its kind; return it in its typed form."""
+
+    def bad(why: str) -> SeedError:
+        return SeedError(f"{path}: key {key!r}: {why}")
+
+    if kind == "str":
+        if not isinstance(value, str) or not value.strip():
+            raise bad("must be a non-empty string")
+        return value.strip()
+    if kind == "language":
+        if not isinstance(value, str) or not re.fullmatch(r"[a-z]{2}", value):
+            raise bad("must be a two-letter ISO 639-1 code such as 'en'")
+        return value
+    if kind in ("urls", "domains", "regexes"):
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str) and v for v in items):
+            raise bad("must be a string or a list of non-empty strings")
+        if kind == "urls":
+            return tuple(_check_url(bad, v) for v in items)
+        if kind == "domains":
+            for domain in items:
+                if not re.fullmatch(r"(?:[a-z0-9-]+\.)+[a-z0-9-]+", domain):
+                    raise bad(f"{domain!r} is not a bare domain name such as 'venturebeat.com'")
+            return tuple(items)
+        return tuple(_compile(bad, v) for v in items)
+    if kind == "regex":
+        if not isinstance(value, str):
+            raise bad("must be a regular expression string")
+        return _compile(bad, value)
+    if kind == "cron":
+        if not isinstance(value, str) or len(value.split()) != 5:
+            raise bad("must be a five-field cron expression in UTC, such as '0 2 * * *'")
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise bad(f"invalid cron expression: {exc}") from None
+        return value
+    raise AssertionError(kind)
+
+
+def _check_url(bad, url: str) -> str:  # noqa: ANN001 - a local error factory
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise bad(f"{url!r} is not an http(s) URL")
+    if parts.username or parts.password:
+        raise bad(f"{url!r} must not carry credentials")
+    return url
+
+
+def _compile(bad, pattern: str) -> re.Pattern[str]:  # noqa: ANN001 - a local error factory
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise bad(f"invalid regular expression: {exc}") from None

@@ -1,0 +1,106 @@
+"""Pure date helpers: parse the date strings found in feeds, sitemaps and page metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from email.utils import parsedate_to_datetime
+
+# Dates outside this range are errors in the page, not publication dates.
+EARLIEST = dt.date(1995, 1, 1)
+_MAX_DATE_TEXT = 120  # dateparser's cost grows with input length; real date strings are short
+_ISO_PREFIX = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})")
+
+_DATEPARSER_SETTINGS = {
+    "PREFER_DATES_FROM": "past",
+    "RETURN_AS_TIMEZONE_AWARE": True,
+    "TIMEZONE": "UTC",
+    "TO_TIMEZONE": "UTC",
+    "STRICT_PARSING": False,
+    "REQUIRE_PARTS": ["day", "month", "year"],
+}
+
+
+def today_utc() -> dt.date:
+    """Today's date in UTC."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def plausible(day: dt.date | None, *, today: dt.date | None = None) -> bool:
+    """True when `day` can be a publication date: not before 1995 and at most two days ahead."""
+    if day is None:
+        return False
+    latest = (today or today_utc()) + dt.timedelta(days=2)
+    return EARLIEST <= day <= latest
+
+
+def parse_machine_date(value: str | None) -> tuple[dt.date, dt.datetime | None] | None:
+    """Parse a machine-readable date (ISO 8601 or RFC 822) as the page writes it.
+
+    Returns:
+        (calendar date as written, UTC timestamp when a time of day was given), or None.
+        The calendar date is taken before any conversion to UTC, so "2019-11-18T23:03-08:00"
+        stays 2019-11-18: the day in the publisher's own time zone.
+    """
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip()[:_MAX_DATE_TEXT]
+    parsed: dt.datetime | None = None
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace(" ", "T", 1) if " " in text[:11] else text)
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            parsed = None
+    if parsed is None:
+        match = _ISO_PREFIX.match(text)
+        if not match:
+            return None
+        try:
+            day = dt.date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            return None
+        return (day, None) if plausible(day) else None
+    day = parsed.date()
+    if not plausible(day):
+        return None
+    has_time = "T" in text or ":" in text
+    if not has_time:
+        return day, None
+    stamp = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return day, stamp.astimezone(dt.UTC)
+
+
+def parse_human_date(text: str | None, languages: list[str] | None = None) -> dt.date | None:
+    """Parse a visible date such as "August 24, 2023 7:00 AM" with dateparser (explicit settings).
+
+    Never raises; returns None for anything that is not a full, plausible date.
+    """
+    if not text or not isinstance(text, str):
+        return None
+    snippet = " ".join(text.split())[:_MAX_DATE_TEXT]
+    if not re.search(r"\d", snippet):
+        return None
+    import dateparser  # imported lazily: it is slow to import and only this fallback needs it
+
+    try:
+        parsed = dateparser.parse(snippet, languages=languages, settings=_DATEPARSER_SETTINGS)
+    except (ValueError, TypeError, OverflowError, AttributeError, re.error):
+        return None
+    if parsed is None:
+        return None
+    day = parsed.date()
+    return day if plausible(day) else None
+
+
+def parse_since(value: str) -> dt.date:
+    """Parse the `-a since=YYYY-MM-DD` spider argument.
+
+    Raises:
+        ValueError: with a one-line message when the value is not a date.
+    """
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except (ValueError, AttributeError):
+        raise ValueError(f"since must be a date as YYYY-MM-DD, not {value!r}") from None

@@ -1,0 +1,268 @@
+"""Pure article extraction: (HTML text, URL) -> Article, with trafilatura and a dated date chain.
+
+No Scrapy, no database: tests call `extract_article` directly on recorded pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+
+import trafilatura
+from htmldate import find_date
+from lxml import html as lxml_html
+
+from pipelines.dates import parse_human_date, parse_machine_date, plausible
+from pipelines.urls import canonical_url, is_http_url
+
+logger = logging.getLogger(__name__)
+
+# trafilatura and lxml have no time limit: bound what reaches them (reliability guide, "Reactor blocked").
+MAX_HTML_CHARS = 3_000_000
+MAX_TEXT_CHARS = 200_000
+MIN_TEXT_CHARS = 200
+
+# date_source values, in the order the chain tries them
+DATE_SOURCES = ("jsonld", "meta", "htmldate", "visible", "feed")
+
+_META_DATE_KEYS = (
+    "article:published_time",
+    "og:article:published_time",
+    "og:published_time",
+    "datepublished",
+    "publish-date",
+    "publish_date",
+    "pubdate",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date",
+    "date",
+)
+_VISIBLE_DATE_XPATH = (
+    "//time[not(ancestor::aside) and not(ancestor::footer)]"
+    " | //*[contains(@class, 'byline') or contains(@class, 'post-date') or contains(@class, 'entry-date')"
+    " or contains(@class, 'timestamp') or contains(@class, 'dateline') or contains(@class, 'published')]"
+)
+
+
+class ExtractionSkipped(Exception):  # noqa: N818 - a skip with a reason, not an error
+    """The page yields no article; `reason` names why (used as a stat key)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned article, ready for detection and storage."""
+
+    url: str
+    title: str | None
+    author: str | None
+    text: str
+    description: str | None = None
+    site_name: str | None = None
+    language: str | None = None
+    tags: tuple[str, ...] = ()
+    published: dt.date | None = None
+    published_at: dt.datetime | None = None
+    date_source: str | None = None
+    content_hash: str = field(default="")
+
+
+def extract_article(
+    html: str,
+    url: str,
+    *,
+    fallback_date: dt.date | None = None,
+    default_language: str | None = None,
+) -> Article:
+    """Extract one article from a page's decoded HTML.
+
+    Args:
+        html: the page as text (Scrapy's `response.text`, never raw bytes).
+        url: the URL the page was fetched from; the page's own canonical link wins when on the same host.
+        fallback_date: the date the feed or sitemap gave, last link of the date chain.
+        default_language: the source's language when the page states none.
+
+    Returns:
+        The Article.
+
+    Raises:
+        ExtractionSkipped: for an empty, binary, oversized or text-less page.
+    """
+    if not isinstance(html, str) or not html.strip():
+        raise ExtractionSkipped("empty")
+    if "\x00" in html[:4096]:
+        raise ExtractionSkipped("binary")
+    if len(html) > MAX_HTML_CHARS:
+        raise ExtractionSkipped("too_large", f"{len(html)} characters")
+    try:
+        tree = lxml_html.document_fromstring(html)
+    except (ValueError, lxml_html.etree.ParserError) as exc:
+        raise ExtractionSkipped("unparsable", str(exc)) from None
+    try:
+        doc = trafilatura.bare_extraction(
+            html, url=url, with_metadata=True, include_comments=False, include_tables=True
+        )
+    except Exception as exc:  # noqa: BLE001 - a third-party parser failing on one page must not stop a crawl
+        raise ExtractionSkipped("extractor_error", f"{type(exc).__name__}: {exc}") from None
+    text = (getattr(doc, "text", None) or "").strip()
+    if len(text) < MIN_TEXT_CHARS:
+        raise ExtractionSkipped("no_text", f"{len(text)} characters of main text")
+    text = text[:MAX_TEXT_CHARS]
+
+    published, published_at, date_source = find_published(tree, html, url, fallback_date)
+    return Article(
+        url=_page_url(tree, url),
+        title=_clean_title(tree, doc.title),
+        author=(doc.author or None),
+        text=text,
+        description=doc.description or None,
+        site_name=doc.sitename or None,
+        language=_language(tree, doc.language, default_language),
+        tags=tuple(dict.fromkeys(t for t in (doc.tags or []) + (doc.categories or []) if t)),
+        published=published,
+        published_at=published_at,
+        date_source=date_source,
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def find_published(
+    tree: lxml_html.HtmlElement, html: str, url: str, fallback_date: dt.date | None = None
+) -> tuple[dt.date | None, dt.datetime | None, str | None]:
+    """The publication date by the chain JSON-LD, meta tags, htmldate, visible date, feed/sitemap date.
+
+    Returns:
+        (calendar date, UTC timestamp if known, the DATE_SOURCES entry that gave it).
+    """
+    for source, value in (("jsonld", _jsonld_date(tree)), ("meta", _meta_date(tree))):
+        parsed = parse_machine_date(value)
+        if parsed:
+            return parsed[0], parsed[1], source
+    try:
+        found = find_date(html, url=url, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
+    except Exception:  # noqa: BLE001 - htmldate promises no robustness on hostile pages
+        found = None
+    parsed = parse_machine_date(found)
+    if parsed:
+        return parsed[0], None, "htmldate"
+    for element in tree.xpath(_VISIBLE_DATE_XPATH)[:10]:
+        day = parse_human_date(element.text_content())
+        if day:
+            return day, None, "visible"
+    if plausible(fallback_date):
+        return fallback_date, None, "feed"
+    return None, None, None
+
+
+def _jsonld_date(tree: lxml_html.HtmlElement) -> str | None:
+    for script in tree.xpath("//script[@type='application/ld+json']")[:20]:
+        try:
+            data = json.loads(script.text_content() or "")
+        except (ValueError, RecursionError):
+            continue
+        stack = [data]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(reversed(node))
+            elif isinstance(node, dict):
+                value = node.get("datePublished")
+                if isinstance(value, str) and value.strip():
+                    return value
+                graph = node.get("@graph")
+                if isinstance(graph, list):
+                    stack.extend(reversed(graph))
+    return None
+
+
+def _meta_date(tree: lxml_html.HtmlElement) -> str | None:
+    found: dict[str, str] = {}
+    for meta in tree.xpath("//meta[@content]"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        if key in _META_DATE_KEYS and key not in found:
+            found[key] = meta.get("content")
+    for key in _META_DATE_KEYS:
+        if key in found:
+            return found[key]
+    for element in tree.xpath("//*[@itemprop='datePublished'][@datetime]")[:1]:
+        return element.get("datetime")
+    return None
+
+
+def _page_url(tree: lxml_html.HtmlElement, fetched_url: str) -> str:
+    """The page's canonical link (or og:url) when it is on the fetched host, else the fetched URL."""
+    host = fetched_url.split("/")[2].lower() if "//" in fetched_url else ""
+    candidates = tree.xpath("//link[@rel='canonical']/@href") + tree.xpath(
+        "//meta[@property='og:url']/@content"
+    )
+    for candidate in candidates[:2]:
+        candidate = candidate.strip()
+        if is_http_url(candidate) and candidate.split("/")[2].lower().removeprefix(
+            "www."
+        ) == host.removeprefix("www."):
+            return canonical_url(candidate)
+    return canonical_url(fetched_url)
+
+
+def _clean_title(tree: lxml_html.HtmlElement, title: str | None) -> str | None:
+    """The visible headline: the <h1> that matches the page's metadata title, else that title minus its
+    " | Site" part (trafilatura's title comes from metadata and keeps the outlet's suffix)."""
+    meta_titles = [
+        " ".join(t.split())
+        for t in [
+            title or "",
+            *tree.xpath("//meta[@property='og:title']/@content"),
+            *tree.xpath("//title/text()")[:1],
+        ]
+        if t and t.strip()
+    ]
+    meta_words = set().union(*(_words(t) for t in meta_titles)) if meta_titles else set()
+    best, best_score = None, 0.0
+    for h1 in tree.xpath("//h1[not(ancestor::header) and not(ancestor::nav) and not(ancestor::footer)]")[:5]:
+        heading = " ".join(h1.text_content().split())
+        words = _words(heading)
+        if not 10 <= len(heading) <= 300 or len(words) < 3:
+            continue
+        score = len(words & meta_words) / len(words)
+        if score > best_score:
+            best, best_score = heading, score
+    if best and best_score >= 0.5:
+        return best
+    if not meta_titles:
+        return None
+    return _strip_site_suffix(meta_titles[0])
+
+
+def _strip_site_suffix(title: str) -> str:
+    for separator in (" | ", " - ", " – ", " — "):
+        if separator in title:
+            head, _, tail = title.rpartition(separator)
+            lead, _, rest = title.partition(separator)
+            if len(tail) <= 40 and len(head) >= 10:
+                return head
+            if len(lead) <= 25 and len(rest) >= 10 and separator == " | ":
+                return rest
+    return title
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.casefold()) if len(w) > 2}
+
+
+def _language(tree: lxml_html.HtmlElement, found: str | None, default: str | None) -> str | None:
+    if found:
+        return found[:2].lower()
+    lang = (tree.get("lang") or "").strip()
+    if re.match(r"^[A-Za-z]{2}\b", lang):
+        return lang[:2].lower()
+    return default

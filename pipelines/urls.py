@@ -1,0 +1,36 @@
+"""Pure URL helpers: the canonical form under which an article is stored."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+_TRACKING_PARAM = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|wt_mc|ncid|ocid|cmpid|guccounter)$", re.I)
+MAX_URL_LENGTH = 2083
+
+
+def canonical_url(url: str) -> str:
+    """The store's key for a URL: w3lib-canonicalised, without fragment and tracking parameters.
+
+    The scheme and host are lower-cased; the path is kept as the site writes it.
+    """
+    parts = urlsplit(url.strip())
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAM.match(k)]
+    cleaned = urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", urlencode(query), ""))
+    return canonicalize_url(cleaned, keep_fragments=False)
+
+
+def is_http_url(url: str) -> bool:
+    """True for an absolute http(s) URL of a sane length."""
+    if not url or len(url) > MAX_URL_LENGTH:
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def same_site(url: str, domains: tuple[str, ...] | list[str]) -> bool:
+    """True when the URL's host is one of `domains` or a subdomain of one."""
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in domains)

@@ -1,0 +1,17 @@
+"""Alembic environment: migrations run on the connection `storage.engine.migrate` hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from storage.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=True,  # SQLite can only ALTER through batch table copies
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

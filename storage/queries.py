@@ -1,0 +1,202 @@
+"""Read-only queries over the store, returning plain dataclasses (bound parameters only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from storage.engine import reader_engine
+from storage.models import Article, FundingRound, Investor, RoundArticle, RoundInvestor, Source
+
+
+@dataclass(frozen=True)
+class RoundFilters:
+    """Filters of `newsmon rounds`; every field is optional."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    company: str | None = None
+    investor: str | None = None
+    min_amount: float | None = None
+    round: str | None = None
+    source: str | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """One stored round in the ROUND shape of DESIGN.md, plus where and when it was reported."""
+
+    company: str
+    amount: float | None
+    currency: str | None
+    amount_usd: float | None
+    round: str | None
+    lead_investors: list[str]
+    investors: list[str]
+    valuation: float | None
+    status: str
+    confidence: float | None
+    announced: dt.date | None
+    sources: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        """The DESIGN.md ROUND dict with `sources` and `announced` (YYYY-MM-DD)."""
+        return {
+            "company": self.company,
+            "amount": _number(self.amount),
+            "currency": self.currency,
+            "amount_usd": _number(self.amount_usd),
+            "round": self.round,
+            "lead_investors": self.lead_investors,
+            "investors": self.investors,
+            "valuation": _number(self.valuation),
+            "status": self.status,
+            "confidence": self.confidence,
+            "sources": self.sources,
+            "announced": self.announced.isoformat() if self.announced else None,
+        }
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """One stored article as `newsmon articles` shows it."""
+
+    url: str
+    source: str | None
+    title: str | None
+    author: str | None
+    published: dt.date | None
+    date_source: str | None
+    language: str | None
+    rounds: int
+
+    def as_json(self) -> dict[str, object]:
+        """The DESIGN.md article dict (published as YYYY-MM-DD)."""
+        return {
+            "url": self.url,
+            "source": self.source,
+            "title": self.title,
+            "author": self.author,
+            "published": self.published.isoformat() if self.published else None,
+            "date_source": self.date_source,
+            "language": self.language,
+            "rounds": self.rounds,
+        }
+
+
+def list_rounds(url: str, filters: RoundFilters | None = None) -> list[RoundRecord]:
+    """Stored rounds matching `filters`, newest announcement first."""
+    filters = filters or RoundFilters()
+    query = _round_query(filters).options(
+        selectinload(FundingRound.investors).selectinload(RoundInvestor.investor),
+        selectinload(FundingRound.articles).selectinload(RoundArticle.article),
+    )
+    with Session(reader_engine(url)) as session:
+        return [_round_record(row) for row in session.scalars(query)]
+
+
+def list_articles(
+    url: str, *, since: dt.date | None = None, source: str | None = None, limit: int | None = None
+) -> list[ArticleRecord]:
+    """Stored articles, newest first, each with the number of rounds found in it."""
+    round_count = (
+        select(func.count(RoundArticle.id)).where(RoundArticle.article_id == Article.id).scalar_subquery()
+    )
+    query = (
+        select(Article, Source.name, round_count)
+        .outerjoin(Source, Article.source_id == Source.id)
+        .order_by(Article.published.desc().nulls_last(), Article.id.desc())
+    )
+    if since:
+        query = query.where(Article.published >= since)
+    if source:
+        query = query.where(Source.name == source)
+    if limit:
+        query = query.limit(limit)
+    with Session(reader_engine(url)) as session:
+        return [
+            ArticleRecord(
+                url=a.url,
+                source=name,
+                title=a.title,
+                author=a.author,
+                published=a.published,
+                date_source=a.date_source,
+                language=a.language,
+                rounds=count,
+            )
+            for a, name, count in session.execute(query)
+        ]
+
+
+def _round_query(filters: RoundFilters) -> Select[tuple[FundingRound]]:
+    query = select(FundingRound).order_by(FundingRound.announced.desc().nulls_last(), FundingRound.id.desc())
+    if filters.since:
+        query = query.where(FundingRound.announced >= filters.since)
+    if filters.until:
+        query = query.where(FundingRound.announced <= filters.until)
+    if filters.company:
+        query = query.where(FundingRound.company.ilike(_contains(filters.company), escape="\\"))
+    if filters.round:
+        query = query.where(FundingRound.round == filters.round)
+    if filters.min_amount is not None:
+        query = query.where(
+            or_(
+                FundingRound.amount_usd >= filters.min_amount,
+                (FundingRound.amount_usd.is_(None)) & (FundingRound.amount >= filters.min_amount),
+            )
+        )
+    if filters.investor:
+        investors = (
+            select(RoundInvestor.round_id)
+            .join(Investor, Investor.id == RoundInvestor.investor_id)
+            .where(Investor.name.ilike(_contains(filters.investor), escape="\\"))
+        )
+        query = query.where(FundingRound.id.in_(investors))
+    if filters.source:
+        reported = (
+            select(RoundArticle.round_id)
+            .join(Article, Article.id == RoundArticle.article_id)
+            .join(Source, Source.id == Article.source_id)
+            .where(Source.name == filters.source)
+        )
+        query = query.where(FundingRound.id.in_(reported))
+    if filters.limit:
+        query = query.limit(filters.limit)
+    return query
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern matching `text` literally anywhere (wildcards escaped)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _round_record(row: FundingRound) -> RoundRecord:
+    links = sorted(row.investors, key=lambda link: (link.role != "lead", link.position))
+    articles = sorted(row.articles, key=lambda link: (link.article.published or dt.date.max, link.article.id))
+    return RoundRecord(
+        company=row.company,
+        amount=row.amount,
+        currency=row.currency,
+        amount_usd=row.amount_usd,
+        round=row.round,
+        lead_investors=[link.investor.name for link in links if link.role == "lead"],
+        investors=[link.investor.name for link in links],
+        valuation=row.valuation,
+        status=row.status,
+        confidence=row.confidence,
+        announced=row.announced,
+        sources=[link.article.url for link in articles],
+    )
+
+
+def _number(value: float | None) -> float | int | None:
+    """Whole amounts as integers, as in the ROUND interface (235000000, not 235000000.0)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
