@@ -1,0 +1,285 @@
+"""The `newsmon` command: a thin layer over storage/ queries and the pure extraction and detection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from crawler.formatting import money, parse_amount, safe_text
+from storage import RoundFilters, StoreError, db_url, list_articles, list_rounds
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = PROJECT_ROOT / "demo"
+DEMO_BASE_URL = "https://demo.newsmon.example/"
+MAX_PAGE_BYTES = 16 * 1024 * 1024
+ROUND_TYPES = (
+    "pre_seed seed angel series_a series_b series_c series_d series_e series_f series_g series_h series_i "
+    "series_j growth debt convertible_note grant strategic private_equity crowdfunding"
+).split()
+
+
+class CliError(click.ClickException):
+    """An error reported as one line on stderr with exit status 1."""
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date as YYYY-MM-DD") from None
+
+
+def _amount(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_amount(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Example: newsmon rounds --since 2024-05-01 --investor Sequoia --json",
+)
+@click.option("--db", "database", metavar="URL", help="SQLAlchemy URL of the store (default: $NEWSMON_DB_URL).")
+@click.pass_context
+def cli(ctx: click.Context, database: str | None) -> None:
+    """newsmon: funding rounds found in the tech press, from a SQL store."""
+    ctx.obj = {"db_url": db_url(database)}
+
+
+@cli.command(epilog="Example: newsmon extract page.html --url https://venturebeat.com/ai/x/ --json")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--url", help="The page's URL (default: its canonical link).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def extract(file: Path, url: str | None, as_json: bool) -> None:
+    """Extract the article and funding rounds of one saved HTML page (nothing is stored)."""
+    from pipelines.extract import ExtractionSkipped, extract_article
+    from pipelines.funding import detect_rounds
+
+    html = _read_page(file)
+    try:
+        article = extract_article(html, url or file.resolve().as_uri())
+    except ExtractionSkipped as exc:
+        raise CliError(f"{file}: no article found ({exc})") from None
+    rounds = detect_rounds(article.text, title=article.title, published=article.published)
+    if as_json:
+        _print_json(
+            {
+                "article": {
+                    "url": article.url,
+                    "title": article.title,
+                    "author": article.author,
+                    "published": article.published.isoformat() if article.published else None,
+                    "language": article.language,
+                    "text": article.text,
+                },
+                "funding_rounds": rounds,
+            }
+        )
+        return
+    console = _console()
+    console.print(f"[bold]{safe_text(article.title)}[/bold]", highlight=False)
+    console.print(f"{article.url}  published {article.published or 'unknown'} ({article.date_source})")
+    _print_rounds_table(console, rounds, title=f"{len(rounds)} funding round(s)")
+
+
+def _read_page(file: Path) -> str:
+    """A saved page as text (charset sniffed as browsers do), or a one-line error."""
+    from w3lib.encoding import html_to_unicode
+
+    try:
+        if not file.is_file():
+            raise CliError(f"{file}: no such file")
+        if file.stat().st_size > MAX_PAGE_BYTES:
+            raise CliError(f"{file}: larger than {MAX_PAGE_BYTES // 2**20} MiB, not a web page")
+        body = file.read_bytes()
+    except OSError as exc:
+        raise CliError(f"{file}: cannot read ({exc.strerror})") from None
+    if not body.strip():
+        raise CliError(f"{file}: the file is empty")
+    if b"\x00" in body[:8192] and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CliError(f"{file}: a binary file, not an HTML page")
+    return html_to_unicode(None, body)[1]
+
+
+@cli.command(epilog="Example: newsmon rounds --since 2024-05-01 --min-amount 20M --round series_b --json")
+@click.option("--since", callback=_date, metavar="DATE", help="Announced on or after (YYYY-MM-DD).")
+@click.option("--until", callback=_date, metavar="DATE", help="Announced on or before (YYYY-MM-DD).")
+@click.option("--company", metavar="TEXT", help="Company name contains TEXT.")
+@click.option("--investor", metavar="TEXT", help="An investor's name contains TEXT.")
+@click.option("--min-amount", callback=_amount, metavar="AMOUNT", help="At least AMOUNT (USD when known): 5M, 1.2B.")
+@click.option("--round", "round_type", type=click.Choice(ROUND_TYPES), help="Round type.")
+@click.option("--source", metavar="NAME", help="Reported by this source (seed name).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many rounds.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def rounds(obj: dict[str, str], as_json: bool, round_type: str | None, **filters: Any) -> None:
+    """Funding rounds in the store, newest first."""
+    found = _query(list_rounds, obj["db_url"], RoundFilters(round=round_type, **filters))
+    if as_json:
+        _print_json([record.as_json() for record in found])
+        return
+    _print_rounds_table(_console(), [r.as_json() for r in found], title=f"{len(found)} funding round(s)")
+
+
+@cli.command(epilog="Example: newsmon articles --since 2024-05-01 --source venturebeat --json")
+@click.option("--since", callback=_date, metavar="DATE", help="Published on or after (YYYY-MM-DD).")
+@click.option("--source", metavar="NAME", help="Only this source (seed name).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many articles.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def articles(obj: dict[str, str], since: dt.date | None, source: str | None, limit: int | None, as_json: bool) -> None:
+    """Stored articles, newest first, with the number of rounds found in each."""
+    found = _query(list_articles, obj["db_url"], since=since, source=source, limit=limit)
+    if as_json:
+        _print_json([record.as_json() for record in found])
+        return
+    table = Table(title=f"{len(found)} article(s)")
+    for column in ("Published", "Source", "Title", "Rounds"):
+        table.add_column(column)
+    for record in found:
+        table.add_row(
+            str(record.published or "?"),
+            safe_text(record.source),
+            safe_text(record.title),
+            str(record.rounds),
+        )
+    _console().print(table)
+
+
+@cli.command(epilog="Example: newsmon demo --db /tmp/demo.db")
+@click.option(
+    "--db",
+    "database",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=PROJECT_ROOT / "data" / "demo.db",
+    show_default=True,
+    help="The SQLite file to create (replaced if it exists).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the rounds as JSON.")
+def demo(database: Path, as_json: bool) -> None:
+    """Crawl the bundled demo site offline (replay) into a fresh SQLite file and show the rounds found."""
+    from crawler.replay import replay_settings, settings_args, site_from_folder, write_cache
+
+    database = database.resolve()
+    database.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{database}"
+    with tempfile.TemporaryDirectory(prefix="newsmon-demo-") as cache:
+        write_cache(cache, "demo", site_from_folder(DEMO_DIR / "site", DEMO_BASE_URL))
+        settings = {
+            **replay_settings(cache),
+            "NEWSMON_SEEDS_DIR": str(DEMO_DIR / "seeds"),
+            "NEWSMON_DB_URL": url,
+            "LOG_LEVEL": "WARNING",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "demo",
+            "-a",
+            "since=2000-01-01",
+            *settings_args(settings),
+        ]
+        if not as_json:
+            click.echo(f"Crawling the demo site offline into {database} ...", err=True)
+        done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise CliError(f"the demo crawl failed (exit {done.returncode}): {tail}")
+    found = list_rounds(url)
+    if as_json:
+        _print_json([record.as_json() for record in found])
+        return
+    stored = len(list_articles(url))
+    _print_rounds_table(
+        _console(), [r.as_json() for r in found], title=f"{len(found)} funding round(s) in {stored} articles"
+    )
+    click.echo(
+        f"Query it: newsmon --db sqlite:///{database} rounds"
+        f"  or  sqlite3 {database} 'select * from funding_rounds_view'"
+    )
+
+
+def _query(function: Any, *args: Any, **kwargs: Any) -> list[Any]:
+    try:
+        return function(*args, **kwargs)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _console() -> Console:
+    """A console for tables: the terminal's width, or a wide page when output goes to a file or pipe."""
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def _print_rounds_table(console: Console, found: list[dict[str, Any]], title: str) -> None:
+    table = Table(title=title)
+    table.add_column("Announced", no_wrap=True)
+    table.add_column("Company", style="bold", ratio=2)
+    table.add_column("Amount", justify="right", no_wrap=True)
+    table.add_column("Round", no_wrap=True)
+    table.add_column("Valuation", justify="right", no_wrap=True)
+    table.add_column("Led by", ratio=2)
+    table.add_column("Other investors", ratio=3)
+    table.add_column("Src", justify="right", no_wrap=True)
+    for item in found:
+        leads = item["lead_investors"]
+        others = [name for name in item["investors"] if name not in leads]
+        company = safe_text(item["company"]) + (" (rumored)" if item["status"] == "rumored" else "")
+        table.add_row(
+            item.get("announced") or "",
+            company,
+            money(item["amount"], item["currency"]),
+            (item["round"] or "").replace("_", " "),
+            money(item["valuation"], item["currency"]) if item["valuation"] else "",
+            safe_text(", ".join(leads)),
+            safe_text(", ".join(others)),
+            str(len(item["sources"])) if "sources" in item else "",
+        )
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (errors are one line on stderr)."""
+    try:
+        cli.main(args=argv, prog_name="newsmon", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort:
+        click.echo("newsmon: aborted", err=True)
+        return 130
+    except click.UsageError as exc:
+        hint = f" (see 'newsmon {exc.ctx.command_path.partition(' ')[2]} --help')".replace("  ", " ") if exc.ctx else ""
+        click.echo(f"newsmon: {exc.format_message()}{hint}", err=True)
+        return 2
+    except click.ClickException as exc:
+        click.echo(f"newsmon: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Spiders: one generic `SourceSpider`; `crawler.spiderloader` subclasses it once per seed file."""

@@ -1,0 +1,161 @@
+"""The one generic spider: discovers a source's articles through robots.txt sitemaps and feeds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any, ClassVar, Self
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import UsageError
+from scrapy.http import Response, TextResponse
+from scrapy.utils.gz import gunzip
+
+from crawler.discovery import (
+    Link,
+    follows_sitemap,
+    in_window,
+    is_article_url,
+    is_gzip,
+    parse_feed,
+    parse_sitemap,
+    sitemap_urls_from_robots,
+)
+from crawler.seeds import Source
+from pipelines.dates import parse_since, today_utc
+from pipelines.items import PageItem
+from pipelines.urls import canonical_url, same_site
+from storage import Store
+
+logger = logging.getLogger(__name__)
+
+# Without `-a since`, a crawl takes what the listings date within this window.
+DEFAULT_WINDOW = dt.timedelta(days=2)
+
+
+class SourceSpider(Spider):
+    """Crawl one source declared by a seed file.
+
+    Subclasses set `name` and `source` (see `crawler.spiderloader.spider_class`); nothing else.
+    Spider argument: `since=YYYY-MM-DD` takes every article published on or after that date.
+    """
+
+    source: ClassVar[Source]
+
+    def __init__(self, *args: Any, since: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allowed_domains = list(self.source.allowed_domains)
+        try:
+            self.since: dt.date = parse_since(since) if since else today_utc() - DEFAULT_WINDOW
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        self.store: Store | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.store = Store(crawler.settings["NEWSMON_DB_URL"])
+        return spider
+
+    @classmethod
+    def handles_request(cls, request: Request) -> bool:
+        """True when the request is on one of this source's domains."""
+        return same_site(request.url, cls.source.allowed_domains)
+
+    async def start(self) -> AsyncIterator[Request]:
+        """Request the seed's entry points exactly as written (replay caches are keyed on them)."""
+        logger.info("%s: articles published since %s", self.name, self.since.isoformat())
+        for url in self.source.robots_txt:
+            yield Request(url, callback=self.parse_robots)
+        for url in self.source.feeds:
+            yield Request(url, callback=self.parse_feed)
+        for url in self.source.sitemaps:
+            yield Request(url, callback=self.parse_sitemap)
+
+    def parse_robots(self, response: Response) -> Iterator[Request]:
+        """Follow the robots.txt `Sitemap:` lines that the seed's `sitemap_follow` admits."""
+        for url in sitemap_urls_from_robots(response.body, response.url):
+            if follows_sitemap(url, self.source):
+                yield Request(url, callback=self.parse_sitemap)
+            else:
+                self._count("sitemap/not_followed")
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        """Follow a sitemap index's recent children; turn a urlset's entries into article requests."""
+        body = response.body
+        if is_gzip(body):
+            try:
+                body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+            except Exception as exc:  # noqa: BLE001 - a broken or oversized archive is skipped, not fatal
+                logger.warning("Skipped sitemap %s: cannot gunzip (%s)", response.url, exc)
+                self._count("sitemap/invalid")
+                return
+        sitemap = parse_sitemap(body)
+        if sitemap is None:
+            logger.warning("Skipped %s: not a sitemap", response.url)
+            self._count("sitemap/invalid")
+            return
+        self._count("sitemap/read")
+        if sitemap.kind == "sitemapindex":
+            for link in sitemap.links:
+                if not follows_sitemap(link.url, self.source):
+                    self._count("sitemap/not_followed")
+                elif not in_window(link, self.since):
+                    self._count("sitemap/too_old")
+                else:
+                    yield Request(link.url, callback=self.parse_sitemap)
+            return
+        yield from self._article_requests(sitemap.links)
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        """Turn a feed's items into article requests."""
+        links = parse_feed(response.body, response.url)
+        if not links:
+            logger.warning("Skipped %s: not a feed, or a feed with no items", response.url)
+            self._count("feed/invalid")
+            return
+        self._count("feed/read")
+        yield from self._article_requests(links)
+
+    def parse_article(self, response: Response) -> Iterator[PageItem]:
+        """Hand a fetched article page to the item pipelines (extract, detect, persist)."""
+        if not isinstance(response, TextResponse):
+            logger.info("Skipped %s: not a text response", response.url)
+            self._count("article/non_text")
+            return
+        yield PageItem(
+            source=self.name,
+            source_title=self.source.title,
+            url=response.url,
+            html=response.text,
+            language=self.source.language,
+            listing_date=response.meta.get("listing_date"),
+            since=self.since,
+        )
+
+    def _article_requests(self, links: Iterable[Link]) -> Iterator[Request]:
+        """Requests for the listed articles that are in scope, in the window and not yet stored.
+
+        Requests use each URL exactly as the listing gives it; only the store lookup is canonicalised.
+        """
+        candidates: list[Link] = []
+        for link in links:
+            self._count("links/seen")
+            if not is_article_url(link.url, self.source):
+                self._count("links/not_article")
+            elif not in_window(link, self.since):
+                self._count("links/too_old")
+            else:
+                candidates.append(link)
+        known = self.store.known_urls(canonical_url(link.url) for link in candidates) if self.store else set()
+        for link in candidates:
+            if canonical_url(link.url) in known:
+                self._count("links/already_stored")
+                continue
+            self._count("links/requested")
+            yield Request(link.url, callback=self.parse_article, meta={"listing_date": link.published})
+
+    def _count(self, key: str) -> None:
+        self.crawler.stats.inc_value(f"newsmon/{key}")

@@ -1,0 +1,100 @@
+"""Thin Scrapy item pipelines: Extract -> Detect -> Persist. The work is in pure modules and storage/."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Self
+
+from scrapy.exceptions import DropItem
+
+from pipelines.extract import ExtractionSkipped, extract_article
+from pipelines.funding import detect_rounds
+from pipelines.items import PageItem
+from storage import Store, StoreError
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+class _StatsPipeline:
+    """Base: keeps the crawler for its stats (`newsmon/<area>/<what>` keys)."""
+
+    area = ""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def count(self, what: str, by: int = 1) -> None:
+        self.crawler.stats.inc_value(f"newsmon/{self.area}/{what}", by)
+
+
+class ExtractPipeline(_StatsPipeline):
+    """Clean the page with trafilatura; drop pages with no article text or outside the `since` window."""
+
+    area = "extract"
+
+    def process_item(self, item: PageItem) -> PageItem:
+        try:
+            article = extract_article(
+                item.html, item.url, fallback_date=item.listing_date, default_language=item.language
+            )
+        except ExtractionSkipped as exc:
+            self.count(exc.reason)
+            raise DropItem(f"no article at {item.url}: {exc}", log_level="INFO") from None
+        item.html = ""  # the text is all later stages need
+        if item.since and article.published and article.published < item.since:
+            self.count("too_old")
+            raise DropItem(f"{item.url} was published {article.published}, before {item.since}", log_level="INFO")
+        self.count("ok")
+        self.count(f"date_source/{article.date_source}")
+        item.article = article
+        return item
+
+
+class DetectPipeline(_StatsPipeline):
+    """Find the funding rounds the article announces."""
+
+    area = "detect"
+
+    def process_item(self, item: PageItem) -> PageItem:
+        article = item.article
+        assert article is not None, "ExtractPipeline runs first"
+        item.rounds = detect_rounds(article.text, title=article.title, published=article.published)
+        self.count("rounds", len(item.rounds))
+        if item.rounds:
+            self.count("funding_articles")
+        return item
+
+
+class PersistPipeline(_StatsPipeline):
+    """Upsert the article and its rounds into the store (`NEWSMON_DB_URL`)."""
+
+    area = "persist"
+
+    def open_spider(self) -> None:
+        self.store = Store(self.crawler.settings["NEWSMON_DB_URL"])
+
+    def process_item(self, item: PageItem) -> PageItem:
+        assert item.article is not None, "ExtractPipeline runs first"
+        try:
+            result = self.store.save_article(
+                item.article,
+                item.rounds,
+                source=item.source,
+                fetched_url=item.url,
+                source_title=item.source_title,
+            )
+        except StoreError as exc:
+            self.count("errors")
+            logger.error("Not stored: %s: %s", item.url, exc)
+            raise DropItem(f"not stored: {item.url}") from None
+        self.count(f"articles_{result.outcome}")
+        self.count("rounds_new", result.rounds_new)
+        self.count("rounds_merged", result.rounds_merged)
+        return item

@@ -1,0 +1,24 @@
+"""The item that travels through the pipelines: a fetched page, then its article and rounds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.extract import Article
+
+
+@dataclass
+class PageItem:
+    """A fetched article page; `ExtractPipeline` fills `article`, `DetectPipeline` fills `rounds`."""
+
+    source: str
+    source_title: str
+    url: str
+    html: str = field(repr=False)
+    language: str | None = None
+    listing_date: dt.date | None = None
+    since: dt.date | None = None
+    article: Article | None = field(default=None, repr=False)
+    rounds: list[dict[str, Any]] = field(default_factory=list)
