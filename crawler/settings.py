@@ -42,6 +42,9 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 
+EXTENSIONS = {"crawler.extensions.StatsFile": 900}
+NEWSMON_STATS_FILE = None  # a path: the final stats are written there as JSON
+
 ITEM_PIPELINES = {
     "pipelines.components.ExtractPipeline": 100,
     "pipelines.components.DetectPipeline": 200,

@@ -1,0 +1,106 @@
+"""End to end: `scrapy crawl venturebeat` replayed from real recorded pages into a temporary SQLite store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pipelines.urls import canonical_url
+from storage import list_articles, list_rounds
+from tests.conftest import crawl
+from tests.sitebuilder import SEED_URL, venturebeat_site
+
+pytestmark = pytest.mark.slow
+
+
+def _dump(db_file: Path) -> dict[str, list[tuple]]:
+    """Every row of every table, for comparing two states of the store."""
+    with sqlite3.connect(db_file) as connection:
+        tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {t: sorted(connection.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
+
+
+@pytest.fixture(scope="module")
+def replayed(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """One replay crawl of the recorded VentureBeat site, then the same crawl again."""
+    root = tmp_path_factory.mktemp("replay")
+    db_file = root / "newsmon.db"
+    pages, entries = venturebeat_site(shared)
+    first, first_stats = crawl("venturebeat", db_url=f"sqlite:///{db_file}", pages=pages, cache_dir=root / "cache")
+    after_first = _dump(db_file)
+    second, second_stats = crawl("venturebeat", db_url=f"sqlite:///{db_file}", pages=pages, cache_dir=root / "cache")
+    return {
+        "db_url": f"sqlite:///{db_file}",
+        "entries": entries,
+        "runs": (first, second),
+        "stats": (first_stats, second_stats),
+        "dumps": (after_first, _dump(db_file)),
+    }
+
+
+def test_crawl_finishes_cleanly(replayed: dict) -> None:
+    for run, stats in zip(replayed["runs"], replayed["stats"], strict=True):
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "Traceback" not in run.stderr
+        assert stats["finish_reason"] == "finished"
+
+
+def test_every_article_stored_once_with_title_and_date(replayed: dict) -> None:
+    stored = {a.url: a for a in list_articles(replayed["db_url"])}
+    entries = replayed["entries"]
+    assert len(stored) == len(entries)
+    with sqlite3.connect(replayed["db_url"].removeprefix("sqlite:///")) as connection:
+        fetched = dict(connection.execute("SELECT fetched_url, url FROM articles").fetchall())
+    for entry in entries:
+        article = stored[fetched[canonical_url(entry.url)]]
+        assert " ".join(article.title.split()).replace("’", "'") == entry.title.replace("’", "'")
+        assert abs((article.published - entry.published).days) <= 1, (entry.url, article.published)
+        assert article.source == "venturebeat"
+        assert article.date_source in ("jsonld", "meta", "htmldate", "visible", "feed")
+
+
+def test_seed_round_found_and_nothing_else_from_it(replayed: dict) -> None:
+    rounds = list_rounds(replayed["db_url"])
+    hugging = [r for r in rounds if SEED_URL in r.sources]
+    assert len(hugging) == 1
+    found = hugging[0]
+    assert (found.company, found.amount, found.currency, found.valuation) == ("Hugging Face", 235e6, "USD", 4e9)
+    assert found.lead_investors == ["Salesforce Ventures"]
+    assert found.announced == dt.date(2023, 8, 24)
+    assert all(r.amount not in (500e6, 100e6, 160e6, 270e6) for r in rounds)
+
+
+def test_forter_reported_twice_is_one_round(replayed: dict) -> None:
+    forter = [r for r in list_rounds(replayed["db_url"]) if r.company == "Forter"]
+    assert len(forter) == 1
+    assert forter[0].amount == 32e6
+    assert len(forter[0].sources) == 2
+
+
+def test_second_run_fetches_no_article_and_changes_nothing(replayed: dict) -> None:
+    first_stats, second_stats = replayed["stats"]
+    assert first_stats["newsmon/links/requested"] == len(replayed["entries"])
+    assert second_stats.get("newsmon/links/requested", 0) == 0
+    assert second_stats["newsmon/links/already_stored"] >= len(replayed["entries"])
+    assert replayed["dumps"][0] == replayed["dumps"][1]
+
+
+def test_since_after_every_article_requests_no_article(shared: Path, tmp_path: Path) -> None:
+    pages, entries = venturebeat_site(shared)
+    run, stats = crawl(
+        "venturebeat",
+        db_url=f"sqlite:///{tmp_path / 'late.db'}",
+        pages=pages,
+        cache_dir=tmp_path / "cache",
+        since="2030-01-01",
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert stats.get("newsmon/links/requested", 0) == 0
+    assert stats["newsmon/links/too_old"] >= len(entries)
+    listings = len(pages) - len(entries)  # robots.txt, feed, sitemap index, post and news sitemaps
+    # robots.txt is requested twice (by the spider and by Scrapy's robots middleware); nothing else is
+    assert stats["downloader/request_count"] == listings + 1
+    assert not list_articles(f"sqlite:///{tmp_path / 'late.db'}")
