@@ -10,6 +10,14 @@ from email.utils import parsedate_to_datetime
 EARLIEST = dt.date(1995, 1, 1)
 _MAX_DATE_TEXT = 120  # dateparser's cost grows with input length; real date strings are short
 _ISO_PREFIX = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}\.?"
+# A date inside a byline ("By Jane Doe, 24 August 2023 - 3 min read"): day-month-year, month-day-year, numeric.
+_DATE_IN_TEXT = re.compile(
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s{{1,3}}{_MONTH},?\s{{1,3}}\d{{4}}"
+    rf"|{_MONTH}\s{{1,3}}\d{{1,2}}(?:st|nd|rd|th)?,?\s{{1,3}}\d{{4}}"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4})\b",
+    re.IGNORECASE,
+)
 
 _DATEPARSER_SETTINGS = {
     "PREFER_DATES_FROM": "past",
@@ -73,19 +81,20 @@ def parse_machine_date(value: str | None) -> tuple[dt.date, dt.datetime | None] 
 
 
 def parse_human_date(text: str | None, languages: list[str] | None = None) -> dt.date | None:
-    """Parse a visible date such as "August 24, 2023 7:00 AM" with dateparser (explicit settings).
+    """Find and parse a visible date such as "By Jane, August 24, 2023 7:00 AM" (dateparser, explicit settings).
 
     Never raises; returns None for anything that is not a full, plausible date.
     """
     if not text or not isinstance(text, str):
         return None
-    snippet = " ".join(text.split())[:_MAX_DATE_TEXT]
-    if not re.search(r"\d", snippet):
+    match = _DATE_IN_TEXT.search(" ".join(text[:1000].split()))
+    if not match:
         return None
+    snippet = match.group(0)
     import dateparser  # imported lazily: it is slow to import and only this fallback needs it
 
     try:
-        parsed = dateparser.parse(snippet, languages=languages, settings=_DATEPARSER_SETTINGS)
+        parsed = dateparser.parse(snippet, languages=languages or ["en"], settings=_DATEPARSER_SETTINGS)
     except (ValueError, TypeError, OverflowError, AttributeError, re.error):
         return None
     if parsed is None:

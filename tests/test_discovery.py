@@ -1,0 +1,143 @@
+"""Discovery: sitemaps, news sitemaps and feeds read into dated links; URL and date filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler.discovery import (
+    Link,
+    follows_sitemap,
+    in_window,
+    is_article_url,
+    parse_feed,
+    parse_sitemap,
+    sitemap_urls_from_robots,
+)
+from crawler.seeds import DEFAULT_SEEDS_DIR, load_seeds
+
+VENTUREBEAT = load_seeds(DEFAULT_SEEDS_DIR)["venturebeat"]
+
+
+def _labels(shared: Path, name: str) -> list[dict]:
+    return [json.loads(line) for line in (shared / "corpus" / name).read_text().splitlines()]
+
+
+def _body(shared: Path, label: dict) -> bytes:
+    body = (shared / "corpus" / label["file"]).read_bytes()
+    return gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
+
+
+def test_corpus_sitemaps_give_every_url(shared: Path) -> None:
+    for label in _labels(shared, "sitemaps.jsonl"):
+        sitemap = parse_sitemap(_body(shared, label))
+        assert sitemap is not None, label["file"]
+        assert sitemap.kind == "urlset"
+        assert len(sitemap.links) == label["items"], label["file"]
+        assert all(link.url.startswith("http") for link in sitemap.links)
+
+
+def test_news_sitemap_publication_dates_and_titles_are_kept(shared: Path) -> None:
+    label = next(x for x in _labels(shared, "sitemaps.jsonl") if "shinpaideshou" in x["file"])
+    links = parse_sitemap(_body(shared, label)).links
+    assert {link.published for link in links} <= {dt.date(2017, 4, 24), dt.date(2017, 4, 25)}
+    assert all(link.published and link.title for link in links)
+
+
+def test_lastmod_is_kept_as_modified_not_published(shared: Path) -> None:
+    label = next(x for x in _labels(shared, "sitemaps.jsonl") if x["file"].endswith("sitemaps-org-sitemap-2016.xml"))
+    links = parse_sitemap(_body(shared, label)).links
+    assert {link.modified for link in links} == {dt.date(2016, 11, 21)}
+    assert all(link.published is None for link in links)
+
+
+def test_corpus_feeds_give_every_item_with_a_date(shared: Path) -> None:
+    for label in _labels(shared, "feeds.jsonl"):
+        links = parse_feed(_body(shared, label), label["url"] or "")
+        assert len(links) == label["items"], label["file"]
+        assert all(link.url.startswith("http") for link in links), label["file"]
+        assert all(link.published for link in links), label["file"]
+
+
+def test_feedburner_original_link_is_preferred(shared: Path) -> None:
+    label = next(x for x in _labels(shared, "feeds.jsonl") if "jn-pt" in x["file"])
+    links = parse_feed(_body(shared, label))
+    assert all("feedproxy" not in link.url and "feeds.jn.pt" not in link.url for link in links)
+
+
+def test_techcrunch_feed_links_and_dates(shared: Path) -> None:
+    label = next(x for x in _labels(shared, "feeds.jsonl") if "techcrunch" in x["file"])
+    links = parse_feed(_body(shared, label))
+    assert all(link.url.startswith("https://techcrunch.com/2023/08/1") for link in links)
+    assert {link.published for link in links} <= {dt.date(2023, 8, 15), dt.date(2023, 8, 16)}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"not xml at all", b"<html><body>hello</body></html>", b"\x00\x01\x02", b'{"items": 5}', b"<rss>"],
+)
+def test_garbage_is_neither_sitemap_nor_feed(body: bytes) -> None:
+    assert parse_sitemap(body) is None
+    assert parse_feed(body) == []
+
+
+def test_xml_entities_are_not_expanded() -> None:
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>https://e.com/&b;&x;</loc></url>'
+        b"</urlset>"
+    )
+    sitemap = parse_sitemap(bomb)
+    assert sitemap is not None
+    assert all("aaaa" not in link.url and "root:" not in link.url for link in sitemap.links)
+
+
+def test_sitemap_urls_from_robots() -> None:
+    robots = b"User-agent: *\nDisallow: /x\nSitemap: https://venturebeat.com/sitemap_index.xml\nsitemap: /news.xml\n"
+    assert list(sitemap_urls_from_robots(robots, "https://venturebeat.com/robots.txt")) == [
+        "https://venturebeat.com/sitemap_index.xml",
+        "https://venturebeat.com/news.xml",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://venturebeat.com/ai/hugging-face-gets-a-235m-group-hug-led-by-salesforce/", True),
+        ("http://venturebeat.com/2016/04/21/forter-raises-32-million-to-automate-retailers-battle/", True),
+        ("https://venturebeat.com/category/ai/", False),
+        ("https://venturebeat.com/tag/funding/", False),
+        ("https://venturebeat.com/author/jane-doe/", False),
+        ("https://venturebeat.com/", False),
+        ("https://techcrunch.com/2023/08/15/some-story/", False),
+        ("ftp://venturebeat.com/ai/some-story/", False),
+        ("javascript:alert(1)", False),
+        ("https://venturebeat.com/ai/" + "a" * 5000 + "/", False),
+    ],
+)
+def test_venturebeat_article_urls(url: str, expected: bool) -> None:
+    assert is_article_url(url, VENTUREBEAT) is expected
+
+
+def test_venturebeat_follows_post_and_news_sitemaps_only() -> None:
+    base = "https://venturebeat.com/"
+    assert follows_sitemap(base + "sitemap_index.xml", VENTUREBEAT)
+    assert follows_sitemap(base + "post-sitemap12.xml", VENTUREBEAT)
+    assert follows_sitemap(base + "news-sitemap.xml", VENTUREBEAT)
+    assert not follows_sitemap(base + "category-sitemap.xml", VENTUREBEAT)
+    assert not follows_sitemap(base + "image-sitemap.xml", VENTUREBEAT)
+    assert not follows_sitemap("https://evil.example/post-sitemap.xml", VENTUREBEAT)
+
+
+def test_window_uses_the_newest_listed_date() -> None:
+    since = dt.date(2024, 1, 10)
+    assert in_window(Link("u", published=dt.date(2024, 1, 10)), since)
+    assert not in_window(Link("u", published=dt.date(2024, 1, 9)), since)
+    assert in_window(Link("u", published=dt.date(2023, 1, 1), modified=dt.date(2024, 2, 1)), since)
+    assert not in_window(Link("u", modified=dt.date(2023, 12, 31)), since)
+    assert in_window(Link("u"), since)  # undated: only the page can tell
