@@ -1,0 +1,298 @@
+"""The store: idempotent upserts, round merging, the plain-SQL view, queries; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from pipelines.extract import Article
+from storage import RoundFilters, Store, StoreError, list_articles, list_rounds
+from storage.engine import migrate
+from storage.keys import name_key
+from storage.models import Base
+
+PG_URL = os.environ.get("NEWSMON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@functools.cache
+def _pg_available() -> str | None:
+    try:
+        engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means: no PostgreSQL here
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store on SQLite, and on PostgreSQL where a server is reachable (own schema per test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    problem = _pg_available()
+    if problem:
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({problem})")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def article(url: str = "https://venturebeat.com/ai/acme/", text_body: str = "Acme raised money.", **kw) -> Article:
+    import hashlib
+
+    fields = {
+        "url": url,
+        "title": "Acme raises $20M",
+        "author": "Jane Doe",
+        "text": text_body,
+        "language": "en",
+        "published": dt.date(2024, 5, 1),
+        "date_source": "jsonld",
+        "content_hash": hashlib.sha256(text_body.encode()).hexdigest(),
+    }
+    fields.update(kw)
+    return Article(**fields)
+
+
+def round_(company: str = "Acme", amount: float | None = 20e6, **kw) -> dict:
+    found = {
+        "company": company,
+        "amount": amount,
+        "currency": "USD",
+        "amount_usd": amount,
+        "round": "series_a",
+        "lead_investors": ["Sequoia Capital"],
+        "investors": ["Sequoia Capital", "Accel"],
+        "valuation": None,
+        "status": "announced",
+        "confidence": 0.9,
+    }
+    found.update(kw)
+    return found
+
+
+def test_save_is_idempotent(db_url: str) -> None:
+    store = Store(db_url)
+    first = store.save_article(article(), [round_()], source="venturebeat", fetched_url="https://venturebeat.com/x")
+    again = store.save_article(article(), [round_()], source="venturebeat", fetched_url="https://venturebeat.com/x")
+    assert (first.outcome, first.rounds_new) == ("new", 1)
+    assert again.outcome == "unchanged"
+    rounds = list_rounds(db_url)
+    assert len(rounds) == 1
+    assert rounds[0].as_json() == {
+        "company": "Acme",
+        "amount": 20000000,
+        "currency": "USD",
+        "amount_usd": 20000000,
+        "round": "series_a",
+        "lead_investors": ["Sequoia Capital"],
+        "investors": ["Sequoia Capital", "Accel"],
+        "valuation": None,
+        "status": "announced",
+        "confidence": 0.9,
+        "sources": ["https://venturebeat.com/ai/acme/"],
+        "announced": "2024-05-01",
+    }
+    assert [a.as_json() for a in list_articles(db_url)] == [
+        {
+            "url": "https://venturebeat.com/ai/acme/",
+            "source": "venturebeat",
+            "title": "Acme raises $20M",
+            "author": "Jane Doe",
+            "published": "2024-05-01",
+            "date_source": "jsonld",
+            "language": "en",
+            "rounds": 1,
+        }
+    ]
+
+
+def test_changed_article_replaces_its_rounds(db_url: str) -> None:
+    store = Store(db_url)
+    store.save_article(article(), [round_()], source="venturebeat", fetched_url="u")
+    result = store.save_article(
+        article(text_body="Corrected: Acme raised $25M."),
+        [round_(amount=25e6, round="series_b")],
+        source="venturebeat",
+        fetched_url="u",
+    )
+    assert result.outcome == "updated"
+    rounds = list_rounds(db_url)
+    assert [(r.amount, r.round) for r in rounds] == [(25e6, "series_b")]
+    assert len(list_articles(db_url)) == 1
+
+
+def test_article_that_loses_its_round(db_url: str) -> None:
+    store = Store(db_url)
+    store.save_article(article(), [round_()], source="venturebeat", fetched_url="u")
+    store.save_article(article(text_body="Acme denies raising money."), [], source="venturebeat", fetched_url="u")
+    assert list_rounds(db_url) == []
+    assert list_articles(db_url)[0].rounds == 0
+
+
+def test_two_outlets_one_round(db_url: str) -> None:
+    store = Store(db_url)
+    store.save_article(
+        article("https://a.example/acme/"),
+        [round_(round=None, investors=["Sequoia Capital"])],
+        source="venturebeat",
+        fetched_url="a",
+    )
+    store.save_article(
+        article("https://b.example/acme/", published=dt.date(2024, 5, 3)),
+        [round_("Acme Inc.", amount=20.5e6, valuation=100e6, lead_investors=[], investors=["Accel", "GV"])],
+        source="other",
+        fetched_url="b",
+    )
+    rounds = list_rounds(db_url)
+    assert len(rounds) == 1
+    merged = rounds[0]
+    assert merged.sources == ["https://a.example/acme/", "https://b.example/acme/"]
+    assert merged.announced == dt.date(2024, 5, 1)
+    assert merged.round == "series_a"
+    assert merged.valuation == 100e6
+    assert merged.lead_investors == ["Sequoia Capital"]
+    assert merged.investors == ["Sequoia Capital", "Accel", "GV"]
+
+
+def test_different_rounds_stay_apart(db_url: str) -> None:
+    store = Store(db_url)
+    store.save_article(article("https://a.example/1/"), [round_()], source="s", fetched_url="1")
+    store.save_article(
+        article("https://a.example/2/"), [round_(amount=60e6, round="series_b")], source="s", fetched_url="2"
+    )
+    store.save_article(
+        article("https://a.example/3/", published=dt.date(2024, 9, 1)), [round_()], source="s", fetched_url="3"
+    )
+    assert len(list_rounds(db_url)) == 3
+
+
+def test_filters_use_literal_matching(db_url: str) -> None:
+    store = Store(db_url)
+    store.save_article(
+        article("https://a.example/1/"), [round_("Acme_Robotics")], source="venturebeat", fetched_url="1"
+    )
+    store.save_article(
+        article("https://a.example/2/", published=dt.date(2024, 6, 1)),
+        [round_("Beta 100% AI", amount=5e6, round="seed", lead_investors=["a16z"], investors=[])],
+        source="techcrunch",
+        fetched_url="2",
+    )
+
+    def companies(**filters: object) -> list[str]:
+        return [r.company for r in list_rounds(db_url, RoundFilters(**filters))]
+
+    assert companies() == ["Beta 100% AI", "Acme_Robotics"]
+    assert companies(company="100%") == ["Beta 100% AI"]
+    assert companies(company="e_R") == ["Acme_Robotics"]
+    assert companies(company="%") == ["Beta 100% AI"]
+    assert companies(company="' OR 1=1 --") == []
+    assert companies(investor="sequoia") == ["Acme_Robotics"]
+    assert companies(min_amount=10e6) == ["Acme_Robotics"]
+    assert companies(round="seed") == ["Beta 100% AI"]
+    assert companies(source="techcrunch") == ["Beta 100% AI"]
+    assert companies(since=dt.date(2024, 5, 15)) == ["Beta 100% AI"]
+    assert companies(until=dt.date(2024, 5, 15)) == ["Acme_Robotics"]
+    assert companies(limit=1) == ["Beta 100% AI"]
+    assert [a.url for a in list_articles(db_url, source="venturebeat")] == ["https://a.example/1/"]
+    assert [a.url for a in list_articles(db_url, since=dt.date(2024, 5, 15))] == ["https://a.example/2/"]
+
+
+def test_view_gives_one_row_per_round(db_url: str) -> None:
+    store = Store(db_url)
+    store.save_article(article("https://a.example/1/"), [round_()], source="s", fetched_url="1")
+    store.save_article(article("https://b.example/1/"), [round_()], source="s", fetched_url="2")
+    with store.engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM funding_rounds_view")).mappings().all()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["company"], row["leads"], row["investors"]) == ("Acme", "Sequoia Capital", "Sequoia Capital; Accel")
+    assert row["source_count"] == 2
+    assert row["sources"].split() == ["https://a.example/1/", "https://b.example/1/"]
+
+
+def test_known_urls_matches_article_and_fetched_urls(db_url: str) -> None:
+    store = Store(db_url)
+    store.save_article(
+        article("https://a.example/canonical/"), [], source="s", fetched_url="https://a.example/feed-url/"
+    )
+    assert store.known_urls(
+        ["https://a.example/canonical/", "https://a.example/feed-url/", "https://a.example/new/"]
+    ) == {
+        "https://a.example/canonical/",
+        "https://a.example/feed-url/",
+    }
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    store = Store(db_url)
+    with store.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert differences == []
+        assert "funding_rounds_view" in inspect(connection).get_view_names()
+    migrate(store.engine)  # a second run is a no-op
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'wal.db'}")
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_queries_are_read_only_and_need_a_store(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no store at"):
+        list_rounds(f"sqlite:///{tmp_path / 'missing.db'}")
+    url = f"sqlite:///{tmp_path / 'ro.db'}"
+    Store(url).save_article(article(), [round_()], source="s", fetched_url="u")
+    from storage.engine import reader_engine
+
+    with reader_engine(url).connect() as connection, pytest.raises(Exception, match="readonly"):
+        connection.exec_driver_sql("DELETE FROM funding_rounds")
+
+
+def test_failed_write_leaves_nothing_half_written(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'atomic.db'}"
+    store = Store(url)
+    bad = round_(lead_investors=["x" * 10], investors=None)
+    bad["company"] = None  # violates NOT NULL after the article row was written in the same transaction
+    with pytest.raises(Exception):  # noqa: B017 - any database error; the point is what is left behind
+        store.save_article(article(), [bad], source="s", fetched_url="u")
+    assert list_articles(url) == []
+
+
+def test_bad_url_is_one_line() -> None:
+    with pytest.raises(StoreError, match="not a database URL"):
+        Store("not a url")
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("Hugging Face, Inc.", "huggingface"),
+        ("Mistral AI", "mistralai"),
+        ("Écoute SAS", "ecoute"),
+        ("dbt Labs", "dbtlabs"),
+    ],
+)
+def test_name_keys(name: str, key: str) -> None:
+    assert name_key(name) == key
