@@ -11,6 +11,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import trafilatura
 from htmldate import find_date
@@ -200,18 +201,20 @@ def _meta_date(tree: lxml_html.HtmlElement) -> str | None:
 
 
 def _page_url(tree: lxml_html.HtmlElement, fetched_url: str) -> str:
-    """The page's canonical link (or og:url) when it is on the fetched host, else the fetched URL."""
-    host = fetched_url.split("/")[2].lower() if "//" in fetched_url else ""
-    candidates = tree.xpath("//link[@rel='canonical']/@href") + tree.xpath(
-        "//meta[@property='og:url']/@content"
-    )
-    for candidate in candidates[:2]:
-        candidate = candidate.strip()
-        if is_http_url(candidate) and candidate.split("/")[2].lower().removeprefix(
-            "www."
-        ) == host.removeprefix("www."):
+    """The page's canonical link (or og:url) when it is on the fetched host, else the fetched URL.
+
+    A page read from a file (a non-http URL) takes its canonical link wherever it points.
+    """
+    fetched_host = _host(fetched_url) if is_http_url(fetched_url) else None
+    candidates = tree.xpath("//link[@rel='canonical']/@href") + tree.xpath("//meta[@property='og:url']/@content")
+    for candidate in (c.strip() for c in candidates[:2]):
+        if is_http_url(candidate) and fetched_host in (None, _host(candidate)):
             return canonical_url(candidate)
-    return canonical_url(fetched_url)
+    return canonical_url(fetched_url) if fetched_host else fetched_url
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").removeprefix("www.")
 
 
 def _clean_title(tree: lxml_html.HtmlElement, title: str | None) -> str | None:

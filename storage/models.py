@@ -77,9 +77,7 @@ class FundingRound(Base):
     investors: Mapped[list[RoundInvestor]] = relationship(
         back_populates="funding_round", cascade="all, delete-orphan", order_by="RoundInvestor.position"
     )
-    articles: Mapped[list[RoundArticle]] = relationship(
-        back_populates="funding_round", cascade="all, delete-orphan"
-    )
+    articles: Mapped[list[RoundArticle]] = relationship(back_populates="funding_round", cascade="all, delete-orphan")
 
 
 class Investor(Base):

@@ -103,9 +103,7 @@ def list_articles(
     url: str, *, since: dt.date | None = None, source: str | None = None, limit: int | None = None
 ) -> list[ArticleRecord]:
     """Stored articles, newest first, each with the number of rounds found in it."""
-    round_count = (
-        select(func.count(RoundArticle.id)).where(RoundArticle.article_id == Article.id).scalar_subquery()
-    )
+    round_count = select(func.count(RoundArticle.id)).where(RoundArticle.article_id == Article.id).scalar_subquery()
     query = (
         select(Article, Source.name, round_count)
         .outerjoin(Source, Article.source_id == Source.id)

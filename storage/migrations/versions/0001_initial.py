@@ -75,9 +75,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "round_investors",
-        sa.Column(
-            "round_id", sa.Integer(), sa.ForeignKey("funding_rounds.id", ondelete="CASCADE"), primary_key=True
-        ),
+        sa.Column("round_id", sa.Integer(), sa.ForeignKey("funding_rounds.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("investor_id", sa.Integer(), sa.ForeignKey("investors.id"), primary_key=True),
         sa.Column("role", sa.String(16), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
@@ -86,9 +84,7 @@ def upgrade() -> None:
     op.create_table(
         "round_articles",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
-        sa.Column(
-            "round_id", sa.Integer(), sa.ForeignKey("funding_rounds.id", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("round_id", sa.Integer(), sa.ForeignKey("funding_rounds.id", ondelete="CASCADE"), nullable=False),
         sa.Column("article_id", sa.Integer(), sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
         sa.UniqueConstraint("round_id", "article_id"),
     )
@@ -111,7 +107,9 @@ def _view_sql(dialect: str) -> str:
             "(SELECT {agg} FROM round_investors ri JOIN investors i ON i.id = ri.investor_id"
             " WHERE ri.round_id = r.id{role})"
         )
-        sources = f"(SELECT {urls} FROM round_articles ra JOIN articles a ON a.id = ra.article_id WHERE ra.round_id = r.id)"
+        sources = (
+            f"(SELECT {urls} FROM round_articles ra JOIN articles a ON a.id = ra.article_id WHERE ra.round_id = r.id)"
+        )
     else:  # SQLite has no ORDER BY inside group_concat before 3.44: aggregate an ordered subquery
         names = "group_concat(name, '; ')"
         investors = (

@@ -1,0 +1,661 @@
+"""Funding-round detector: pure functions over (text, title, published) returning ROUND dicts (DESIGN.md).
+
+Stages: normalise and split, money (pipelines.money), amount roles, headline-anchored candidates and guards,
+company, round type, investors, valuation, status, confidence. Module state is read-only after import.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+
+from pipelines.money import Money, find_money, find_undisclosed, to_usd
+
+__all__ = ["detect_rounds", "ROUND_KEYS", "ROUND_TYPES", "MAX_INPUT_CHARS"]
+
+MAX_INPUT_CHARS = 200_000
+ROUND_KEYS = ("company", "amount", "currency", "amount_usd", "round", "lead_investors", "investors",
+              "valuation", "status", "confidence")
+ROUND_TYPES = frozenset(
+    ["pre_seed", "seed", "angel", *(f"series_{c}" for c in "abcdefghij"), "growth", "debt", "convertible_note",
+     "grant", "strategic", "private_equity", "crowdfunding"]
+)
+MIN_ROUND_USD = 10_000
+MAX_ROUND_USD = 500e9
+_THETA, _TAU = 2.0, 1.5
+
+
+# ---------------------------------------------------------------- gazetteers (loaded once, read-only)
+
+def _rows(name: str) -> list[list[str]]:
+    """Rows of a ``|``-separated file in pipelines/data (comment lines start with ``#``)."""
+    text = resources.files("pipelines").joinpath("data", name).read_text(encoding="utf-8")
+    return [[c.strip() for c in line.split("|")] for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _categories(name: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for row in _rows(name):
+        out.setdefault(row[0], []).extend(c for c in row[1:] if c)
+    return out
+
+
+def _phrase_re(phrases: list[str], flags: int = re.IGNORECASE) -> re.Pattern[str]:
+    """One alternation of literal phrases on word boundaries; a trailing ``*`` allows any word ending."""
+    parts = []
+    for p in sorted(set(phrases), key=len, reverse=True):
+        body = r"\s+".join(re.escape(w) for w in p.rstrip("*").split())
+        parts.append(body + (r"\w*" if p.endswith("*") else "") + (r"(?!\w)" if p[-1].isalnum() else ""))
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", flags)
+
+
+_CUES = _categories("cues.txt")
+_NAMES = _categories("names.txt")
+_ROUND_PHRASES = _categories("rounds.txt")
+_INVESTOR_ROWS = _rows("investors.txt")
+
+RAISE_RE = _phrase_re(_CUES["raise"] + _CUES["weak_raise"])
+WEAK_RAISE = frozenset(w.casefold() for w in _CUES["weak_raise"])
+INVEST_RE = _phrase_re(_CUES["invest"])
+RUMOR_RE = _phrase_re(_CUES["rumor"])
+HISTORY_RE = _phrase_re(_CUES["history"])
+FUND_RE = _phrase_re(_CUES["fund"], 0)
+ACQ_RE = _phrase_re(_CUES["acquisition"])
+IPO_RE = _phrase_re(_CUES["ipo"], 0)
+NEGATION_RE = _phrase_re(_CUES["negation"])
+ROUNDUP_RE = _phrase_re(_CUES["roundup"])
+DESCRIPTORS = frozenset(w.casefold() for w in _NAMES["descriptor"])
+STOPWORDS = frozenset(_NAMES["stop"])
+GENERIC = frozenset(_NAMES["generic"])
+LEGAL = frozenset(_NAMES["legal"])
+FIRM_SUFFIX_RE = re.compile(r"\s+(?:" + "|".join(map(re.escape, _NAMES["firm_suffix"])) + r")\b")
+_ROUND_RES = [(k, _phrase_re(v, 0 if k == "convertible_note" else re.IGNORECASE)) for k, v in _ROUND_PHRASES.items()]
+
+
+def _k(name: str) -> str:
+    """Merge key of a name: casefold, alphanumerics only."""
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
+INVESTOR_CANON: dict[str, str] = {_k(alias): row[0] for row in _INVESTOR_ROWS for alias in row}
+
+# ---------------------------------------------------------------- patterns
+
+_TRANSLATE = str.maketrans({"\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u2018": "'", "\u2019": "'",
+                            "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": " - ", "\u2012": "-",
+                            "\u2212": "-", "\u00ad": None, "\u200b": None})
+_SENT_END_RE = re.compile(r"[.!?]+[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9$€£¥₹])")
+_ABBREV_RE = re.compile(r"(?:\b(?:Inc|Corp|Co|Ltd|Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|No|Nos|approx|est|Mio|Rs|U\.S|U\.K|"
+                        r"S\.A|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z])[.!?]+[\"')\]]?\s+$")
+_TITLE_SUFFIX_RE = re.compile(r"\s+[|\-–—]\s+[^|]{1,30}$")
+_SERIES_RE = re.compile(r"(?<![Pp]re-)(?<![Pp]re )\b[Ss]eries[\s-]([A-J])(?:[\s-]?\d|\+)?(?![\w-])"
+                        r"|\b(?:in|a|an|its|the|new)\s([A-J])\+?[\s-][Rr]ound\b")
+_PAST_ROUND_RE = re.compile(r"\b(?:last|previous|prior|earlier|former|preceding)\s+(?:\w+\s+){0,2}$", re.I)
+_RELATIVE_RE = re.compile(r"(?:\b(?:which|that|who|whose|after|since|when|as)\s+(?:\w+\s+){0,3}|\()$", re.I)
+_NEG_BEFORE_RE = re.compile(r"\b(?:not|never|no|n't|denies|denied|without)\s+(?:\w+\s+){0,2}$", re.I)
+_AUX_TAIL_RE = re.compile(
+    r"(?:\s+(?:has|have|had|is|was|will|has\s+now|just|now|today|officially|also|finally|successfully|"
+    r"recently|reportedly|quietly|yesterday|tonight|earlier|announced|announces|said|says|that|it|on\s+\w+day|this\s+week|has\s+announced))+"
+    r"\s*$", re.I)
+_APPOSITIVE_RE = re.compile(r",\s*(?:the|a|an|which|who)\s[^,]{1,80},?\s*$", re.I)
+_NAME_TOKEN_RE = re.compile(r"^(?:[A-Z0-9][\w.'&|+-]*|[a-z]+[A-Z0-9.][\w.]*|&)$")
+_VALUATION_LEFT_RE = re.compile(r"(?:valu(?:ed|ation|ing|es)(?:\s+\w+)?|worth)\b[^$€£¥₹\d.;]{0,30}$", re.I)
+_VALUATION_RIGHT_RE = re.compile(r"^\s{0,2}(?:\w+\s+)?(?:\(?(?:post|pre)[- ]money\)?\s+)?valuation", re.I)
+_TOTAL_LEFT_RE = re.compile(r"(?:total(?:ing|ling)?|totals|to date|bringing|cumulative|altogether|overall)"
+                            r"\b[^$€£¥₹\d.;]{0,25}$", re.I)
+_TOTAL_RIGHT_RE = re.compile(r"^\s{0,2}(?:in total|to date|so far|in all|overall|total|since)\b", re.I)
+_FUND_RIGHT_RE = re.compile(r"^\s{0,2}(?:\([^)]{0,40}\)\s*)?(?:(?:[\w-]+\s+){0,3}(?:fund|funds|Fund|vehicle)\b(?!ing)|"
+                            r"(?:for|to)\s+(?:investing|invest|back|deploy))")
+_FUND_LEFT_RE = re.compile(r"\bfunds?\s+(?:\w+\s+){0,3}(?:of|to|at|worth|with)?\s*$", re.I)
+_OTHER_RIGHT_RE = re.compile(r"^\s{0,2}(?:\w+\s+)?(?:in\s+)?(?:annual\s+|recurring\s+)?(?:revenue|sales|ARR|GMV|"
+                             r"run-rate|profit|loss|market|industry|per\s+share|a\s+share|damages|fine|order|"
+                             r"contract|deal\s+to\s+acquire|acquisition|IPO)\b", re.I)
+_OTHER_LEFT_RE = re.compile(r"(?:\bfor|revenue|sales|market|worth|price|priced|costs?|ARR)\s+(?:of\s+|at\s+|"
+                            r"about\s+|around\s+|roughly\s+|nearly\s+)?$", re.I)
+_RANGE_RE = re.compile(r"^\s{0,2}(?:-|to|and)\s{0,2}[$€£¥₹]?\s?\d", re.I)
+_FUNDING_OBJECT_RE = re.compile(r"\b(?:round|funding|financing|investment|series|seed|grant|capital|led\s+by|"
+                                r"from\s+(?:investors|backers|[A-Z])|venture|equity|debt|loan|facility)\b", re.I)
+_FUNDING_WORDS_RE = re.compile(r"\b(?:round|funding|financing|raise[sd]?|raising|investment|invest(?:ed|s)?|"
+                               r"capital|series|seed|backers|investors)\b", re.I)
+_LIST_STOP_RE = re.compile(
+    r"[;:!?()\[\]\"]|\s-\s|(?<!\bCo)(?<!\bInc)(?<!\bCorp)(?<!\bLtd)(?<!\b[A-Z])\.(?=\s|$)|"
+    r"\b(?:with|who|which|that|to|for|in|at|as|on|among|alongside|while|bringing|valuing|plus|is|are|was|were|"
+    r"will|has|have|had|said|says|also|but|joined|according|after|before|from|through|via|under|since|led|"
+    r"participated|both|each|took|this|its|their|the\s+round|the\s+company)\b")
+_LIST_SPLIT_RE = re.compile(r",\s*(?:and\s+|&\s+)?|\s+and\s+|\s+as\s+well\s+as\s+")
+# lower-case only: "New Enterprise Associates" keeps its "New"
+_FILLER_RE = re.compile(r"^(?:and|or|existing|new|other|returning|previous|investors?|backers?|including|entrant|"
+                        r"such|as|from|firms?|funds?|include|includes|the|by|participation|investment|"
+                        r"individual|angel|angels|strategic|venture|capital|firm|partners?|[Ee]xisting|[Nn]ew\s+"
+                        r"(?:investors?|backers?|entrant))\s+")
+_NAME = r"[A-Z0-9][\w.&'-]*(?:\s+(?:&\s+)?[A-Z0-9][\w.&'-]*){0,5}"
+_LEAD_PATTERNS = [
+    re.compile(r"\b(?:co-)?lea?d\s+by\s+(?P<list>.{1,200})", re.S),
+    re.compile(r"\bled\s+jointly\s+by\s+(?P<list>.{1,200})", re.S),
+    re.compile(r"\bwith\s+(?P<list>.{1,80}?)\s+leading\b"),
+    re.compile(rf"(?P<list>{_NAME}(?:\s*(?:,|and)\s+{_NAME}){{0,3}})\s+(?:co-)?led\s+(?:the|this|a)\b"),
+    re.compile(rf"(?P<list>{_NAME})\s+(?:acted|served)\s+as\s+(?:the\s+)?lead(?:\s+investor)?"),
+    re.compile(r"\blead\s+investors?\s+(?:was|were|is|are)?\s*(?P<list>.{1,150})"),
+]
+_PARTICIPANT_PATTERNS = [
+    re.compile(r"\bparticipation\s+(?:from|by|of)\s+(?P<list>.{1,250})", re.S),
+    re.compile(r"\bjoined\s+by\s+(?P<list>.{1,200})"),
+    re.compile(r"\balongside\s+(?P<list>.{1,200})"),
+    re.compile(r"\b(?:participants|investors|backers)\s+(?:in\s+the\s+(?:round|financing|funding)\s+)?"
+               r"(?:include|included|including|are|were)\s+(?P<list>.{1,250})"),
+    re.compile(rf"(?P<list>{_NAME}(?:\s*(?:,|and)\s+{_NAME}){{0,8}})\s+(?:also\s+)?(?:participated|joined)\b"),
+    re.compile(r"\bexisting\s+(?:investors|backers)\s+(?P<list>[A-Z].{1,200})"),
+    re.compile(r"\b(?:funding|investment|money|capital|round|financing)\s+(?:came\s+)?from\s+(?P<list>[A-Z].{1,200})"),
+    re.compile(r"(?:[$€£¥₹][\d.,]+\s*(?:[mMbBkK]n?|million|billion)?|round|funding|financing)\s+from\s+"
+               r"(?P<list>[A-Z].{1,200})"),
+]
+_ANY_YEAR_RE = re.compile(r"(?<![\d.,/-])((?:19[89]|20[0-3])\d)(?![\d.,/-]?\d)")
+_RELATED_RE = re.compile(r"^(?:Also\s+Read|Read\s+(?:more|also)|Related(?:\s+(?:stories|articles|news))?|"
+                         r"More\s+from|Recommended|You\s+may\s+also\s+like|Trending|Popular)\b\s*:?", re.I)
+_AGGREGATE_TITLE_RE = re.compile(r"\b(?:startups|companies|firms)\b.{0,40}\b(?:raise|raised|secure|secured|bag|"
+                                 r"bagged|attract|attracted|funding)\b", re.I)
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_YEAR_RE = re.compile(rf"\b(?:in|since|during|back\s+in)\s+(?:(?:early|late|mid-?)\s*)?(?:(?:{_MONTHS})\s+)?"
+                      r"((?:19|20)\d\d)\b", re.I)
+
+
+# ---------------------------------------------------------------- records
+
+@dataclass
+class _Sentence:
+    text: str
+    para: int
+    index: int
+    is_title: bool = False
+
+
+@dataclass
+class _Event:
+    company: str
+    sent: _Sentence
+    money: Money | None = None
+    undisclosed: bool = False
+    rumored: bool = False
+    leads: list[str] = field(default_factory=list)
+    score: float = 0.0
+
+
+# ---------------------------------------------------------------- stage 0: normalise and split
+
+def _normalise(text: str) -> str:
+    text = text[:MAX_INPUT_CHARS].translate(_TRANSLATE)
+    text = re.sub(r"\bUS \$", "US$", text)
+    return re.sub(r"[ \t\r\f\v]+", " ", text)
+
+
+def _clean_title(title: str | None) -> str:
+    if not title:
+        return ""
+    title = _normalise(title).strip()[:1000]
+    m = _TITLE_SUFFIX_RE.search(title)
+    if m and not re.search(r"\d|[$€£]", m.group(0)) and len(title) - len(m.group(0)) > 20:
+        title = title[: m.start()]
+    return title
+
+
+def _split_sentences(text: str) -> list[_Sentence]:
+    """Paragraphs on newlines, sentences on terminal punctuation that is not an abbreviation or decimal."""
+    out: list[_Sentence] = []
+    for p_index, para in enumerate(p for p in text.split("\n") if p.strip()):
+        start = 0
+        for m in _SENT_END_RE.finditer(para):
+            if _ABBREV_RE.search(para[max(start, m.end() - 12): m.end()]):
+                continue
+            out.append(_Sentence(para[start: m.end()].strip(), p_index, len(out)))
+            start = m.end()
+        if para[start:].strip():
+            out.append(_Sentence(para[start:].strip(), p_index, len(out)))
+    return out
+
+
+# ---------------------------------------------------------------- stage 2: amount roles
+
+def _role(sentence: str, money: Money) -> str:
+    """The role of a money mention from the words next to it: raise, valuation, total, fund, range, other."""
+    left = sentence[max(0, money.start - 45): money.start]
+    right = sentence[money.end: money.end + 40]
+    if _VALUATION_RIGHT_RE.search(right) or _VALUATION_LEFT_RE.search(left):
+        return "valuation"
+    if _RANGE_RE.search(right) or re.search(r"\bbetween\s+$", left, re.I):
+        return "range"
+    if _TOTAL_LEFT_RE.search(left) or _TOTAL_RIGHT_RE.search(right):
+        return "total"
+    if _FUND_RIGHT_RE.search(right) or _FUND_LEFT_RE.search(left):
+        return "fund"
+    if _OTHER_RIGHT_RE.search(right) or _OTHER_LEFT_RE.search(left):
+        return "other"
+    usd = to_usd(money.value, money.currency) or money.value
+    if not MIN_ROUND_USD <= usd <= MAX_ROUND_USD:
+        return "other"
+    return "raise"
+
+
+# ---------------------------------------------------------------- stage 4: company
+
+def _name_tokens(subject: str) -> list[str]:
+    tokens = subject.split()
+    run: list[str] = []
+    for tok in reversed(tokens):
+        tok_clean = tok.strip("\"',")
+        if tok.endswith(",") and run:
+            break
+        if _NAME_TOKEN_RE.match(tok_clean) and not re.search(r"-(?:based|backed|founded|led)$", tok_clean, re.I):
+            run.insert(0, tok_clean)
+            continue
+        if not run and tok_clean.islower() and tok_clean.isalpha() and len(tokens) >= 2:
+            prev = tokens[tokens.index(tok) - 1].casefold() if tokens.index(tok) > 0 else ""
+            if prev in DESCRIPTORS and not prev.endswith("s") and tok_clean not in GENERIC:  # "startup smallcase"
+                run.insert(0, tok_clean)
+        break
+    return run
+
+
+def _clean_company(run: list[str]) -> str:
+    for i in range(len(run) - 1, -1, -1):  # descriptor runs: "AI Chip Startup Etched" -> "Etched"
+        word = run[i].casefold().rsplit("-", 1)[-1]
+        if word.removesuffix("'s") in DESCRIPTORS or run[i].endswith("'s"):  # possessives: "Altman's OpenAI"
+            run = run[i + 1:]
+            break
+    while run and (run[0] in STOPWORDS or run[0] == "&" or not re.search(r"[A-Za-z]{2}", run[0])):
+        run = run[1:]
+    while run and (run[-1] in LEGAL or run[-1] == "&"):
+        run = run[:-1]
+    name = " ".join(run).strip(" .,'")
+    if not name or len(run) > 6 or not re.search(r"[A-Za-z]{2}", name) or re.search(r"[{}<>]", name):
+        return ""
+    return name
+
+
+def _leading_name(sentence: str) -> str:
+    """The name that opens a sentence ("Sport Ngin, Minneapolis-based company that ..., has raised")."""
+    m = re.match(r"[\s•*·-]*(?:[A-Z][\w.]*(?:\s[A-Z][\w.]*)?-based\s+)?(?P<name>" + _NAME + r")\s*[,(]", sentence)
+    if not m or re.match(rf"[\s,(]*(?:{_MONTHS}|\d|[A-Z]{{2,}}\))", sentence[m.end():]):
+        return ""  # a dateline ("New Delhi, March 29 (IANS)")
+    return _clean_company(m.group("name").split())
+
+
+def _subject(sentence: str, trigger_start: int) -> str:
+    pre = sentence[:trigger_start]
+    pre = _AUX_TAIL_RE.sub("", pre)
+    pre = _APPOSITIVE_RE.sub("", pre)
+    pre = re.split(r"[;:(\"]|\s-\s|,\s+(?=[a-z])", pre)[-1]
+    return pre.rstrip(", ")
+
+
+def _company_from_subject(sentence: str, trigger_start: int) -> str:
+    return _clean_company(_name_tokens(_subject(sentence, trigger_start)))
+
+
+def _longest_in_body(name: str, body: str) -> str:
+    """Shrink a title-case name to its longest suffix the body repeats ("Kenyan Foodtech Startup Kune")."""
+    tokens = name.split()
+    for i in range(len(tokens)):
+        cand = " ".join(tokens[i:])
+        if cand and re.search(r"(?<!\w)" + re.escape(cand) + r"(?!\w)", body):
+            return cand
+    return name
+
+
+def _is_investor(name: str) -> bool:
+    return _k(name) in INVESTOR_CANON or bool(FIRM_SUFFIX_RE.search(" " + name))
+
+
+# ---------------------------------------------------------------- stage 3: candidates and guards
+
+def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | None:
+    """A reject reason for the clause around a trigger, or None."""
+    clause = sentence[max(0, start - 80): end + 30]
+    if HISTORY_RE.search(clause):
+        return "history"
+    for m in _YEAR_RE.finditer(clause):
+        if ref_year is not None and int(m.group(1)) < ref_year:
+            return "history"
+    if IPO_RE.search(clause):
+        return "ipo"
+    if ACQ_RE.search(sentence[max(0, start - 40): end + 15]):
+        return "acquisition"
+    before = sentence[max(0, start - 40): start]
+    if _RELATIVE_RE.search(before):
+        return "passing_mention"
+    if _NEG_BEFORE_RE.search(before):
+        return "negation"
+    return None
+
+
+def _object(sentence: str, start: int, end: int, monies: list[Money]) -> tuple[Money | None, bool, bool]:
+    """(raise amount, undisclosed, names a round) in the few words after the trigger."""
+    window_end = min(len(sentence), end + 70)
+    window = sentence[end:window_end]
+    for money in monies:
+        if end <= money.start < window_end and money.start - end <= 45:
+            role = _role(sentence, money)
+            if role == "raise":
+                return money, False, True
+            if role in {"fund", "other", "total"}:
+                return None, False, False
+    undisclosed = bool(find_undisclosed(window[:60]))
+    named = bool(_SERIES_RE.search(window[:50])) or any(r.search(window[:40]) for k, r in _ROUND_RES
+                                                         if k not in {"debt", "grant"})
+    return None, undisclosed, named or undisclosed
+
+
+def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
+    text = sent.text
+    if len(text) > 3000:
+        text = text[:3000]
+    monies = find_money(text)
+    events: list[_Event] = []
+    for trig in RAISE_RE.finditer(text):
+        money, undisclosed, ok = _object(text, trig.start(), trig.end(), monies)
+        if not ok:
+            continue
+        if " ".join(trig.group(0).casefold().split()) in WEAK_RAISE and not _FUNDING_OBJECT_RE.search(
+                text[trig.end(): (money.end if money else trig.end()) + 45]):
+            continue
+        end = money.end if money else trig.end() + 30
+        reason = _guard(text, trig.start(), end, ref_year)
+        relative = reason == "passing_mention" and _is_relative_news(text, trig.start(), end)
+        if reason and not relative:
+            continue
+        if money and FUND_RE.search(text[money.end: money.end + 30]):
+            continue
+        company = _leading_name(text) if relative else _company_from_subject(text, trig.start())
+        if not company and not relative:
+            company = _leading_name(text) if not RAISE_RE.search(text[: trig.start()]) else ""
+        if not company or _is_investor(company):
+            continue
+        rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60): end + 40]))
+        events.append(_Event(company, sent, money, undisclosed and money is None, rumored))
+    events.extend(_investor_subject_events(sent, text, monies, ref_year))
+    return events
+
+
+def _is_relative_news(text: str, start: int, end: int) -> bool:
+    """"Porter, a transport app, which secured $200M in its Series F": a relative clause that is the news."""
+    before = text[max(0, start - 40): start]
+    if not re.search(r",\s*which\s+(?:\w+\s+)?$|\)\s*,?\s*which\s+$", before):
+        return False
+    rest = text[end:]
+    return not RAISE_RE.search(rest[:200]) and not HISTORY_RE.search(rest[:60]) and not _YEAR_RE.search(rest[:60])
+
+
+def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money],
+                             ref_year: int | None) -> list[_Event]:
+    """"Sequoia leads $20M round in Acme": the company is the object after "in"."""
+    events = []
+    for trig in INVEST_RE.finditer(text):
+        money, _, _ = _object(text, trig.end(), trig.end(), monies)
+        if money is None:
+            continue
+        m = re.compile(rf"\s+(?:(?:funding\s+|financing\s+|investment\s+|Series\s+\w\s+)?round\s+)?(?:in|into)"
+                       rf"\s+(?:(?:\w+\s+){{0,3}}(?:startup|company|firm)\s+)?(?P<name>{_NAME})").match(text, money.end)
+        if not m or _guard(text, trig.start(), m.end(), ref_year):
+            continue
+        investor = _company_from_subject(text, trig.start())
+        company = _clean_company(m.group("name").split())
+        if company and investor and not _is_investor(company):
+            rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60): m.end() + 40]))
+            lead = [investor] if trig.group(0).lower().startswith(("lead", "led", "co-")) else []
+            events.append(_Event(company, sent, money, False, rumored, leads=lead))
+    return events
+
+
+# ---------------------------------------------------------------- stages 5-7: round, investors, valuation
+
+def _round_type(texts: list[str]) -> str | None:
+    for text in texts:
+        for m in _SERIES_RE.finditer(text):
+            if not _PAST_ROUND_RE.search(text[max(0, m.start() - 30): m.start()]):
+                return f"series_{(m.group(1) or m.group(2)).lower()}"
+        for key, pattern in _ROUND_RES:
+            for m in pattern.finditer(text):
+                if not _PAST_ROUND_RE.search(text[max(0, m.start() - 30): m.start()]):
+                    return key
+    return None
+
+
+def _split_names(raw: str) -> list[str]:
+    stop = _LIST_STOP_RE.search(raw)
+    raw = raw[: stop.start()] if stop else raw
+    names = []
+    for part in _LIST_SPLIT_RE.split(raw):
+        part = part.strip(" ,.'")
+        for _ in range(3):
+            part = _FILLER_RE.sub("", part)
+        part = re.sub(r"^.*?'s\s+(?=[A-Z])", "", part)  # "Ashton Kutcher's Sound Ventures"
+        part = re.sub(r"\s+(?:and\s+)?others?$|\s+among\s+others$", "", part)
+        tokens = part.split()
+        if not tokens or len(tokens) > 6 or not re.match(r"[A-Z0-9]", part) or tokens[0] in STOPWORDS:
+            continue
+        if all(_NAME_TOKEN_RE.match(t) or t.lower() in {"of", "de", "and", "&", "du", "la"} for t in tokens):
+            names.append(part)
+    return names
+
+
+def _investors_in(text: str) -> tuple[list[str], list[str]]:
+    leads: list[str] = []
+    participants: list[str] = []
+    for pattern in _LEAD_PATTERNS:
+        for m in pattern.finditer(text):
+            leads.extend(_split_names(m.group("list")))
+    for pattern in _PARTICIPANT_PATTERNS:
+        for m in pattern.finditer(text):
+            participants.extend(_split_names(m.group("list")))
+    return leads, participants
+
+
+def _fuller_form(name: str, body: str) -> str:
+    """Prefer the body's fuller form of a short lead name ("Salesforce" -> "Salesforce Ventures")."""
+    m = re.search(re.escape(name) + FIRM_SUFFIX_RE.pattern, body)
+    return m.group(0) if m and not re.search(re.escape(name) + r"'s", m.group(0)) else name
+
+
+def _dedupe(names: list[str], company: str) -> list[str]:
+    seen: set[str] = {_k(company)}
+    out = []
+    for name in names:
+        key = INVESTOR_CANON.get(_k(name), _k(name))
+        if key and key not in seen:
+            seen.add(key)
+            out.append(name)
+    return out
+
+
+def _valuation(texts: list[str], event: _Event) -> Money | None:
+    for text in texts:
+        for money in find_money(text):
+            if _role(text, money) == "valuation" and not HISTORY_RE.search(text[max(0, money.start - 60): money.end]):
+                if event.money is None or money.value > event.money.value:
+                    return money
+    return None
+
+
+# ---------------------------------------------------------------- assembling events
+
+def _same_company(a: str, b: str) -> bool:
+    ka, kb = _k(a), _k(b)
+    if not ka or not kb:
+        return False
+    if ka == kb:
+        return True
+    ta, tb = a.casefold().split(), b.casefold().split()
+    short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
+    return long_[: len(short)] == short and not all(t in DESCRIPTORS for t in short)
+
+
+def _merge(events: list[_Event]) -> list[list[_Event]]:
+    groups: list[list[_Event]] = []
+    for ev in events:
+        for group in groups:
+            if _same_company(group[0].company, ev.company) and ev.rumored == group[0].rumored:
+                group.append(ev)
+                break
+        else:
+            groups.append([ev])
+    return groups
+
+
+def _pick_amount(group: list[_Event]) -> tuple[Money | None, bool]:
+    """Headline amount, replaced by a body figure within 10% in the same currency (more precise)."""
+    first = next((e.money for e in group if e.money), None)
+    if first is None:
+        return None, any(e.undisclosed for e in group)
+    for e in group:
+        if e.money and not e.sent.is_title and e.money.currency == first.currency \
+                and abs(e.money.value - first.value) <= 0.1 * first.value:
+            return e.money, False
+    return first, False
+
+
+def _scope(group: list[_Event], sents: list[_Sentence], anchors: list[int], single: bool) -> list[_Sentence]:
+    """Sentences about this raise: the whole article for a one-round article, else up to the next anchor."""
+    body = [s for s in sents if not s.is_title]
+    if single:
+        return body
+    first = min(e.sent.index for e in group if not e.sent.is_title) if any(
+        not e.sent.is_title for e in group) else -1
+    if first < 0:
+        return body[:3]
+    nxt = min((a for a in anchors if a > first), default=first + 6)
+    para = next(s.para for s in body if s.index == first)
+    return [s for s in body if first <= s.index < min(nxt, first + 6) and s.para <= para + 1]
+
+
+def _company_name(group: list[_Event], body: str) -> str:
+    names = [e.company for e in group]
+    best = names[0]
+    if group[0].sent.is_title:
+        best = _longest_in_body(best, body)
+        for name in names[1:]:  # the body's fuller name ("Sera" -> "Sera Prognostics")
+            if len(name) > len(best) and _same_company(best, name):
+                best = name
+    return best
+
+
+def _build(group: list[_Event], scope: list[_Sentence], title: str, body: str, roundup: bool,
+           has_title_event: bool) -> dict | None:
+    company = _company_name(group, body)
+    money, undisclosed = _pick_amount(group)
+    anchor = next((e.sent for e in group if not e.sent.is_title), group[0].sent)
+    title_part = [title] if group[0].sent.is_title else []
+    texts = title_part + [anchor.text] + [s.text for s in scope if s is not anchor]
+    clean = [t for t in texts if t == title or t == anchor.text or
+             (not HISTORY_RE.search(t) and not FUND_RE.search(t) and _FUNDING_WORDS_RE.search(t))]
+    round_type = _round_type(title_part + [anchor.text] + [t for t in clean if _mentions(t, company)])
+    leads, participants = [], []
+    for t in clean:
+        lead, part = _investors_in(t)
+        leads += lead
+        participants += part
+    leads = [_fuller_form(n, body) for n in [*(x for e in group for x in e.leads), *leads]]
+    leads = _dedupe(leads, company)
+    investors = _dedupe(leads + participants, company)
+    valuation = _valuation(clean, group[0])
+    score = 3.0 if group[0].sent.is_title else 2.0
+    score += (round_type is not None) + bool(leads) + (body.count(company) >= 2)
+    if title and not has_title_event and not roundup:
+        score -= 1
+    if money is None and not undisclosed and valuation is None:
+        score -= 1
+    if score < _THETA:
+        return None
+    currency = money.currency if money else (valuation.currency if valuation else None)
+    return {
+        "company": company,
+        "amount": _num(money.value) if money else None,
+        "currency": currency,
+        "amount_usd": _num(to_usd(money.value, money.currency)) if money else None,
+        "round": round_type,
+        "lead_investors": leads,
+        "investors": investors,
+        "valuation": _num(valuation.value) if valuation else None,
+        "status": "rumored" if all(e.rumored for e in group) else "announced",
+        "confidence": round(min(0.99, max(0.01, 1 / (1 + math.exp(-(score - _THETA + 0.5) / _TAU)))), 2),
+        "evidence": {"company": anchor.text[:500], "title": title[:300]} if title else {"company": anchor.text[:500]},
+    }
+
+
+def _mentions(text: str, company: str) -> bool:
+    return company.casefold() in text.casefold() or bool(re.search(r"\b(?:the|its)\s+(?:company|startup|round)\b"
+                                                                   r"|\b(?:it|It)\b", text))
+
+
+def _num(value: float | None) -> int | float | None:
+    if value is None:
+        return None
+    return int(round(value)) if value >= 1000 or float(value).is_integer() else value
+
+
+def _reference_year(text: str) -> int | None:
+    """Without a publication date, the latest year the text names stands in for it (history guard)."""
+    years = [int(y) for y in _ANY_YEAR_RE.findall(text)]
+    return max(years) if years else None
+
+
+def _drop_related_links(sents: list[_Sentence]) -> list[_Sentence]:
+    """Skip the two paragraphs after an "Also Read:" / "Related:" line: links to other stories."""
+    out, skip_until = [], -1
+    for s in sents:
+        if _RELATED_RE.match(s.text):
+            skip_until = s.para + 2
+        elif s.para > skip_until:
+            out.append(s)
+    return out
+
+
+def _detect(text: str, title: str | None, published: datetime.date | None) -> list[dict]:
+    body = _normalise(text or "")
+    clean_title = _clean_title(title)
+    sents = _drop_related_links(_split_sentences(body))
+    ref_year = published.year if published else _reference_year(clean_title + "\n" + body)
+    events: list[_Event] = []
+    if clean_title:
+        events += _events_in(_Sentence(clean_title, -1, -1, is_title=True), ref_year)
+    has_title_event = bool(events)
+    for sent in sents:
+        events += _events_in(sent, ref_year)
+    if has_title_event:  # one-story article: only the headline company's raise
+        events = [e for e in events if _same_company(events[0].company, e.company)]
+    groups = _merge(events)
+    anchors = sorted({e.sent.index for e in events if not e.sent.is_title})
+    roundup = bool(clean_title and (ROUNDUP_RE.search(clean_title) or _AGGREGATE_TITLE_RE.search(clean_title)))
+    rounds = []
+    for group in groups:
+        scope = _scope(group, sents, anchors, single=len(groups) == 1)
+        built = _build(group, scope, clean_title, body, roundup, has_title_event)
+        if built:
+            rounds.append(built)
+    return rounds
+
+
+def detect_rounds(text: str, title: str | None = None, published: datetime.date | None = None) -> list[dict]:
+    """Find the funding rounds an article reports as news.
+
+    Args:
+        text: the article's clean text (paragraphs separated by newlines); capped at ~200 KB.
+        title: the headline, if known; it anchors the main round.
+        published: the publication date, used to tell this year's news from history.
+
+    Returns:
+        ROUND dicts (DESIGN.md) with an extra ``evidence`` dict; ``[]`` when the text reports no round.
+        Never raises.
+    """
+    try:
+        if not isinstance(text, str):
+            text = ""
+        if title is not None and not isinstance(title, str):
+            title = None
+        if published is not None and not isinstance(published, datetime.date):
+            published = None
+        return _detect(text, title, published)
+    except Exception:  # noqa: BLE001 - the contract is "never raises"; a crash counts as no rounds
+        return []

@@ -1,0 +1,217 @@
+"""Pure money parser: find money mentions (span, value, ISO currency) in text, in linear time.
+
+Every pattern anchors its number with ``(?<![\\d.,])`` and bounds its gaps, so no pattern backtracks more
+than a constant per start position (see ../shared/guides/detection.md, "ReDoS").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+__all__ = ["Money", "CURRENCY_TOKENS", "USD_RATES", "RATES_DATE", "find_money", "find_undisclosed", "to_usd"]
+
+MULTIPLIERS: dict[str, float] = {
+    "k": 1e3, "thousand": 1e3, "mila": 1e3, "mil": 1e3,
+    "m": 1e6, "mm": 1e6, "mn": 1e6, "mln": 1e6, "million": 1e6, "millions": 1e6, "mio": 1e6, "mio.": 1e6,
+    "milioni": 1e6, "millones": 1e6, "millionen": 1e6, "milhões": 1e6, "mi": 1e6,
+    "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9, "md": 1e9, "mrd": 1e9, "mrd.": 1e9,
+    "milliard": 1e9, "milliards": 1e9, "miliardi": 1e9, "miliardo": 1e9, "milliarden": 1e9, "bilhões": 1e9,
+    "lakh": 1e5, "lakhs": 1e5, "lac": 1e5, "crore": 1e7, "crores": 1e7, "cr": 1e7, "करोड़": 1e7,
+}
+# words written in languages that use "." for thousands ("1.300 millones")
+_DOT_THOUSANDS_WORDS = {"millones", "milioni", "millionen", "milhões", "miliardi", "milliarden", "mio", "mio."}
+
+
+@dataclass(frozen=True)
+class Money:
+    """One money mention.
+
+    Attributes:
+        start: offset of the mention in the searched text.
+        end: end offset (exclusive).
+        value: the amount in units of ``currency``.
+        currency: ISO 4217 code.
+        text: the mention as written.
+        plus: True for "$3 million-plus" / "$100M+".
+    """
+
+    start: int
+    end: int
+    value: float
+    currency: str
+    text: str
+    plus: bool = False
+
+
+def _read_table(name: str) -> list[list[str]]:
+    """Read a ``|``-separated data file from pipelines/data, skipping ``#`` comment lines."""
+    text = resources.files("pipelines").joinpath("data", name).read_text(encoding="utf-8")
+    rows = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            rows.append([cell.strip() for cell in line.split("|")])
+    return rows
+
+
+def _load_rates() -> tuple[dict[str, float], str]:
+    text = resources.files("pipelines").joinpath("data", "usd_rates.txt").read_text(encoding="utf-8")
+    date = re.search(r"\d{4}-\d{2}-\d{2}", text.splitlines()[0])
+    rates = {row[0]: float(row[1]) for row in _read_table("usd_rates.txt")}
+    return rates, date.group(0) if date else ""
+
+
+def _load_currencies() -> dict[str, str]:
+    tokens: dict[str, str] = {}
+    for row in _read_table("currencies.txt"):
+        for token in row[1:]:
+            tokens.setdefault(token, row[0])
+    return tokens
+
+
+USD_RATES, RATES_DATE = _load_rates()
+CURRENCY_TOKENS: dict[str, str] = _load_currencies()
+_TOKENS_CI = {token.casefold(): code for token, code in CURRENCY_TOKENS.items()}
+
+
+def _alternation(words: list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def _is_word(token: str) -> bool:
+    """Words ("won", "euros") need a multiplier after a number; symbols and codes ("€", "USD") do not."""
+    return token[-1].isalpha() and (token[0].islower() or (len(token) > 3 and not token.isupper()))
+
+
+def _first_chars(words: list[str]) -> str:
+    """A lookahead on the first characters, so the long alternations are tried only where they can match."""
+    chars = {c for w in words for c in (w[0].lower(), w[0].upper())}
+    return "(?=[" + "".join(re.escape(c) for c in sorted(chars)) + "])"
+
+
+_SYMBOLS = [t for t in CURRENCY_TOKENS if not _is_word(t)]
+_WORDS = [t for t in CURRENCY_TOKENS if _is_word(t)]
+_NUM = r"(?<![\d.,])(?:\d{1,3}(?:[,.]\d{3})+(?:[.,]\d{1,2}(?!\d))?|\d{1,15}(?:[.,]\d{1,3})?(?!\d))"
+_MULT = rf"{_first_chars(list(MULTIPLIERS))}(?:{_alternation(list(MULTIPLIERS))})(?!\w)"
+_PLUS = r"(?:\+|-plus\b|\s?plus\b)"
+
+
+_PREFIX = rf"(?<![A-Za-z0-9]){_first_chars(_SYMBOLS)}(?P<pre>{_alternation(_SYMBOLS)})"
+_SUFFIX_SYM = rf"{_first_chars(_SYMBOLS)}(?P<sufsym>{_alternation(_SYMBOLS)})(?![A-Za-z])"
+_SUFFIX_WORD = rf"{_first_chars(_WORDS)}(?P<sufword>{_alternation(_WORDS)})\b"
+
+_MONEY_RE = re.compile(
+    rf"{_PREFIX}\s{{0,2}}(?P<num>{_NUM})(?:\s{{0,2}}(?P<mult>{_MULT}))?(?P<plus>{_PLUS})?"
+    rf"|(?<![A-Za-z])(?P<num2>{_NUM})(?:\s{{0,2}}(?P<mult2>{_MULT}))?\s{{0,2}}(?:{_SUFFIX_SYM}|{_SUFFIX_WORD})",
+    re.IGNORECASE,
+)
+# digit clusters whose gaps are shorter than the windows, so each window is searched once
+_DIGITS_RE = re.compile(r"\d(?:\D{0,88}\d)*")
+_WINDOW_BEFORE, _WINDOW_AFTER = 24, 64
+_UNDISCLOSED_RE = re.compile(
+    r"\b(?:undisclosed|unspecified|unnamed)\s(?:amount|sum|funding|round|investment|figure)"
+    r"|\b(?:did\snot|didn't|does\snot|doesn't|declined\sto|would\snot|wouldn't|without)\s(?:disclos|reveal)\w*"
+    r"|\b(?:amount|terms|size)\s(?:was|were|is|are|has\snot\sbeen|have\snot\sbeen)\s(?:not\s)?(?:un)?disclosed",
+    re.IGNORECASE,
+)
+
+
+def _parse_number(raw: str, mult_word: str | None) -> float | None:
+    """Read ``raw`` as a number: grouped thousands ("1,250,000"), decimal comma ("32,5") or point."""
+    seps = [c for c in raw if c in ",."]
+    if not seps:
+        return float(raw)
+    groups = re.split(r"[,.]", raw)
+    if len(seps) >= 2:
+        if len(set(seps)) == 2:  # "1,250.50" or "1.250,50"
+            decimal = seps[-1]
+            whole = raw[: raw.rfind(decimal)].replace(",", "").replace(".", "")
+            return float(f"{whole}.{raw[raw.rfind(decimal) + 1:]}")
+        return float("".join(groups)) if all(len(g) == 3 for g in groups[1:]) else None
+    sep, tail = seps[0], groups[1]
+    if sep == "," and len(tail) == 3:
+        return float("".join(groups))
+    if sep == "." and len(tail) == 3 and (mult_word is None or mult_word.casefold() in _DOT_THOUSANDS_WORDS):
+        return float("".join(groups))
+    return float(f"{groups[0]}.{tail}")
+
+
+def _currency(token: str) -> str | None:
+    return CURRENCY_TOKENS.get(token) or _TOKENS_CI.get(token.casefold())
+
+
+def _from_match(m: re.Match[str]) -> Money | None:
+    if m.group("num") is not None:
+        raw, mult, cur = m.group("num"), m.group("mult"), m.group("pre")
+        if cur in {"Rs", "Rs.", "Sh"} and not mult and "," not in raw:
+            return None  # "Rs 5" alone is too weak; crores and grouped numbers are fine
+    else:
+        raw, mult, cur = m.group("num2"), m.group("mult2"), m.group("sufsym") or m.group("sufword")
+        if m.group("sufword") and not mult and not re.search(r"\d[,.]\d{3}", raw):
+            return None  # "5 won the prize"
+    code = _currency(cur)
+    value = _parse_number(raw, mult)
+    if code is None or value is None:
+        return None
+    if mult:
+        value *= MULTIPLIERS.get(mult.casefold(), 1.0)
+    text = m.group(0)
+    return Money(m.start(), m.end(), value, code, text, plus=bool(m.groupdict().get("plus")))
+
+
+def find_money(text: str) -> list[Money]:
+    """Find the money mentions in ``text``.
+
+    Args:
+        text: any string; runs in linear time.
+
+    Returns:
+        The mentions in text order, each with its span, value and ISO currency. "$X per share" and similar
+        small sums are returned as written; callers decide what is a round size.
+    """
+    found = []
+    for start, end in _digit_windows(text):
+        for m in _MONEY_RE.finditer(text, start, end):
+            try:
+                money = _from_match(m)
+            except (ValueError, OverflowError):
+                continue
+            if money is not None:
+                found.append(money)
+    return found
+
+
+def _digit_windows(text: str) -> list[tuple[int, int]]:
+    """Merged windows around digit runs: the money regex only runs where a number can be (speed)."""
+    return [
+        (max(0, m.start() - _WINDOW_BEFORE), min(len(text), m.end() + _WINDOW_AFTER))
+        for m in _DIGITS_RE.finditer(text)
+    ]
+
+
+def find_undisclosed(text: str) -> list[tuple[int, int]]:
+    """Spans of "undisclosed amount" / "did not disclose" phrases in ``text``.
+
+    Args:
+        text: any string.
+
+    Returns:
+        ``(start, end)`` offsets of each phrase.
+    """
+    return [m.span() for m in _UNDISCLOSED_RE.finditer(text)]
+
+
+def to_usd(value: float | None, currency: str | None) -> float | None:
+    """Convert with the fixed table in ``pipelines/data/usd_rates.txt`` (dated in its header).
+
+    Args:
+        value: the amount, or None.
+        currency: its ISO code, or None.
+
+    Returns:
+        The USD amount rounded to a whole number, or None when not convertible.
+    """
+    if value is None or currency is None or currency not in USD_RATES:
+        return None
+    return float(round(value * USD_RATES[currency]))
