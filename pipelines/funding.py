@@ -147,7 +147,10 @@ _PARTICIPANT_PATTERNS = [
     re.compile(r"\balongside\s+(?P<list>.{1,200})"),
     re.compile(r"\b(?:participants|investors|backers)\s+(?:in\s+the\s+(?:round|financing|funding)\s+)?"
                r"(?:include|included|including|are|were)\s+(?P<list>.{1,250})"),
-    re.compile(rf"(?P<list>{_NAME}(?:\s*(?:,|and)\s+{_NAME}){{0,8}})\s+(?:also\s+)?(?:participated|joined)\b"),
+    re.compile(rf"(?P<list>{_NAME}(?:\s*(?:,|and)\s+{_NAME}){{0,8}})\s+(?:also\s+)?"
+               r"(?:participated|joined|took\s+part|invested\s+in\s+the\s+(?:round|financing|funding))\b"),
+    re.compile(rf"(?P<list>{_NAME}(?:\s*(?:,|and)\s+{_NAME}){{0,8}})\s+(?:were|are)\s+(?:also\s+)?(?:among\s+)?"
+               r"(?:the\s+)?(?:other\s+)?(?:investors|backers|participants)\b"),
     re.compile(r"\bexisting\s+(?:investors|backers)\s+(?P<list>[A-Z].{1,200})"),
     re.compile(r"\b(?:funding|investment|money|capital|round|financing)\s+(?:came\s+)?from\s+(?P<list>[A-Z].{1,200})"),
     re.compile(r"(?:[$€£¥₹][\d.,]+\s*(?:[mMbBkK]n?|million|billion)?|round|funding|financing)\s+from\s+"
@@ -159,6 +162,7 @@ _RELATED_RE = re.compile(r"^(?:Also\s+Read|Read\s+(?:more|also)|Related(?:\s+(?:
 _AGGREGATE_TITLE_RE = re.compile(r"\b(?:startups|companies|firms)\b.{0,40}\b(?:raise|raised|secure|secured|bag|"
                                  r"bagged|attract|attracted|funding)\b", re.I)
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_MONTH_RE = re.compile(rf"\b(?:in|since|during|back\s+in)\s+(?:(?:early|late|mid-?)\s*)?({_MONTHS})\b(?!\s+\d)")
 _YEAR_RE = re.compile(rf"\b(?:in|since|during|back\s+in)\s+(?:(?:early|late|mid-?)\s*)?(?:(?:{_MONTHS})\s+)?"
                       r"((?:19|20)\d\d)\b", re.I)
 
@@ -541,15 +545,27 @@ def _company_name(group: list[_Event], body: str) -> str:
     return best
 
 
+def _is_history(text: str, published: datetime.date | None, ref_year: int | None) -> bool:
+    """True for a sentence about earlier financing: a history cue, an earlier year, or an earlier month."""
+    if HISTORY_RE.search(text):
+        return True
+    if ref_year is not None and any(int(m.group(1)) < ref_year for m in _YEAR_RE.finditer(text)):
+        return True
+    if published is not None:
+        months = _MONTHS.split("|")
+        return any(months.index(m.group(1).capitalize()) + 1 < published.month for m in _MONTH_RE.finditer(text))
+    return False
+
+
 def _build(group: list[_Event], scope: list[_Sentence], title: str, body: str, roundup: bool,
-           has_title_event: bool) -> dict | None:
+           has_title_event: bool, published: datetime.date | None, ref_year: int | None) -> dict | None:
     company = _company_name(group, body)
     money, undisclosed = _pick_amount(group)
     anchor = next((e.sent for e in group if not e.sent.is_title), group[0].sent)
     title_part = [title] if group[0].sent.is_title else []
     texts = title_part + [anchor.text] + [s.text for s in scope if s is not anchor]
     clean = [t for t in texts if t == title or t == anchor.text or
-             (not HISTORY_RE.search(t) and not FUND_RE.search(t) and _FUNDING_WORDS_RE.search(t))]
+             (not _is_history(t, published, ref_year) and not FUND_RE.search(t) and _FUNDING_WORDS_RE.search(t))]
     round_type = _round_type(title_part + [anchor.text] + [t for t in clean if _mentions(t, company)])
     leads, participants = [], []
     for t in clean:
@@ -631,7 +647,7 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
     rounds = []
     for group in groups:
         scope = _scope(group, sents, anchors, single=len(groups) == 1)
-        built = _build(group, scope, clean_title, body, roundup, has_title_event)
+        built = _build(group, scope, clean_title, body, roundup, has_title_event, published, ref_year)
         if built:
             rounds.append(built)
     return rounds

@@ -1,0 +1,202 @@
+"""The `newsmon` command: JSON shapes, the seed article, one-line errors, and the offline demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.cli import main
+from crawler.formatting import money, parse_amount, safe_text
+from storage import Store
+from tests.test_storage import article, round_
+
+ROUND_KEYS = {
+    "company",
+    "amount",
+    "currency",
+    "amount_usd",
+    "round",
+    "lead_investors",
+    "investors",
+    "valuation",
+    "status",
+    "confidence",
+}
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_extract_seed_article_gives_exactly_the_expected_round(shared: Path, capsys) -> None:
+    code, out, _ = run(capsys, "extract", str(shared / "seed" / "venturebeat-hugging-face-235m.html"), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"article", "funding_rounds"}
+    assert set(data["article"]) == {"url", "title", "author", "published", "language", "text"}
+    assert data["article"]["published"] == "2023-08-24"
+    assert data["article"]["url"] == "https://venturebeat.com/ai/hugging-face-gets-a-235m-group-hug-led-by-salesforce/"
+    expected = json.loads((shared / "seed" / "expected.json").read_text())["rounds"]
+    assert len(data["funding_rounds"]) == len(expected) == 1
+    found, want = data["funding_rounds"][0], expected[0]
+    assert ROUND_KEYS <= set(found)
+    for key, value in want.items():
+        assert found[key] == value, key
+    assert found["amount_usd"] == 235_000_000
+    assert 0 < found["confidence"] <= 1
+
+
+def test_extract_table_output(shared: Path, capsys) -> None:
+    code, out, _ = run(capsys, "extract", str(shared / "seed" / "venturebeat-hugging-face-235m.html"))
+    assert code == 0
+    assert "Hugging Face" in out and "$235M" in out and "$4B" in out and "Salesforce Ventures" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        (b"", "the file is empty"),
+        (b"  \n\t ", "the file is empty"),
+        (b"\x7fELF\x02\x01\x01\x00\x00\x00" * 50, "a binary file"),
+        (b"<html><body><p>Too short.</p></body></html>", "no article found"),
+    ],
+)
+def test_extract_bad_input_is_one_line(tmp_path: Path, capsys, content: bytes | None, message: str) -> None:
+    path = tmp_path / "page.html"
+    if content is not None:
+        path.write_bytes(content)
+    code, out, err = run(capsys, "extract", str(path), "--json")
+    assert code != 0
+    assert out == ""
+    assert err.count("\n") == 1 and message in err and err.startswith("newsmon: ")
+
+
+def test_extract_a_directory_is_one_line(tmp_path: Path, capsys) -> None:
+    code, _, err = run(capsys, "extract", str(tmp_path))
+    assert code != 0 and err.count("\n") == 1
+
+
+@pytest.fixture
+def filled_store(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = Store(url)
+    store.save_article(article("https://a.example/acme/"), [round_()], source="venturebeat", fetched_url="a")
+    store.save_article(
+        article("https://a.example/other/", text_body="Nothing raised."), [], source="venturebeat", fetched_url="b"
+    )
+    return url
+
+
+def test_rounds_json(filled_store: str, capsys) -> None:
+    code, out, _ = run(capsys, "--db", filled_store, "rounds", "--json", "--min-amount", "5M", "--investor", "accel")
+    assert code == 0
+    data = json.loads(out)
+    assert len(data) == 1
+    assert set(data[0]) == ROUND_KEYS | {"sources", "announced"}
+    assert data[0]["sources"] == ["https://a.example/acme/"]
+    assert data[0]["announced"] == "2024-05-01"
+    code, out, _ = run(capsys, "--db", filled_store, "rounds", "--json", "--min-amount", "1.2B")
+    assert json.loads(out) == []
+
+
+def test_articles_json(filled_store: str, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("NEWSMON_DB_URL", filled_store)
+    code, out, _ = run(capsys, "articles", "--json", "--since", "2024-01-01", "--source", "venturebeat")
+    assert code == 0
+    data = json.loads(out)
+    assert [set(a) for a in data] == [
+        {"url", "source", "title", "author", "published", "date_source", "language", "rounds"}
+    ] * 2
+    assert sorted(a["rounds"] for a in data) == [0, 1]
+
+
+def test_tables(filled_store: str, capsys) -> None:
+    code, out, _ = run(capsys, "--db", filled_store, "rounds")
+    assert code == 0 and "Acme" in out and "$20M" in out and "Sequoia Capital" in out
+    code, out, _ = run(capsys, "--db", filled_store, "articles")
+    assert code == 0 and "Acme raises $20M" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["rounds", "--bogus"],
+        ["rounds", "--since", "last tuesday"],
+        ["rounds", "--min-amount", "lots"],
+        ["rounds", "--round", "series_z"],
+        ["rounds", "--limit", "0"],
+        ["nonsense"],
+    ],
+)
+def test_bad_flags_are_one_line(filled_store: str, capsys, argv: list[str]) -> None:
+    code, out, err = run(capsys, "--db", filled_store, *argv)
+    assert code == 2
+    assert err.startswith("newsmon: ") and err.count("\n") == 1
+
+
+def test_missing_store_is_one_line(tmp_path: Path, capsys) -> None:
+    code, _, err = run(capsys, "--db", f"sqlite:///{tmp_path / 'none.db'}", "rounds", "--json")
+    assert code == 1 and "no store at" in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_demo_finds_the_demo_rounds_offline(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("NEWSMON_SEEDS_DIR", "/nonexistent")  # the demo must not depend on the caller's setup
+    code, out, err = run(capsys, "demo", "--db", str(tmp_path / "demo.db"), "--json")
+    assert code == 0, err
+    rounds = {r["company"]: r for r in json.loads(out)}
+    hugging = rounds["Hugging Face"]
+    assert (hugging["amount"], hugging["currency"], hugging["lead_investors"]) == (
+        235_000_000,
+        "USD",
+        ["Salesforce Ventures"],
+    )
+    assert hugging["valuation"] == 4_500_000_000
+    assert rounds["Anthropic"]["amount"] == 450_000_000
+    assert rounds["Mistral AI"]["currency"] == "EUR"
+    # the fund close, the acquisition, the IPO, the earnings report and the product launch are not rounds
+    assert set(rounds) == {"Hugging Face", "Anthropic", "Mistral AI", "Cohere", "Runway"}
+
+
+def test_help_ends_with_an_example(capsys) -> None:
+    code, out, _ = run(capsys, "rounds", "--help")
+    assert code == 0
+    assert out.rstrip().rpartition("\n\n")[2].lstrip().startswith("Example: newsmon rounds")
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "shown"),
+    [
+        (235e6, "USD", "$235M"),
+        (4e9, "USD", "$4B"),
+        (1.25e9, "EUR", "€1.25B"),
+        (15e6, "CHF", "CHF 15M"),
+        (None, "USD", "undisclosed"),
+        (950, "GBP", "£950"),
+    ],
+)
+def test_money(value: float | None, currency: str, shown: str) -> None:
+    assert money(value, currency) == shown
+
+
+@pytest.mark.parametrize(("text", "value"), [("5000000", 5e6), ("5M", 5e6), ("1.2B", 1.2e9), ("500k", 5e5)])
+def test_parse_amount(text: str, value: float) -> None:
+    assert parse_amount(text) == value
+
+
+def test_control_characters_are_stripped() -> None:
+    assert safe_text("Acme\x1b]0;pwned\x07 raises\x9b") == "Acme]0;pwned raises"
+
+
+def test_console_script_is_declared() -> None:
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    assert project["scripts"]["newsmon"] == "crawler.cli:main"
+    assert sys.executable
