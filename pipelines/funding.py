@@ -17,11 +17,32 @@ from pipelines.money import Money, find_money, find_undisclosed, to_usd
 __all__ = ["detect_rounds", "ROUND_KEYS", "ROUND_TYPES", "MAX_INPUT_CHARS"]
 
 MAX_INPUT_CHARS = 200_000
-ROUND_KEYS = ("company", "amount", "currency", "amount_usd", "round", "lead_investors", "investors",
-              "valuation", "status", "confidence")
+ROUND_KEYS = (
+    "company",
+    "amount",
+    "currency",
+    "amount_usd",
+    "round",
+    "lead_investors",
+    "investors",
+    "valuation",
+    "status",
+    "confidence",
+)
 ROUND_TYPES = frozenset(
-    ["pre_seed", "seed", "angel", *(f"series_{c}" for c in "abcdefghij"), "growth", "debt", "convertible_note",
-     "grant", "strategic", "private_equity", "crowdfunding"]
+    [
+        "pre_seed",
+        "seed",
+        "angel",
+        *(f"series_{c}" for c in "abcdefghij"),
+        "growth",
+        "debt",
+        "convertible_note",
+        "grant",
+        "strategic",
+        "private_equity",
+        "crowdfunding",
+    ]
 )
 MIN_ROUND_USD = 10_000
 MAX_ROUND_USD = 500e9
@@ -30,11 +51,15 @@ _THETA, _TAU = 2.0, 1.5
 
 # ---------------------------------------------------------------- gazetteers (loaded once, read-only)
 
+
 def _rows(name: str) -> list[list[str]]:
     """Rows of a ``|``-separated file in pipelines/data (comment lines start with ``#``)."""
     text = resources.files("pipelines").joinpath("data", name).read_text(encoding="utf-8")
-    return [[c.strip() for c in line.split("|")] for line in text.splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        [c.strip() for c in line.split("|")]
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def _categories(name: str) -> dict[str, list[str]]:
@@ -85,53 +110,93 @@ INVESTOR_CANON: dict[str, str] = {_k(alias): row[0] for row in _INVESTOR_ROWS fo
 
 # ---------------------------------------------------------------- patterns
 
-_TRANSLATE = str.maketrans({"\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u2018": "'", "\u2019": "'",
-                            "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": " - ", "\u2012": "-",
-                            "\u2212": "-", "\u00ad": None, "\u200b": None})
+_TRANSLATE = str.maketrans(
+    {
+        "\u00a0": " ",
+        "\u2009": " ",
+        "\u202f": " ",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2013": "-",
+        "\u2014": " - ",
+        "\u2012": "-",
+        "\u2212": "-",
+        "\u00ad": None,
+        "\u200b": None,
+    }
+)
 _SENT_END_RE = re.compile(r"[.!?]+[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9$€£¥₹])")
-_ABBREV_RE = re.compile(r"(?:\b(?:Inc|Corp|Co|Ltd|Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|No|Nos|approx|est|Mio|Rs|U\.S|U\.K|"
-                        r"S\.A|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z])[.!?]+[\"')\]]?\s+$")
+_ABBREV_RE = re.compile(
+    r"(?:\b(?:Inc|Corp|Co|Ltd|Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|No|Nos|approx|est|Mio|Rs|U\.S|U\.K|"
+    r"S\.A|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z])[.!?]+[\"')\]]?\s+$"
+)
 _TITLE_SUFFIX_RE = re.compile(r"\s+[|\-–—]\s+[^|]{1,30}$")
-_SERIES_RE = re.compile(r"(?<![Pp]re-)(?<![Pp]re )\b[Ss]eries[\s-]([A-J])(?:[\s-]?\d|\+)?(?![\w-])"
-                        r"|\b(?:in|a|an|its|the|new)\s([A-J])\+?[\s-][Rr]ound\b")
+_SERIES_RE = re.compile(
+    r"(?<![Pp]re-)(?<![Pp]re )\b[Ss]eries[\s-]([A-J])(?:[\s-]?\d|\+)?(?![\w-])"
+    r"|\b(?:in|a|an|its|the|new)\s([A-J])\+?[\s-][Rr]ound\b"
+)
 _PAST_ROUND_RE = re.compile(r"\b(?:last|previous|prior|earlier|former|preceding)\s+(?:\w+\s+){0,2}$", re.I)
 _RELATIVE_RE = re.compile(r"(?:\b(?:which|that|who|whose|after|since|when|as)\s+(?:\w+\s+){0,3}|\()$", re.I)
 _NEG_BEFORE_RE = re.compile(r"\b(?:not|never|no|n't|denies|denied|without)\s+(?:\w+\s+){0,2}$", re.I)
 _AUX_TAIL_RE = re.compile(
     r"(?:\s+(?:has|have|had|is|was|will|has\s+now|just|now|today|officially|also|finally|successfully|"
     r"recently|reportedly|quietly|yesterday|tonight|earlier|announced|announces|said|says|that|it|on\s+\w+day|this\s+week|has\s+announced))+"
-    r"\s*$", re.I)
+    r"\s*$",
+    re.I,
+)
 _APPOSITIVE_RE = re.compile(r",\s*(?:the|a|an|which|who)\s[^,]{1,80},?\s*$", re.I)
 _NAME_TOKEN_RE = re.compile(r"^(?:[A-Z0-9][\w.'&|+-]*|[a-z]+[A-Z0-9.][\w.]*|&)$")
 _VALUATION_LEFT_RE = re.compile(r"(?:valu(?:ed|ation|ing|es)(?:\s+\w+)?|worth)\b[^$€£¥₹\d.;]{0,30}$", re.I)
 _VALUATION_RIGHT_RE = re.compile(r"^\s{0,2}(?:\w+\s+)?(?:\(?(?:post|pre)[- ]money\)?\s+)?valuation", re.I)
-_TOTAL_LEFT_RE = re.compile(r"(?:total(?:ing|ling)?|totals|to date|bringing|cumulative|altogether|overall)"
-                            r"\b[^$€£¥₹\d.;]{0,25}$", re.I)
+_TOTAL_LEFT_RE = re.compile(
+    r"(?:total(?:ing|ling)?|totals|to date|bringing|cumulative|altogether|overall)"
+    r"\b[^$€£¥₹\d.;]{0,25}$",
+    re.I,
+)
 _TOTAL_RIGHT_RE = re.compile(r"^\s{0,2}(?:in total|to date|so far|in all|overall|total|since)\b", re.I)
-_FUND_RIGHT_RE = re.compile(r"^\s{0,2}(?:\([^)]{0,40}\)\s*)?(?:(?:[\w-]+\s+){0,3}(?:fund|funds|Fund|vehicle)\b(?!ing)|"
-                            r"(?:for|to)\s+(?:investing|invest|back|deploy))")
+_FUND_RIGHT_RE = re.compile(
+    r"^\s{0,2}(?:\([^)]{0,40}\)\s*)?(?:(?:[\w-]+\s+){0,3}(?:fund|funds|Fund|vehicle)\b(?!ing)|"
+    r"(?:for|to)\s+(?:investing|invest|back|deploy))"
+)
 _FUND_LEFT_RE = re.compile(r"\bfunds?\s+(?:\w+\s+){0,3}(?:of|to|at|worth|with)?\s*$", re.I)
-_OTHER_RIGHT_RE = re.compile(r"^\s{0,2}(?:\w+\s+)?(?:in\s+)?(?:annual\s+|recurring\s+)?(?:revenue|sales|ARR|GMV|"
-                             r"run-rate|profit|loss|market|industry|per\s+share|a\s+share|damages|fine|order|"
-                             r"contract|deal\s+to\s+acquire|acquisition|IPO)\b", re.I)
-_OTHER_LEFT_RE = re.compile(r"(?:\bfor|revenue|sales|market|worth|price|priced|costs?|ARR)\s+(?:of\s+|at\s+|"
-                            r"about\s+|around\s+|roughly\s+|nearly\s+)?$", re.I)
+_OTHER_RIGHT_RE = re.compile(
+    r"^\s{0,2}(?:\w+\s+)?(?:in\s+)?(?:annual\s+|recurring\s+)?(?:revenue|sales|ARR|GMV|"
+    r"run-rate|profit|loss|market|industry|per\s+share|a\s+share|damages|fine|order|"
+    r"contract|deal\s+to\s+acquire|acquisition|IPO)\b",
+    re.I,
+)
+_OTHER_LEFT_RE = re.compile(
+    r"(?:\bfor|revenue|sales|market|worth|price|priced|costs?|ARR)\s+(?:of\s+|at\s+|"
+    r"about\s+|around\s+|roughly\s+|nearly\s+)?$",
+    re.I,
+)
 _RANGE_RE = re.compile(r"^\s{0,2}(?:-|to|and)\s{0,2}[$€£¥₹]?\s?\d", re.I)
-_FUNDING_OBJECT_RE = re.compile(r"\b(?:round|funding|financing|investment|series|seed|grant|capital|led\s+by|"
-                                r"from\s+(?:investors|backers|[A-Z])|venture|equity|debt|loan|facility)\b", re.I)
-_FUNDING_WORDS_RE = re.compile(r"\b(?:round|funding|financing|raise[sd]?|raising|investment|invest(?:ed|s)?|"
-                               r"capital|series|seed|backers|investors)\b", re.I)
+_FUNDING_OBJECT_RE = re.compile(
+    r"\b(?:round|funding|financing|investment|series|seed|grant|capital|led\s+by|"
+    r"from\s+(?:investors|backers|[A-Z])|venture|equity|debt|loan|facility)\b",
+    re.I,
+)
+_FUNDING_WORDS_RE = re.compile(
+    r"\b(?:round|funding|financing|raise[sd]?|raising|investment|invest(?:ed|s)?|"
+    r"capital|series|seed|backers|investors)\b",
+    re.I,
+)
 _LIST_STOP_RE = re.compile(
     r"[;:!?()\[\]\"]|\s-\s|(?<!\bCo)(?<!\bInc)(?<!\bCorp)(?<!\bLtd)(?<!\b[A-Z])\.(?=\s|$)|"
     r"\b(?:with|who|which|that|to|for|in|at|as|on|among|alongside|while|bringing|valuing|plus|is|are|was|were|"
     r"will|has|have|had|said|says|also|but|joined|according|after|before|from|through|via|under|since|led|"
-    r"participated|both|each|took|this|its|their|the\s+round|the\s+company)\b")
+    r"participated|both|each|took|this|its|their|the\s+round|the\s+company)\b"
+)
 _LIST_SPLIT_RE = re.compile(r",\s*(?:and\s+|&\s+)?|\s+and\s+|\s+as\s+well\s+as\s+")
 # lower-case only: "New Enterprise Associates" keeps its "New"
-_FILLER_RE = re.compile(r"^(?:and|or|existing|new|other|returning|previous|investors?|backers?|including|entrant|"
-                        r"such|as|from|firms?|funds?|include|includes|the|by|participation|investment|"
-                        r"individual|angel|angels|strategic|venture|capital|firm|partners?|[Ee]xisting|[Nn]ew\s+"
-                        r"(?:investors?|backers?|entrant))\s+")
+_FILLER_RE = re.compile(
+    r"^(?:and|or|existing|new|other|returning|previous|investors?|backers?|including|entrant|"
+    r"such|as|from|firms?|funds?|include|includes|the|by|participation|investment|"
+    r"individual|angel|angels|strategic|venture|capital|firm|partners?|[Ee]xisting|[Nn]ew\s+"
+    r"(?:investors?|backers?|entrant))\s+"
+)
 _NAME = r"[A-Z0-9][\w.&'-]*(?:\s+(?:&\s+)?[A-Z0-9][\w.&'-]*){0,5}"
 _LEAD_PATTERNS = [
     re.compile(r"\b(?:co-)?lea?d\s+by\s+(?P<list>.{1,200})", re.S),
@@ -145,29 +210,47 @@ _PARTICIPANT_PATTERNS = [
     re.compile(r"\bparticipation\s+(?:from|by|of)\s+(?P<list>.{1,250})", re.S),
     re.compile(r"\bjoined\s+by\s+(?P<list>.{1,200})"),
     re.compile(r"\balongside\s+(?P<list>.{1,200})"),
-    re.compile(r"\b(?:participants|investors|backers)\s+(?:in\s+the\s+(?:round|financing|funding)\s+)?"
-               r"(?:include|included|including|are|were)\s+(?P<list>.{1,250})"),
-    re.compile(rf"(?P<list>{_NAME}(?:\s*(?:,|and)\s+{_NAME}){{0,8}})\s+(?:also\s+)?"
-               r"(?:participated|joined|took\s+part|invested\s+in\s+the\s+(?:round|financing|funding))\b"),
-    re.compile(rf"(?P<list>{_NAME}(?:\s*(?:,|and)\s+{_NAME}){{0,8}})\s+(?:were|are)\s+(?:also\s+)?(?:among\s+)?"
-               r"(?:the\s+)?(?:other\s+)?(?:investors|backers|participants)\b"),
+    re.compile(
+        r"\b(?:participants|investors|backers)\s+(?:in\s+the\s+(?:round|financing|funding)\s+)?"
+        r"(?:include|included|including|are|were)\s+(?P<list>.{1,250})"
+    ),
+    re.compile(
+        rf"(?P<list>{_NAME}(?:\s*(?:,|and)\s+{_NAME}){{0,8}})\s+(?:also\s+)?"
+        r"(?:participated|joined|took\s+part|invested\s+in\s+the\s+(?:round|financing|funding))\b"
+    ),
+    re.compile(
+        rf"(?P<list>{_NAME}(?:\s*(?:,|and)\s+{_NAME}){{0,8}})\s+(?:were|are)\s+(?:also\s+)?(?:among\s+)?"
+        r"(?:the\s+)?(?:other\s+)?(?:investors|backers|participants)\b"
+    ),
     re.compile(r"\bexisting\s+(?:investors|backers)\s+(?P<list>[A-Z].{1,200})"),
     re.compile(r"\b(?:funding|investment|money|capital|round|financing)\s+(?:came\s+)?from\s+(?P<list>[A-Z].{1,200})"),
-    re.compile(r"(?:[$€£¥₹][\d.,]+\s*(?:[mMbBkK]n?|million|billion)?|round|funding|financing)\s+from\s+"
-               r"(?P<list>[A-Z].{1,200})"),
+    re.compile(
+        r"(?:[$€£¥₹][\d.,]+\s*(?:[mMbBkK]n?|million|billion)?|round|funding|financing)\s+from\s+"
+        r"(?P<list>[A-Z].{1,200})"
+    ),
 ]
 _ANY_YEAR_RE = re.compile(r"(?<![\d.,/-])((?:19[89]|20[0-3])\d)(?![\d.,/-]?\d)")
-_RELATED_RE = re.compile(r"^(?:Also\s+Read|Read\s+(?:more|also)|Related(?:\s+(?:stories|articles|news))?|"
-                         r"More\s+from|Recommended|You\s+may\s+also\s+like|Trending|Popular)\b\s*:?", re.I)
-_AGGREGATE_TITLE_RE = re.compile(r"\b(?:startups|companies|firms)\b.{0,40}\b(?:raise|raised|secure|secured|bag|"
-                                 r"bagged|attract|attracted|funding)\b", re.I)
+_RELATED_RE = re.compile(
+    r"^(?:Also\s+Read|Read\s+(?:more|also)|Related(?:\s+(?:stories|articles|news))?|"
+    r"More\s+from|Recommended|You\s+may\s+also\s+like|Trending|Popular)\b\s*:?",
+    re.I,
+)
+_AGGREGATE_TITLE_RE = re.compile(
+    r"\b(?:startups|companies|firms)\b.{0,40}\b(?:raise|raised|secure|secured|bag|"
+    r"bagged|attract|attracted|funding)\b",
+    re.I,
+)
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _MONTH_RE = re.compile(rf"\b(?:in|since|during|back\s+in)\s+(?:(?:early|late|mid-?)\s*)?({_MONTHS})\b(?!\s+\d)")
-_YEAR_RE = re.compile(rf"\b(?:in|since|during|back\s+in)\s+(?:(?:early|late|mid-?)\s*)?(?:(?:{_MONTHS})\s+)?"
-                      r"((?:19|20)\d\d)\b", re.I)
+_YEAR_RE = re.compile(
+    rf"\b(?:in|since|during|back\s+in)\s+(?:(?:early|late|mid-?)\s*)?(?:(?:{_MONTHS})\s+)?"
+    r"((?:19|20)\d\d)\b",
+    re.I,
+)
 
 
 # ---------------------------------------------------------------- records
+
 
 @dataclass
 class _Sentence:
@@ -189,6 +272,7 @@ class _Event:
 
 
 # ---------------------------------------------------------------- stage 0: normalise and split
+
 
 def _normalise(text: str) -> str:
     text = text[:MAX_INPUT_CHARS].translate(_TRANSLATE)
@@ -212,9 +296,9 @@ def _split_sentences(text: str) -> list[_Sentence]:
     for p_index, para in enumerate(p for p in text.split("\n") if p.strip()):
         start = 0
         for m in _SENT_END_RE.finditer(para):
-            if _ABBREV_RE.search(para[max(start, m.end() - 12): m.end()]):
+            if _ABBREV_RE.search(para[max(start, m.end() - 12) : m.end()]):
                 continue
-            out.append(_Sentence(para[start: m.end()].strip(), p_index, len(out)))
+            out.append(_Sentence(para[start : m.end()].strip(), p_index, len(out)))
             start = m.end()
         if para[start:].strip():
             out.append(_Sentence(para[start:].strip(), p_index, len(out)))
@@ -223,10 +307,11 @@ def _split_sentences(text: str) -> list[_Sentence]:
 
 # ---------------------------------------------------------------- stage 2: amount roles
 
+
 def _role(sentence: str, money: Money) -> str:
     """The role of a money mention from the words next to it: raise, valuation, total, fund, range, other."""
-    left = sentence[max(0, money.start - 45): money.start]
-    right = sentence[money.end: money.end + 40]
+    left = sentence[max(0, money.start - 45) : money.start]
+    right = sentence[money.end : money.end + 40]
     if _VALUATION_RIGHT_RE.search(right) or _VALUATION_LEFT_RE.search(left):
         return "valuation"
     if _RANGE_RE.search(right) or re.search(r"\bbetween\s+$", left, re.I):
@@ -244,6 +329,7 @@ def _role(sentence: str, money: Money) -> str:
 
 
 # ---------------------------------------------------------------- stage 4: company
+
 
 def _name_tokens(subject: str) -> list[str]:
     tokens = subject.split()
@@ -267,7 +353,7 @@ def _clean_company(run: list[str]) -> str:
     for i in range(len(run) - 1, -1, -1):  # descriptor runs: "AI Chip Startup Etched" -> "Etched"
         word = run[i].casefold().rsplit("-", 1)[-1]
         if word.removesuffix("'s") in DESCRIPTORS or run[i].endswith("'s"):  # possessives: "Altman's OpenAI"
-            run = run[i + 1:]
+            run = run[i + 1 :]
             break
     while run and (run[0] in STOPWORDS or run[0] == "&" or not re.search(r"[A-Za-z]{2}", run[0])):
         run = run[1:]
@@ -282,7 +368,7 @@ def _clean_company(run: list[str]) -> str:
 def _leading_name(sentence: str) -> str:
     """The name that opens a sentence ("Sport Ngin, Minneapolis-based company that ..., has raised")."""
     m = re.match(r"[\s•*·-]*(?:[A-Z][\w.]*(?:\s[A-Z][\w.]*)?-based\s+)?(?P<name>" + _NAME + r")\s*[,(]", sentence)
-    if not m or re.match(rf"[\s,(]*(?:{_MONTHS}|\d|[A-Z]{{2,}}\))", sentence[m.end():]):
+    if not m or re.match(rf"[\s,(]*(?:{_MONTHS}|\d|[A-Z]{{2,}}\))", sentence[m.end() :]):
         return ""  # a dateline ("New Delhi, March 29 (IANS)")
     return _clean_company(m.group("name").split())
 
@@ -315,9 +401,10 @@ def _is_investor(name: str) -> bool:
 
 # ---------------------------------------------------------------- stage 3: candidates and guards
 
+
 def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | None:
     """A reject reason for the clause around a trigger, or None."""
-    clause = sentence[max(0, start - 80): end + 30]
+    clause = sentence[max(0, start - 80) : end + 30]
     if HISTORY_RE.search(clause):
         return "history"
     for m in _YEAR_RE.finditer(clause):
@@ -325,9 +412,9 @@ def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | N
             return "history"
     if IPO_RE.search(clause):
         return "ipo"
-    if ACQ_RE.search(sentence[max(0, start - 40): end + 15]):
+    if ACQ_RE.search(sentence[max(0, start - 40) : end + 15]):
         return "acquisition"
-    before = sentence[max(0, start - 40): start]
+    before = sentence[max(0, start - 40) : start]
     if _RELATIVE_RE.search(before):
         return "passing_mention"
     if _NEG_BEFORE_RE.search(before):
@@ -347,8 +434,9 @@ def _object(sentence: str, start: int, end: int, monies: list[Money]) -> tuple[M
             if role in {"fund", "other", "total"}:
                 return None, False, False
     undisclosed = bool(find_undisclosed(window[:60]))
-    named = bool(_SERIES_RE.search(window[:50])) or any(r.search(window[:40]) for k, r in _ROUND_RES
-                                                         if k not in {"debt", "grant"})
+    named = bool(_SERIES_RE.search(window[:50])) or any(
+        r.search(window[:40]) for k, r in _ROUND_RES if k not in {"debt", "grant"}
+    )
     return None, undisclosed, named or undisclosed
 
 
@@ -363,51 +451,53 @@ def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
         if not ok:
             continue
         if " ".join(trig.group(0).casefold().split()) in WEAK_RAISE and not _FUNDING_OBJECT_RE.search(
-                text[trig.end(): (money.end if money else trig.end()) + 45]):
+            text[trig.end() : (money.end if money else trig.end()) + 45]
+        ):
             continue
         end = money.end if money else trig.end() + 30
         reason = _guard(text, trig.start(), end, ref_year)
         relative = reason == "passing_mention" and _is_relative_news(text, trig.start(), end)
         if reason and not relative:
             continue
-        if money and FUND_RE.search(text[money.end: money.end + 30]):
+        if money and FUND_RE.search(text[money.end : money.end + 30]):
             continue
         company = _leading_name(text) if relative else _company_from_subject(text, trig.start())
         if not company and not relative:
             company = _leading_name(text) if not RAISE_RE.search(text[: trig.start()]) else ""
         if not company or _is_investor(company):
             continue
-        rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60): end + 40]))
+        rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60) : end + 40]))
         events.append(_Event(company, sent, money, undisclosed and money is None, rumored))
     events.extend(_investor_subject_events(sent, text, monies, ref_year))
     return events
 
 
 def _is_relative_news(text: str, start: int, end: int) -> bool:
-    """"Porter, a transport app, which secured $200M in its Series F": a relative clause that is the news."""
-    before = text[max(0, start - 40): start]
+    """ "Porter, a transport app, which secured $200M in its Series F": a relative clause that is the news."""
+    before = text[max(0, start - 40) : start]
     if not re.search(r",\s*which\s+(?:\w+\s+)?$|\)\s*,?\s*which\s+$", before):
         return False
     rest = text[end:]
     return not RAISE_RE.search(rest[:200]) and not HISTORY_RE.search(rest[:60]) and not _YEAR_RE.search(rest[:60])
 
 
-def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money],
-                             ref_year: int | None) -> list[_Event]:
-    """"Sequoia leads $20M round in Acme": the company is the object after "in"."""
+def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money], ref_year: int | None) -> list[_Event]:
+    """ "Sequoia leads $20M round in Acme": the company is the object after "in"."""
     events = []
     for trig in INVEST_RE.finditer(text):
         money, _, _ = _object(text, trig.end(), trig.end(), monies)
         if money is None:
             continue
-        m = re.compile(rf"\s+(?:(?:funding\s+|financing\s+|investment\s+|Series\s+\w\s+)?round\s+)?(?:in|into)"
-                       rf"\s+(?:(?:\w+\s+){{0,3}}(?:startup|company|firm)\s+)?(?P<name>{_NAME})").match(text, money.end)
+        m = re.compile(
+            rf"\s+(?:(?:funding\s+|financing\s+|investment\s+|Series\s+\w\s+)?round\s+)?(?:in|into)"
+            rf"\s+(?:(?:\w+\s+){{0,3}}(?:startup|company|firm)\s+)?(?P<name>{_NAME})"
+        ).match(text, money.end)
         if not m or _guard(text, trig.start(), m.end(), ref_year):
             continue
         investor = _company_from_subject(text, trig.start())
         company = _clean_company(m.group("name").split())
         if company and investor and not _is_investor(company):
-            rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60): m.end() + 40]))
+            rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60) : m.end() + 40]))
             lead = [investor] if trig.group(0).lower().startswith(("lead", "led", "co-")) else []
             events.append(_Event(company, sent, money, False, rumored, leads=lead))
     return events
@@ -415,14 +505,15 @@ def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money],
 
 # ---------------------------------------------------------------- stages 5-7: round, investors, valuation
 
+
 def _round_type(texts: list[str]) -> str | None:
     for text in texts:
         for m in _SERIES_RE.finditer(text):
-            if not _PAST_ROUND_RE.search(text[max(0, m.start() - 30): m.start()]):
+            if not _PAST_ROUND_RE.search(text[max(0, m.start() - 30) : m.start()]):
                 return f"series_{(m.group(1) or m.group(2)).lower()}"
         for key, pattern in _ROUND_RES:
             for m in pattern.finditer(text):
-                if not _PAST_ROUND_RE.search(text[max(0, m.start() - 30): m.start()]):
+                if not _PAST_ROUND_RE.search(text[max(0, m.start() - 30) : m.start()]):
                     return key
     return None
 
@@ -477,13 +568,14 @@ def _dedupe(names: list[str], company: str) -> list[str]:
 def _valuation(texts: list[str], event: _Event) -> Money | None:
     for text in texts:
         for money in find_money(text):
-            if _role(text, money) == "valuation" and not HISTORY_RE.search(text[max(0, money.start - 60): money.end]):
+            if _role(text, money) == "valuation" and not HISTORY_RE.search(text[max(0, money.start - 60) : money.end]):
                 if event.money is None or money.value > event.money.value:
                     return money
     return None
 
 
 # ---------------------------------------------------------------- assembling events
+
 
 def _same_company(a: str, b: str) -> bool:
     ka, kb = _k(a), _k(b)
@@ -514,8 +606,12 @@ def _pick_amount(group: list[_Event]) -> tuple[Money | None, bool]:
     if first is None:
         return None, any(e.undisclosed for e in group)
     for e in group:
-        if e.money and not e.sent.is_title and e.money.currency == first.currency \
-                and abs(e.money.value - first.value) <= 0.1 * first.value:
+        if (
+            e.money
+            and not e.sent.is_title
+            and e.money.currency == first.currency
+            and abs(e.money.value - first.value) <= 0.1 * first.value
+        ):
             return e.money, False
     return first, False
 
@@ -525,8 +621,7 @@ def _scope(group: list[_Event], sents: list[_Sentence], anchors: list[int], sing
     body = [s for s in sents if not s.is_title]
     if single:
         return body
-    first = min(e.sent.index for e in group if not e.sent.is_title) if any(
-        not e.sent.is_title for e in group) else -1
+    first = min(e.sent.index for e in group if not e.sent.is_title) if any(not e.sent.is_title for e in group) else -1
     if first < 0:
         return body[:3]
     nxt = min((a for a in anchors if a > first), default=first + 6)
@@ -557,15 +652,28 @@ def _is_history(text: str, published: datetime.date | None, ref_year: int | None
     return False
 
 
-def _build(group: list[_Event], scope: list[_Sentence], title: str, body: str, roundup: bool,
-           has_title_event: bool, published: datetime.date | None, ref_year: int | None) -> dict | None:
+def _build(
+    group: list[_Event],
+    scope: list[_Sentence],
+    title: str,
+    body: str,
+    roundup: bool,
+    has_title_event: bool,
+    published: datetime.date | None,
+    ref_year: int | None,
+) -> dict | None:
     company = _company_name(group, body)
     money, undisclosed = _pick_amount(group)
     anchor = next((e.sent for e in group if not e.sent.is_title), group[0].sent)
     title_part = [title] if group[0].sent.is_title else []
     texts = title_part + [anchor.text] + [s.text for s in scope if s is not anchor]
-    clean = [t for t in texts if t == title or t == anchor.text or
-             (not _is_history(t, published, ref_year) and not FUND_RE.search(t) and _FUNDING_WORDS_RE.search(t))]
+    clean = [
+        t
+        for t in texts
+        if t == title
+        or t == anchor.text
+        or (not _is_history(t, published, ref_year) and not FUND_RE.search(t) and _FUNDING_WORDS_RE.search(t))
+    ]
     round_type = _round_type(title_part + [anchor.text] + [t for t in clean if _mentions(t, company)])
     leads, participants = [], []
     for t in clean:
@@ -601,8 +709,13 @@ def _build(group: list[_Event], scope: list[_Sentence], title: str, body: str, r
 
 
 def _mentions(text: str, company: str) -> bool:
-    return company.casefold() in text.casefold() or bool(re.search(r"\b(?:the|its)\s+(?:company|startup|round)\b"
-                                                                   r"|\b(?:it|It)\b", text))
+    return company.casefold() in text.casefold() or bool(
+        re.search(
+            r"\b(?:the|its)\s+(?:company|startup|round)\b"
+            r"|\b(?:it|It)\b",
+            text,
+        )
+    )
 
 
 def _num(value: float | None) -> int | float | None:

@@ -13,12 +13,43 @@ from importlib import resources
 __all__ = ["Money", "CURRENCY_TOKENS", "USD_RATES", "RATES_DATE", "find_money", "find_undisclosed", "to_usd"]
 
 MULTIPLIERS: dict[str, float] = {
-    "k": 1e3, "thousand": 1e3, "mila": 1e3, "mil": 1e3,
-    "m": 1e6, "mm": 1e6, "mn": 1e6, "mln": 1e6, "million": 1e6, "millions": 1e6, "mio": 1e6, "mio.": 1e6,
-    "milioni": 1e6, "millones": 1e6, "millionen": 1e6, "milhões": 1e6, "mi": 1e6,
-    "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9, "md": 1e9, "mrd": 1e9, "mrd.": 1e9,
-    "milliard": 1e9, "milliards": 1e9, "miliardi": 1e9, "miliardo": 1e9, "milliarden": 1e9, "bilhões": 1e9,
-    "lakh": 1e5, "lakhs": 1e5, "lac": 1e5, "crore": 1e7, "crores": 1e7, "cr": 1e7, "करोड़": 1e7,
+    "k": 1e3,
+    "thousand": 1e3,
+    "mila": 1e3,
+    "mil": 1e3,
+    "m": 1e6,
+    "mm": 1e6,
+    "mn": 1e6,
+    "mln": 1e6,
+    "million": 1e6,
+    "millions": 1e6,
+    "mio": 1e6,
+    "mio.": 1e6,
+    "milioni": 1e6,
+    "millones": 1e6,
+    "millionen": 1e6,
+    "milhões": 1e6,
+    "mi": 1e6,
+    "b": 1e9,
+    "bn": 1e9,
+    "billion": 1e9,
+    "billions": 1e9,
+    "md": 1e9,
+    "mrd": 1e9,
+    "mrd.": 1e9,
+    "milliard": 1e9,
+    "milliards": 1e9,
+    "miliardi": 1e9,
+    "miliardo": 1e9,
+    "milliarden": 1e9,
+    "bilhões": 1e9,
+    "lakh": 1e5,
+    "lakhs": 1e5,
+    "lac": 1e5,
+    "crore": 1e7,
+    "crores": 1e7,
+    "cr": 1e7,
+    "करोड़": 1e7,
 }
 # words written in languages that use "." for thousands ("1.300 millones")
 _DOT_THOUSANDS_WORDS = {"millones", "milioni", "millionen", "milhões", "miliardi", "milliarden", "mio", "mio."}
@@ -127,7 +158,7 @@ def _parse_number(raw: str, mult_word: str | None) -> float | None:
         if len(set(seps)) == 2:  # "1,250.50" or "1.250,50"
             decimal = seps[-1]
             whole = raw[: raw.rfind(decimal)].replace(",", "").replace(".", "")
-            return float(f"{whole}.{raw[raw.rfind(decimal) + 1:]}")
+            return float(f"{whole}.{raw[raw.rfind(decimal) + 1 :]}")
         return float("".join(groups)) if all(len(g) == 3 for g in groups[1:]) else None
     sep, tail = seps[0], groups[1]
     if sep == "," and len(tail) == 3:
@@ -185,8 +216,7 @@ def find_money(text: str) -> list[Money]:
 def _digit_windows(text: str) -> list[tuple[int, int]]:
     """Merged windows around digit runs: the money regex only runs where a number can be (speed)."""
     return [
-        (max(0, m.start() - _WINDOW_BEFORE), min(len(text), m.end() + _WINDOW_AFTER))
-        for m in _DIGITS_RE.finditer(text)
+        (max(0, m.start() - _WINDOW_BEFORE), min(len(text), m.end() + _WINDOW_AFTER)) for m in _DIGITS_RE.finditer(text)
     ]
 
 
