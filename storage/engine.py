@@ -6,6 +6,7 @@ This is the only module that creates engines; `storage.repository` and `storage.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from pathlib import Path
 
@@ -83,6 +84,8 @@ def reader_engine(url: str) -> Engine:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision (a no-op when it is there already)."""
+    # Alembic narrates every connection at INFO; a crawl's log only needs to hear about real upgrades.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     head = ScriptDirectory.from_config(config).get_current_head()

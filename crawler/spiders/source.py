@@ -9,9 +9,11 @@ from typing import Any, ClassVar, Self
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import UsageError
+from scrapy.exceptions import IgnoreRequest, UsageError
 from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
+from twisted.python.failure import Failure
 
 from crawler.discovery import (
     Link,
@@ -68,17 +70,17 @@ class SourceSpider(Spider):
         """Request the seed's entry points exactly as written (replay caches are keyed on them)."""
         logger.info("%s: articles published since %s", self.name, self.since.isoformat())
         for url in self.source.robots_txt:
-            yield Request(url, callback=self.parse_robots)
+            yield Request(url, callback=self.parse_robots, errback=self.on_error)
         for url in self.source.feeds:
-            yield Request(url, callback=self.parse_feed)
+            yield Request(url, callback=self.parse_feed, errback=self.on_error)
         for url in self.source.sitemaps:
-            yield Request(url, callback=self.parse_sitemap)
+            yield Request(url, callback=self.parse_sitemap, errback=self.on_error)
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
         """Follow the robots.txt `Sitemap:` lines that the seed's `sitemap_follow` admits."""
         for url in sitemap_urls_from_robots(response.body, response.url):
             if follows_sitemap(url, self.source):
-                yield Request(url, callback=self.parse_sitemap)
+                yield Request(url, callback=self.parse_sitemap, errback=self.on_error)
             else:
                 self._count("sitemap/not_followed")
 
@@ -105,7 +107,7 @@ class SourceSpider(Spider):
                 elif not in_window(link, self.since):
                     self._count("sitemap/too_old")
                 else:
-                    yield Request(link.url, callback=self.parse_sitemap)
+                    yield Request(link.url, callback=self.parse_sitemap, errback=self.on_error)
             return
         yield from self._article_requests(sitemap.links)
 
@@ -135,6 +137,21 @@ class SourceSpider(Spider):
             since=self.since,
         )
 
+    def on_error(self, failure: Failure) -> None:
+        """One log line and a stat for a request that failed for good (after Scrapy's retries)."""
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            logger.warning("Skipped %s: HTTP %s", url, status)
+            self._count(f"errors/http_{status}")
+        elif failure.check(IgnoreRequest):
+            logger.info("Not fetched %s: %s", url, failure.getErrorMessage())
+            self._count("errors/ignored")
+        else:
+            logger.error("Cannot fetch %s: %s", url, failure.getErrorMessage())
+            self._count(f"errors/{failure.type.__name__}")
+
     def _article_requests(self, links: Iterable[Link]) -> Iterator[Request]:
         """Requests for the listed articles that are in scope, in the window and not yet stored.
 
@@ -155,7 +172,9 @@ class SourceSpider(Spider):
                 self._count("links/already_stored")
                 continue
             self._count("links/requested")
-            yield Request(link.url, callback=self.parse_article, meta={"listing_date": link.published})
+            yield Request(
+                link.url, callback=self.parse_article, errback=self.on_error, meta={"listing_date": link.published}
+            )
 
     def _count(self, key: str) -> None:
         self.crawler.stats.inc_value(f"newsmon/{key}")

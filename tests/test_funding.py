@@ -1,0 +1,293 @@
+"""Tests for pipelines.funding.detect_rounds: the seed article, corpus pages, hard negatives, robustness."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import subprocess
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines.funding import MAX_INPUT_CHARS, ROUND_KEYS, ROUND_TYPES, detect_rounds
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SEED = SHARED / "seed"
+CORPUS = SHARED / "corpus"
+SEED_TITLE = "Hugging Face gets a $235M group hug led by Salesforce"
+
+
+def _needs(path: Path) -> None:
+    if not path.exists():
+        pytest.skip(f"{path} is absent (the shared fixtures live beside the repository, never inside it)")
+
+
+def _assert_well_formed(rounds: list[dict]) -> None:
+    assert isinstance(rounds, list)
+    for r in rounds:
+        assert set(r) - {"evidence"} == set(ROUND_KEYS)
+        assert isinstance(r["company"], str) and r["company"]
+        assert r["round"] is None or r["round"] in ROUND_TYPES
+        assert r["status"] in {"announced", "rumored"}
+        assert 0.0 <= r["confidence"] <= 1.0
+        assert r["investors"][: len(r["lead_investors"])] == r["lead_investors"]
+        assert len(set(r["investors"])) == len(r["investors"])
+        if r["amount"] is None:
+            assert r["amount_usd"] is None
+        else:
+            assert r["currency"]
+
+
+# ---------------------------------------------------------------- seed acceptance
+
+
+def _seed_expected() -> dict:
+    _needs(SEED / "expected.json")
+    return json.loads((SEED / "expected.json").read_text(encoding="utf-8"))["rounds"][0]
+
+
+def _assert_seed(rounds: list[dict]) -> None:
+    expected = _seed_expected()
+    assert len(rounds) == 1
+    got = rounds[0]
+    for key, value in expected.items():
+        assert got[key] == value, key
+    assert got["amount_usd"] == 235_000_000
+    assert got["evidence"]["company"]
+
+
+def test_seed_flat_text() -> None:
+    _needs(SEED / "venturebeat-hugging-face-235m.txt")
+    text = (SEED / "venturebeat-hugging-face-235m.txt").read_text(encoding="utf-8")
+    _assert_seed(detect_rounds(text, title=SEED_TITLE))
+
+
+def test_seed_trafilatura_body() -> None:
+    _needs(SEED / "venturebeat-hugging-face-235m.html")
+    trafilatura = pytest.importorskip("trafilatura")
+    body = trafilatura.extract((SEED / "venturebeat-hugging-face-235m.html").read_text(encoding="utf-8"))
+    _assert_seed(detect_rounds(body, title=SEED_TITLE, published=datetime.date(2023, 8, 24)))
+
+
+# ---------------------------------------------------------------- corpus pages
+
+SINGLE_ROUND_PAGES = [
+    ("pages/venturebeat/forter-raises-32m-2016.html", "Forter", 32_000_000),
+    ("pages/venturebeat/forter-raises-32m-2025fetch.html", "Forter", 32_000_000),
+    ("pages/bizjournals/agari-raises-22m-2016.html", "Agari", 22_000_000),
+    ("pages/xconomy/agari-raises-22m-2016.html", "Agari", 22_000_000),
+    ("pages/zdnet/agari-raises-22m-2016.html", "Agari", 22_000_000),
+    ("pages/siliconangle/circleci-18m-series-b-2016.html", "CircleCI", 18_000_000),
+    ("pages/fiercedevops/circleci-18m-series-b-2016.html", "CircleCI", 18_000_000),
+]
+
+
+def _labels() -> list[dict]:
+    _needs(CORPUS / "pages.jsonl")
+    return [json.loads(line) for line in (CORPUS / "pages.jsonl").read_text(encoding="utf-8").splitlines() if line]
+
+
+def _page(rel: str) -> tuple[str, str | None]:
+    _needs(CORPUS / rel)
+    trafilatura = pytest.importorskip("trafilatura")
+    labels = {item["file"]: item for item in _labels()}
+    html = (CORPUS / rel).read_text(encoding="utf-8", errors="replace")
+    doc = trafilatura.bare_extraction(html, url=labels[rel]["url"], with_metadata=True)
+    return (doc.text or "") if doc else "", doc.title if doc else None
+
+
+@pytest.mark.parametrize(("rel", "company", "amount"), SINGLE_ROUND_PAGES)
+def test_single_round_pages(rel: str, company: str, amount: int) -> None:
+    text, title = _page(rel)
+    rounds = detect_rounds(text, title=title)
+    assert [(r["company"], r["amount"], r["currency"]) for r in rounds] == [(company, amount, "USD")]
+
+
+def test_forter_lead_and_investors() -> None:
+    text, title = _page("pages/venturebeat/forter-raises-32m-2016.html")
+    (r,) = detect_rounds(text, title=title)
+    assert r["lead_investors"] == ["Scale Venture Partners"]
+    assert r["investors"] == ["Scale Venture Partners", "Sequoia Capital", "New Enterprise Associates"]
+
+
+def test_non_funding_pages_mostly_empty() -> None:
+    _needs(CORPUS / "pages.jsonl")
+    trafilatura = pytest.importorskip("trafilatura")
+    negatives = [item for item in _labels() if not item["rounds"]]
+    flagged = []
+    for item in negatives:
+        html = (CORPUS / item["file"]).read_text(encoding="utf-8", errors="replace")
+        doc = trafilatura.bare_extraction(html, url=item["url"], with_metadata=True)
+        if doc and detect_rounds(doc.text or "", title=doc.title):
+            flagged.append(item["file"])
+    assert len(flagged) <= 0.05 * len(negatives), flagged
+
+
+# ---------------------------------------------------------------- synthetic cases
+
+
+def test_headline_round_with_leads_participants_round_and_valuation() -> None:
+    text = (
+        "Acme Robotics has raised $40 million in a Series B round led by Sequoia Capital and Accel, "
+        "with participation from Foo Ventures and Jane Doe. The round values the company at $400 million.\n"
+        "Acme Robotics had raised $10 million in a seed round in 2021."
+    )
+    (r,) = detect_rounds(text, title="Acme Robotics raises $40M Series B", published=datetime.date(2024, 5, 2))
+    assert (r["company"], r["amount"], r["currency"], r["round"]) == ("Acme Robotics", 40_000_000, "USD", "series_b")
+    assert r["lead_investors"] == ["Sequoia Capital", "Accel"]
+    assert r["investors"] == ["Sequoia Capital", "Accel", "Foo Ventures", "Jane Doe"]
+    assert r["valuation"] == 400_000_000
+    assert r["status"] == "announced"
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "amount"),
+    [
+        ("Berlin fintech startup Zapp has secured €20 million in funding led by Index Ventures.", "EUR", 20e6),
+        ("Mumbai-based Kiko has raised Rs 100 crore in a Series A round.", "INR", 1e9),
+        ("Zurich startup Alpinex closes CHF 15m seed round.", "CHF", 15e6),
+    ],
+)
+def test_currencies_and_descriptors(text: str, currency: str, amount: float) -> None:
+    (r,) = detect_rounds(text)
+    assert r["currency"] == currency and r["amount"] == amount
+    assert " " not in r["company"] and r["company"][0].isupper()
+
+
+def test_undisclosed_round_is_emitted_without_amount() -> None:
+    (r,) = detect_rounds("Acme has raised an undisclosed amount in seed funding led by Foo Capital.")
+    assert (r["company"], r["amount"], r["currency"], r["round"]) == ("Acme", None, None, "seed")
+    assert r["lead_investors"] == ["Foo Capital"]
+
+
+def test_rumoured_round() -> None:
+    (r,) = detect_rounds("Acme is in talks to raise $500 million at a $8.5 billion valuation, sources said.")
+    assert r["status"] == "rumored"
+    assert r["valuation"] == 8_500_000_000
+
+
+def test_investor_subject_form() -> None:
+    (r,) = detect_rounds("Sequoia Capital leads $20M round in Acme, the payments startup.")
+    assert (r["company"], r["amount"], r["lead_investors"]) == ("Acme", 20_000_000, ["Sequoia Capital"])
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        ("Foo Ventures closes $300M Fund III", "Foo Ventures has closed its $300 million Fund III for seed deals."),
+        ("Acme acquires Widget for $50M", "Acme acquired Widget for $50 million in cash, the companies said."),
+        ("Acme prices IPO", "Acme is looking to raise $200 million in its IPO on the Nasdaq."),
+        ("Acme history", "Acme had raised $30 million before it was sold. It previously raised $5M in 2019."),
+        ("Acme raises concerns over privacy", "Acme raises concerns about the new data rules, its CEO said."),
+        ("European AI startups raise $8 billion in 2024", "European AI startups raised $8 billion in 2024."),
+        ("Acme revenue", "Acme reached $100 million in ARR last quarter."),
+        ("Acme denies funding", "Acme did not raise $50 million, the company said in a statement."),
+    ],
+    ids=["fund-close", "acquisition", "ipo", "history", "raises-concerns", "aggregate", "revenue", "negation"],
+)
+def test_hard_negatives(title: str, text: str) -> None:
+    assert detect_rounds(text, title=title, published=datetime.date(2024, 1, 10)) == []
+
+
+def test_passing_mention_of_another_round() -> None:
+    text = "Salesforce Ventures participated in the $270 million funding of generative AI startup Cohere."
+    assert detect_rounds(text) == []
+
+
+# ---------------------------------------------------------------- robustness
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1" * 100_000,
+        " " * 100_000,
+        "$" * 100_000,
+        "million " * 20_000,
+        "x" * 1_000_000,
+        "Acme raises $5M. " * 15_000,
+        "led by " * 30_000,
+        "a. " * 70_000,
+    ],
+    ids=["digits", "spaces", "dollars", "million-words", "1MB-token", "repeated-raise", "led-by", "sentences"],
+)
+def test_pathological_inputs(text: str) -> None:
+    start = time.perf_counter()
+    rounds = detect_rounds(text, title=text[:500])
+    assert time.perf_counter() - start < 5.0
+    _assert_well_formed(rounds)
+
+
+def test_input_is_capped() -> None:
+    text = "filler words here. " * 20_000 + "Acme raises $5 million in seed funding."
+    assert len(text) > MAX_INPUT_CHARS
+    assert detect_rounds(text) == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=400), st.one_of(st.none(), st.text(max_size=80)), st.one_of(st.none(), st.dates()))
+def test_any_string_gives_well_formed_rounds(text: str, title: str | None, published: datetime.date | None) -> None:
+    _assert_well_formed(detect_rounds(text, title=title, published=published))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Acme",
+                "raises",
+                "$5M",
+                "€20 million",
+                "led by",
+                "Foo Ventures",
+                ",",
+                ".",
+                "Series B",
+                "in talks",
+                "had raised",
+                "\n",
+                "valued at",
+                "$1B",
+                "and",
+            ]
+        ),
+        max_size=40,
+    )
+)
+def test_funding_like_strings_give_well_formed_rounds(words: list[str]) -> None:
+    _assert_well_formed(detect_rounds(" ".join(words)))
+
+
+def test_import_pulls_in_neither_scrapy_nor_sqlalchemy() -> None:
+    code = "import sys, pipelines.funding; print(any(m.split('.')[0] in {'scrapy', 'sqlalchemy'} for m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "name", ["investors.txt", "cues.txt", "rounds.txt", "names.txt", "currencies.txt", "usd_rates.txt"]
+)
+def test_gazetteer_lines_parse(name: str) -> None:
+    lines = resources.files("pipelines").joinpath("data", name).read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("#") and "v1" in lines[0] and "2025-01-02" in lines[0]
+    for line in lines:
+        if not line.strip() or line.startswith("#"):
+            continue
+        cells = [c.strip() for c in line.split("|")]
+        assert all(cells) and (len(cells) >= 2 or name == "investors.txt"), line
+        if name == "rounds.txt":
+            assert cells[0] in ROUND_TYPES, line
+        if name == "usd_rates.txt":
+            assert len(cells) == 2 and float(cells[1]) > 0, line
