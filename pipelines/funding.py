@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 
-from pipelines.money import Money, find_money, find_undisclosed, to_usd
+from pipelines.money import USD_RATES, Money, find_money, find_undisclosed, to_usd
 
 __all__ = ["detect_rounds", "ROUND_KEYS", "ROUND_TYPES", "MAX_INPUT_CHARS"]
 
@@ -701,11 +701,22 @@ def _build(
         "round": round_type,
         "lead_investors": leads,
         "investors": investors,
-        "valuation": _num(valuation.value) if valuation else None,
+        "valuation": _num(_in_currency(valuation, currency)) if valuation else None,
         "status": "rumored" if all(e.rumored for e in group) else "announced",
         "confidence": round(min(0.99, max(0.01, 1 / (1 + math.exp(-(score - _THETA + 0.5) / _TAU)))), 2),
         "evidence": {"company": anchor.text[:500], "title": title[:300]} if title else {"company": anchor.text[:500]},
     }
+
+
+def _in_currency(money: Money, currency: str | None) -> float | None:
+    """A valuation in the round's currency (ROUND has one currency): converted with the rate table
+    to three significant figures when the text gives it in another currency, None if not convertible."""
+    if currency is None or money.currency == currency:
+        return money.value
+    usd = to_usd(money.value, money.currency)
+    if usd is None or currency not in USD_RATES:
+        return None
+    return float(f"{usd / USD_RATES[currency]:.3g}")
 
 
 def _mentions(text: str, company: str) -> bool:

@@ -291,3 +291,16 @@ def test_gazetteer_lines_parse(name: str) -> None:
             assert cells[0] in ROUND_TYPES, line
         if name == "usd_rates.txt":
             assert len(cells) == 2 and float(cells[1]) > 0, line
+
+
+def test_valuation_in_another_currency_is_converted_to_the_rounds_currency() -> None:
+    from pipelines.money import USD_RATES
+
+    text = (
+        "Acme Robotics, the Paris-based maker of warehouse robots, has raised €100 million in a Series B round "
+        "led by Index Ventures. The financing values the company at $1 billion, according to people close to it."
+    )
+    found = detect_rounds(text, title="Acme Robotics raises €100 million Series B led by Index Ventures")
+    assert len(found) == 1
+    assert (found[0]["amount"], found[0]["currency"]) == (100_000_000, "EUR")
+    assert found[0]["valuation"] == pytest.approx(1e9 / USD_RATES["EUR"], rel=0.01)
