@@ -157,7 +157,7 @@ def test_demo_finds_the_demo_rounds_offline(tmp_path: Path, capsys, monkeypatch)
         "USD",
         ["Salesforce Ventures"],
     )
-    assert hugging["valuation"] == 4_500_000_000
+    assert hugging["valuation"] == 4_000_000_000
     assert rounds["Anthropic"]["amount"] == 450_000_000
     assert rounds["Mistral AI"]["currency"] == "EUR"
     # the fund close, the acquisition, the IPO, the earnings report and the product launch are not rounds
