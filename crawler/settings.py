@@ -10,6 +10,7 @@ from storage.engine import db_url
 BOT_NAME = "newsmon"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+COMMANDS_MODULE = "crawler.commands"
 # One spider per seeds/<name>.toml, built from data (crawler/spiderloader.py).
 SPIDER_LOADER_CLASS = "crawler.spiderloader.SeedSpiderLoader"
 NEWSMON_SEEDS_DIR = None  # None: $NEWSMON_SEEDS_DIR, else seeds/ in the project
