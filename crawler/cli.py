@@ -15,16 +15,15 @@ from rich.console import Console
 from rich.table import Table
 
 from crawler.formatting import money, parse_amount, safe_text
+from pipelines.dates import parse_since
+from pipelines.funding import ROUND_TYPES
 from storage import RoundFilters, StoreError, db_url, list_articles, list_rounds
+from storage.engine import remove_sqlite
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = PROJECT_ROOT / "demo"
 DEMO_BASE_URL = "https://demo.newsmon.example/"
 MAX_PAGE_BYTES = 16 * 1024 * 1024
-ROUND_TYPES = (
-    "pre_seed seed angel series_a series_b series_c series_d series_e series_f series_g series_h series_i "
-    "series_j growth debt convertible_note grant strategic private_equity crowdfunding"
-).split()
 
 
 class CliError(click.ClickException):
@@ -35,7 +34,7 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        return parse_since(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date as YYYY-MM-DD") from None
 
@@ -96,7 +95,7 @@ def extract(file: Path, url: str | None, as_json: bool) -> None:
         return
     console = _console()
     console.print(f"[bold]{safe_text(article.title)}[/bold]", highlight=False)
-    console.print(f"{article.url}  published {article.published or 'unknown'} ({article.date_source})")
+    console.print(f"{safe_text(article.url)}  published {article.published or 'unknown'} ({article.date_source})")
     _print_rounds_table(console, rounds, title=f"{len(rounds)} funding round(s)")
 
 
@@ -125,7 +124,7 @@ def _read_page(file: Path) -> str:
 @click.option("--company", metavar="TEXT", help="Company name contains TEXT.")
 @click.option("--investor", metavar="TEXT", help="An investor's name contains TEXT.")
 @click.option("--min-amount", callback=_amount, metavar="AMOUNT", help="At least AMOUNT (USD when known): 5M, 1.2B.")
-@click.option("--round", "round_type", type=click.Choice(ROUND_TYPES), help="Round type.")
+@click.option("--round", "round_type", type=click.Choice(sorted(ROUND_TYPES)), help="Round type.")
 @click.option("--source", metavar="NAME", help="Reported by this source (seed name).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many rounds.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -180,8 +179,7 @@ def demo(database: Path, as_json: bool) -> None:
 
     database = database.resolve()
     database.parent.mkdir(parents=True, exist_ok=True)
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    remove_sqlite(database)
     url = f"sqlite:///{database}"
     with tempfile.TemporaryDirectory(prefix="newsmon-demo-") as cache:
         write_cache(cache, "demo", site_from_folder(DEMO_DIR / "site", DEMO_BASE_URL))

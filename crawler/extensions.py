@@ -7,9 +7,11 @@ import logging
 from pathlib import Path
 from typing import Self
 
-from scrapy import signals
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+
+from storage import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,66 @@ class StatsFile:
             self.path.write_text(json.dumps(stats, indent=1, sort_keys=True), encoding="utf-8")
         except OSError as exc:
             logger.error("Cannot write stats to %s: %s", self.path, exc)
+
+
+class CrawlRecorder:
+    """Record every crawl in the store's `crawl_runs`: a `running` row at the start, its outcome and counts
+    at the end. The last `ok` run of a source is where its next crawl's default window starts."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("NEWSMON_RECORD_RUNS", True):
+            raise NotConfigured
+        extension = cls(crawler)
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def spider_opened(self, spider: Spider) -> None:
+        store = getattr(spider, "store", None)
+        if store is not None:
+            self.run_id = store.start_run(spider.name, getattr(spider, "since", None))
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.run_id is None:
+            return
+        stats = self.crawler.stats.get_stats()
+        counts = {
+            "requests": stats.get("downloader/request_count", 0),
+            "articles_new": stats.get("newsmon/persist/articles_new", 0),
+            "articles_updated": stats.get("newsmon/persist/articles_updated", 0),
+            "rounds_new": stats.get("newsmon/persist/rounds_new", 0),
+            "rounds_merged": stats.get("newsmon/persist/rounds_merged", 0),
+            "errors": stats.get("log_count/ERROR", 0),
+        }
+        status, error = run_status(reason, stats)
+        try:
+            spider.store.finish_run(self.run_id, status, finish_reason=reason, counts=counts, error=error)
+        except StoreError as exc:
+            logger.error("Cannot record the end of this run: %s", exc)
+
+
+def run_status(reason: str, stats: dict[str, object]) -> tuple[str, str | None]:
+    """A run's status from Scrapy's finish reason and stats: ok, partial, failed or interrupted.
+
+    Returns:
+        (status, a one-line error for people or None).
+    """
+    errors = int(stats.get("log_count/ERROR", 0) or 0)
+    listings_read = sum(int(stats.get(f"newsmon/{what}/read", 0) or 0) for what in ("feed", "sitemap"))
+    if reason == "shutdown":
+        return "interrupted", "stopped before the end (signal)"
+    if reason != "finished":
+        return "failed", f"closed early: {reason}"
+    if errors == 0:
+        return "ok", None
+    if listings_read == 0:
+        return "failed", f"no feed or sitemap could be read ({errors} errors)"
+    return "partial", f"{errors} errors"
 
 
 def _plain(value: object) -> object:

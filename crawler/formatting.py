@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from rich.markup import escape
+
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmb]?)\s*$", re.I)
@@ -37,5 +39,5 @@ def parse_amount(text: str) -> float:
 
 
 def safe_text(text: str | None) -> str:
-    """Text with C0/C1 control characters removed, safe to print on a terminal."""
-    return _CONTROL.sub("", text or "")
+    """Text safe to print in a rich table: C0/C1 control characters removed, rich markup escaped."""
+    return escape(_CONTROL.sub("", text or ""))

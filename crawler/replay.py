@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -35,6 +35,7 @@ class RecordedPage:
     body: bytes
     content_type: str = "text/html; charset=utf-8"
     status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)  # more response headers, e.g. Location
 
 
 def replay_settings(cache_dir: Path | str) -> dict[str, str]:
@@ -87,6 +88,8 @@ def write_cache(cache_dir: Path | str, spider_name: str, pages: Mapping[str, Rec
     storage.open_spider(spider)  # type: ignore[arg-type] - only .name and .crawler are read
     for url, page in pages.items():
         request = Request(url)
-        response = Response(url=url, status=page.status, headers={"Content-Type": page.content_type}, body=page.body)
+        response = Response(
+            url=url, status=page.status, headers={"Content-Type": page.content_type, **page.headers}, body=page.body
+        )
         storage.store_response(spider, request, response)  # type: ignore[arg-type]
     return len(pages)

@@ -43,8 +43,9 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 
-EXTENSIONS = {"crawler.extensions.StatsFile": 900}
+EXTENSIONS = {"crawler.extensions.CrawlRecorder": 800, "crawler.extensions.StatsFile": 900}
 NEWSMON_STATS_FILE = None  # a path: the final stats are written there as JSON
+NEWSMON_RECORD_RUNS = True  # write each run to the store's crawl_runs
 
 ITEM_PIPELINES = {
     "pipelines.components.ExtractPipeline": 100,

@@ -10,6 +10,7 @@ from scrapy.exceptions import DropItem
 from pipelines.extract import ExtractionSkipped, extract_article
 from pipelines.funding import detect_rounds
 from pipelines.items import PageItem
+from pipelines.urls import canonical_url
 from storage import Store, StoreError
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class PersistPipeline(_StatsPipeline):
                 item.article,
                 item.rounds,
                 source=item.source,
-                fetched_url=item.url,
+                listed_url=canonical_url(item.listing_url or item.url),
                 source_title=item.source_title,
             )
         except StoreError as exc:

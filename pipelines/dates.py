@@ -109,7 +109,10 @@ def parse_since(value: str) -> dt.date:
     Raises:
         ValueError: with a one-line message when the value is not a date.
     """
+    text = value.strip() if isinstance(value, str) else ""
     try:
-        return dt.date.fromisoformat(value.strip())
-    except (ValueError, AttributeError):
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        return dt.date.fromisoformat(text)
+    except ValueError:
         raise ValueError(f"since must be a date as YYYY-MM-DD, not {value!r}") from None

@@ -11,7 +11,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from htmldate import find_date
@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 MAX_HTML_CHARS = 3_000_000
 MAX_TEXT_CHARS = 200_000
 MIN_TEXT_CHARS = 200
+
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,200}\?>")
 
 # date_source values, in the order the chain tries them
 DATE_SOURCES = ("jsonld", "meta", "htmldate", "visible", "feed")
@@ -105,6 +107,7 @@ def extract_article(
         raise ExtractionSkipped("binary")
     if len(html) > MAX_HTML_CHARS:
         raise ExtractionSkipped("too_large", f"{len(html)} characters")
+    html = _XML_DECLARATION.sub("", html, count=1)  # lxml refuses a str that declares its own encoding
     try:
         tree = lxml_html.document_fromstring(html)
     except (ValueError, lxml_html.etree.ParserError) as exc:
@@ -207,7 +210,7 @@ def _page_url(tree: lxml_html.HtmlElement, fetched_url: str) -> str:
     """
     fetched_host = _host(fetched_url) if is_http_url(fetched_url) else None
     candidates = tree.xpath("//link[@rel='canonical']/@href") + tree.xpath("//meta[@property='og:url']/@content")
-    for candidate in (c.strip() for c in candidates[:2]):
+    for candidate in (urljoin(fetched_url, c.strip()) for c in candidates[:2]):
         if is_http_url(candidate) and fetched_host in (None, _host(candidate)):
             return canonical_url(candidate)
     return canonical_url(fetched_url) if fetched_host else fetched_url

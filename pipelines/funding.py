@@ -7,12 +7,15 @@ company, round type, investors, valuation, status, confidence. Module state is r
 from __future__ import annotations
 
 import datetime
+import logging
 import math
 import re
 from dataclasses import dataclass, field
 from importlib import resources
 
 from pipelines.money import USD_RATES, Money, find_money, find_undisclosed, to_usd
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["detect_rounds", "ROUND_KEYS", "ROUND_TYPES", "MAX_INPUT_CHARS"]
 
@@ -797,5 +800,6 @@ def detect_rounds(text: str, title: str | None = None, published: datetime.date 
         if published is not None and not isinstance(published, datetime.date):
             published = None
         return _detect(text, title, published)
-    except Exception:  # noqa: BLE001 - the contract is "never raises"; a crash counts as no rounds
+    except Exception as exc:  # noqa: BLE001 - the contract is "never raises"; a crash counts as no rounds
+        logger.error("funding detector failed on a %d-character text: %s: %s", len(text), type(exc).__name__, exc)
         return []

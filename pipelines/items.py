@@ -15,8 +15,9 @@ class PageItem:
 
     source: str
     source_title: str
-    url: str
+    url: str  # where the page came from, after redirects
     html: str = field(repr=False)
+    listing_url: str = ""  # the URL as the feed or sitemap listed it (what the next crawl looks up)
     language: str | None = None
     listing_date: dt.date | None = None
     since: dt.date | None = None

@@ -8,15 +8,17 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DB_URL_ENV = "NEWSMON_DB_URL"
@@ -36,10 +38,16 @@ def db_url(override: str | None = None) -> str:
 
 def sqlite_path(url: str) -> Path | None:
     """The database file of a SQLite URL, or None for other databases and in-memory SQLite."""
-    parsed = make_url(url)
+    parsed = _parse(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
         return None
     return Path(parsed.database.removeprefix("file:"))
+
+
+def remove_sqlite(path: Path) -> None:
+    """Delete a SQLite store with its WAL and shared-memory files (for a fresh start; never a live store)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 @functools.cache
@@ -47,54 +55,131 @@ def writer_engine(url: str) -> Engine:
     """The read-write engine for `url`, with the schema migrated to the newest revision.
 
     Cached per URL, so the spider and the pipelines of one crawl share one engine.
+
+    Raises:
+        StoreError: the URL is malformed, its driver is missing, or the database cannot be reached.
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise StoreError(f"not a database URL: {url!r}") from None
+    parsed = _parse(url)
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        engine = create_engine(parsed, pool_pre_ping=path is None)
-    except Exception as exc:  # noqa: BLE001 - a missing driver is a one-line error for people
-        raise StoreError(f"cannot open {parsed.render_as_string(hide_password=True)}: {exc}") from None
-    if parsed.get_backend_name() == "sqlite":
+    engine = _create(parsed, pool_pre_ping=path is None)
+    if path is not None:
         _tune_sqlite(engine, begin="BEGIN IMMEDIATE", writable=True)
-    migrate(engine)
+    try:
+        migrate(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot open the store at {_shown(parsed)}: {_first_line(exc)}") from None
     return engine
 
 
 @functools.cache
 def reader_engine(url: str) -> Engine:
-    """A read-only engine for queries: SQLite opened with mode=ro, other databases as given.
+    """A read-only engine for queries: SQLite opened with mode=ro, other databases in read-only sessions.
 
     Raises:
-        StoreError: when a SQLite store does not exist yet.
+        StoreError: there is no newsmon store at `url` (yet), or it cannot be reached.
     """
+    parsed = _parse(url)
     path = sqlite_path(url)
     if path is None:
-        return writer_engine(url)
-    if not path.exists():
+        engine = _create(parsed, pool_pre_ping=True)
+        _read_only_sessions(engine)
+    elif not path.exists():
         raise StoreError(f"no store at {path} yet: run a crawl (scrapy crawl <source>) or `newsmon demo` first")
-    engine = create_engine(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true")
-    _tune_sqlite(engine, begin="BEGIN", writable=False)
+    else:
+        engine = _create(_parse(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"))
+        _tune_sqlite(engine, begin="BEGIN", writable=False)
+    try:
+        with engine.connect() as connection:
+            revision = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot read the store at {_shown(parsed)}: {_first_line(exc)}") from None
+    if revision != _head():
+        engine.dispose()
+        raise StoreError(
+            f"{_shown(parsed)} is not a newsmon store at the current schema (revision {revision}, "
+            f"expected {_head()}): a crawl into it creates or upgrades the schema"
+        )
     return engine
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Database failures as one-line StoreErrors (integrity conflicts pass through, for a retry)."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except SQLAlchemyError as exc:
+        raise StoreError(f"store error: {_first_line(exc)}") from None
 
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision (a no-op when it is there already)."""
     # Alembic narrates every connection at INFO; a crawl's log only needs to hear about real upgrades.
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    head = ScriptDirectory.from_config(config).get_current_head()
     with engine.connect() as connection:
-        if MigrationContext.configure(connection).get_current_revision() == head:
+        if MigrationContext.configure(connection).get_current_revision() == _head():
             return
     with engine.begin() as connection:
+        config = _alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+@functools.cache
+def _head() -> str | None:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise StoreError(f"not a database URL: {url!r} (e.g. sqlite:///data/newsmon.db)") from None
+
+
+def _create(parsed: URL, **options: object) -> Engine:
+    try:
+        return create_engine(parsed, **options)
+    except Exception as exc:  # noqa: BLE001 - a missing driver or a bad option is a one-line error for people
+        raise StoreError(f"cannot open {_shown(parsed)}: {_first_line(exc)}") from None
+
+
+def _shown(parsed: URL) -> str:
+    return parsed.render_as_string(hide_password=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _read_only_sessions(engine: Engine) -> None:
+    """Make every connection of a server database refuse writes (queries never change the store)."""
+    statement = {
+        "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+        "mysql": "SET SESSION TRANSACTION READ ONLY",
+        "mariadb": "SET SESSION TRANSACTION READ ONLY",
+    }.get(engine.dialect.name)
+    if statement is None:
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # noqa: ANN001 - DB-API objects
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        dbapi_connection.commit()
 
 
 def _tune_sqlite(engine: Engine, *, begin: str, writable: bool) -> None:

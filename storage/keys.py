@@ -19,4 +19,4 @@ def name_key(name: str) -> str:
     previous = None
     while previous != text:
         previous, text = text, _LEGAL_SUFFIX.sub("", text).strip()
-    return re.sub(r"[\W_]+", "", text.casefold())
+    return re.sub(r"[\W_]+", "", text.casefold())[:300]

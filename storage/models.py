@@ -17,7 +17,26 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC timestamp on every database (SQLite hands back naive values otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC) if value is not None else None
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -29,38 +48,50 @@ class Source(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    title: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(Text)
 
 
 class Article(Base):
     __tablename__ = "articles"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    url: Mapped[str] = mapped_column(String(2083), unique=True)
-    fetched_url: Mapped[str] = mapped_column(String(2083), index=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"), index=True)
     title: Mapped[str | None] = mapped_column(Text)
-    author: Mapped[str | None] = mapped_column(String(500))
+    author: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
-    site_name: Mapped[str | None] = mapped_column(String(200))
+    site_name: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     text: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     published: Mapped[dt.date | None] = mapped_column(Date, index=True)
-    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     date_source: Mapped[str | None] = mapped_column(String(16))
-    first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     source: Mapped[Source | None] = relationship()
+    urls: Mapped[list[ArticleUrl]] = relationship(back_populates="article", cascade="all, delete-orphan")
+
+
+class ArticleUrl(Base):
+    """Every URL that leads to an article: its canonical URL and each URL a feed or sitemap listed for it."""
+
+    __tablename__ = "article_urls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+
+    article: Mapped[Article] = relationship(back_populates="urls")
 
 
 class FundingRound(Base):
     __tablename__ = "funding_rounds"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    company: Mapped[str] = mapped_column(String(300))
+    company: Mapped[str] = mapped_column(Text)
     company_key: Mapped[str] = mapped_column(String(300), index=True)
     amount: Mapped[float | None] = mapped_column(Float)
     currency: Mapped[str | None] = mapped_column(String(3))
@@ -71,8 +102,8 @@ class FundingRound(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     announced: Mapped[dt.date | None] = mapped_column(Date, index=True)
     evidence: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     investors: Mapped[list[RoundInvestor]] = relationship(
         back_populates="funding_round", cascade="all, delete-orphan", order_by="RoundInvestor.position"
@@ -84,7 +115,7 @@ class Investor(Base):
     __tablename__ = "investors"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(Text)
     key: Mapped[str] = mapped_column(String(300), unique=True)
 
 
@@ -113,3 +144,24 @@ class RoundArticle(Base):
 
 
 Index("ix_round_articles_article_id", RoundArticle.article_id)
+
+
+class CrawlRun(Base):
+    """One run of one source's crawl: when, with what window, how it ended, and what it found."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    started: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # running | ok | partial | failed | interrupted
+    since: Mapped[dt.date | None] = mapped_column(Date)
+    finish_reason: Mapped[str | None] = mapped_column(String(64))
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    articles_new: Mapped[int] = mapped_column(Integer, default=0)
+    articles_updated: Mapped[int] = mapped_column(Integer, default=0)
+    rounds_new: Mapped[int] = mapped_column(Integer, default=0)
+    rounds_merged: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from storage.engine import reader_engine
+from storage.engine import reader_engine, store_errors
 from storage.models import Article, FundingRound, Investor, RoundArticle, RoundInvestor, Source
 
 
@@ -95,7 +95,7 @@ def list_rounds(url: str, filters: RoundFilters | None = None) -> list[RoundReco
         selectinload(FundingRound.investors).selectinload(RoundInvestor.investor),
         selectinload(FundingRound.articles).selectinload(RoundArticle.article),
     )
-    with Session(reader_engine(url)) as session:
+    with store_errors(), Session(reader_engine(url)) as session:
         return [_round_record(row) for row in session.scalars(query)]
 
 
@@ -115,7 +115,7 @@ def list_articles(
         query = query.where(Source.name == source)
     if limit:
         query = query.limit(limit)
-    with Session(reader_engine(url)) as session:
+    with store_errors(), Session(reader_engine(url)) as session:
         return [
             ArticleRecord(
                 url=a.url,

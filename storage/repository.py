@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import delete, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from storage.engine import StoreError, writer_engine
+from storage.engine import StoreError, store_errors, writer_engine
 from storage.keys import name_key
-from storage.models import Article, FundingRound, Investor, RoundArticle, RoundInvestor, Source
+from storage.models import (
+    Article,
+    ArticleUrl,
+    CrawlRun,
+    FundingRound,
+    Investor,
+    RoundArticle,
+    RoundInvestor,
+    Source,
+)
 
 if TYPE_CHECKING:
     from pipelines.extract import Article as ExtractedArticle
@@ -42,20 +52,14 @@ class Store:
         self.engine = writer_engine(url)
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
-        """The subset of canonical `urls` already stored, as article URL or as the URL it was fetched from."""
+        """The subset of canonical `urls` that lead to a stored article (its own URL or a listed one)."""
         wanted = list(dict.fromkeys(urls))
         found: set[str] = set()
-        with Session(self.engine) as session:
+        with store_errors(), Session(self.engine) as session:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
-                rows = session.execute(
-                    select(Article.url, Article.fetched_url).where(
-                        Article.url.in_(chunk) | Article.fetched_url.in_(chunk)
-                    )
-                )
-                for url, fetched in rows:
-                    found.update({url, fetched})
-        return found & set(wanted)
+                found.update(session.scalars(select(ArticleUrl.url).where(ArticleUrl.url.in_(chunk))))
+        return found
 
     def save_article(
         self,
@@ -63,47 +67,131 @@ class Store:
         rounds: Sequence[dict[str, Any]],
         *,
         source: str | None,
-        fetched_url: str,
+        listed_url: str,
         source_title: str | None = None,
     ) -> SaveResult:
         """Upsert one article (keyed on its canonical URL) and its rounds, all or nothing.
 
-        An article whose text hash is unchanged is left as it is. A changed article has its round links
+        `listed_url` is the canonical form of the URL the feed or sitemap gave (before redirects); it is
+        kept as one of the article's URLs, so the next crawl does not fetch a moved article again.
+        An article whose text hash is unchanged keeps its rounds. A changed article has its round links
         rebuilt; rounds no article reports any more are removed.
+
+        Raises:
+            StoreError: the write failed; nothing of it was kept.
         """
+        for attempt in (1, 2):
+            try:
+                with store_errors(), Session(self.engine) as session, session.begin():
+                    return self._save(session, article, rounds, source, listed_url, source_title)
+            except IntegrityError as exc:
+                # Another writer inserted the same article, source or investor first (PostgreSQL, where
+                # writers do not queue as on SQLite): the second attempt finds those rows and updates them.
+                if attempt == 2:
+                    raise StoreError(f"cannot write {article.url}: {exc.orig}") from None
+        raise AssertionError("unreachable")
+
+    def _save(
+        self,
+        session: Session,
+        article: ExtractedArticle,
+        rounds: Sequence[dict[str, Any]],
+        source: str | None,
+        listed_url: str,
+        source_title: str | None,
+    ) -> SaveResult:
         now = dt.datetime.now(dt.UTC)
-        try:
-            with Session(self.engine) as session, session.begin():
-                row = session.scalars(select(Article).where(Article.url == article.url)).one_or_none()
-                if row is not None and row.content_hash == article.content_hash:
-                    return SaveResult("unchanged")
-                outcome: SaveOutcome = "updated" if row is not None else "new"
-                source_row = _source(session, source, source_title) if source else None
-                if row is None:
-                    row = Article(url=article.url, first_seen=now)
-                row.fetched_url = fetched_url
-                row.source = source_row
-                for name in ("title", "author", "description", "site_name", "language", "text", "content_hash"):
-                    setattr(row, name, getattr(article, name))
-                row.tags = list(article.tags)
-                row.published = article.published
-                row.published_at = article.published_at
-                row.date_source = article.date_source
-                row.updated_at = now
-                session.add(row)
-                session.flush()
-                if outcome == "updated":
-                    _unlink_rounds(session, row.id)
-                announced = article.published or now.date()
-                created = merged = 0
-                for found in rounds:
-                    funding_round, is_new = _merge_round(session, found, announced, now)
-                    session.add(RoundArticle(funding_round=funding_round, article_id=row.id))
-                    created += is_new
-                    merged += not is_new
-                return SaveResult(outcome, created, merged)
-        except OperationalError as exc:
-            raise StoreError(f"cannot write to the store: {exc.orig}") from None
+        row = session.scalars(select(Article).where(Article.url == article.url)).one_or_none()
+        if row is not None and row.content_hash == article.content_hash:
+            _add_urls(session, row, listed_url)
+            return SaveResult("unchanged")
+        outcome: SaveOutcome = "updated" if row is not None else "new"
+        source_row = _source(session, source, source_title) if source else None
+        if row is None:
+            row = Article(url=article.url, first_seen=now)
+        row.source = source_row
+        for name in ("title", "author", "description", "site_name", "language", "text", "content_hash"):
+            setattr(row, name, getattr(article, name))
+        row.tags = list(article.tags)
+        row.published = article.published
+        row.published_at = article.published_at
+        row.date_source = article.date_source
+        row.updated_at = now
+        session.add(row)
+        session.flush()
+        _add_urls(session, row, article.url, listed_url)
+        if outcome == "updated":
+            _unlink_rounds(session, row.id)
+        announced = article.published or now.date()
+        created = merged = 0
+        for found in rounds:
+            _lock_company(session, name_key(found["company"]))
+            funding_round, is_new = _merge_round(session, found, announced, now)
+            session.add(RoundArticle(funding_round=funding_round, article_id=row.id))
+            created += is_new
+            merged += not is_new
+        return SaveResult(outcome, created, merged)
+
+    def start_run(self, source: str, since: dt.date | None) -> int:
+        """Record that a crawl of `source` starts now; returns the run's id."""
+        with store_errors(), Session(self.engine) as session, session.begin():
+            run = CrawlRun(
+                source=source,
+                started=dt.datetime.now(dt.UTC),
+                status="running",
+                since=since,
+                requests=0,
+                articles_new=0,
+                articles_updated=0,
+                rounds_new=0,
+                rounds_merged=0,
+                errors=0,
+            )
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def finish_run(
+        self, run_id: int, status: str, *, finish_reason: str | None, counts: dict[str, int], error: str | None = None
+    ) -> None:
+        """Record how a run ended and what it counted (keys: the CrawlRun count columns)."""
+        with store_errors(), Session(self.engine) as session, session.begin():
+            run = session.get(CrawlRun, run_id)
+            if run is None:
+                raise StoreError(f"no crawl run {run_id}")
+            run.finished = dt.datetime.now(dt.UTC)
+            run.status = status
+            run.finish_reason = finish_reason
+            run.error = error
+            for name in _RUN_COUNTS:
+                setattr(run, name, int(counts.get(name, 0)))
+
+    def last_success(self, source: str) -> dt.datetime | None:
+        """When the source's last successful (status ok) run started, or None."""
+        with store_errors(), Session(self.engine) as session:
+            return session.scalars(
+                select(CrawlRun.started)
+                .where(CrawlRun.source == source, CrawlRun.status == "ok")
+                .order_by(CrawlRun.started.desc())
+                .limit(1)
+            ).first()
+
+
+_RUN_COUNTS = ("requests", "articles_new", "articles_updated", "rounds_new", "rounds_merged", "errors")
+
+
+def _add_urls(session: Session, article: Article, *urls: str) -> None:
+    """Record URLs that lead to `article` (each URL leads to one article: the first one it led to)."""
+    for url in dict.fromkeys(urls):
+        if url and session.scalars(select(ArticleUrl.id).where(ArticleUrl.url == url)).first() is None:
+            session.add(ArticleUrl(url=url, article=article))
+
+
+def _lock_company(session: Session, key: str) -> None:
+    """On PostgreSQL, serialise merges of one company's rounds across concurrent writers (SQLite's
+    BEGIN IMMEDIATE already serialises all writers)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(key.encode())})
 
 
 def _source(session: Session, name: str, title: str | None) -> Source:
@@ -169,10 +257,13 @@ def _same_round(row: FundingRound, found: dict[str, Any]) -> bool:
         return False
     if row.status != (found.get("status") or "announced"):
         return False
-    ours, theirs = row.amount_usd or row.amount, found.get("amount_usd") or found.get("amount")
-    if ours and theirs:
-        return abs(ours - theirs) <= MERGE_AMOUNT_TOLERANCE * max(ours, theirs)
-    return True
+    if row.amount_usd and found.get("amount_usd"):
+        ours, theirs = row.amount_usd, found["amount_usd"]
+    elif row.amount and found.get("amount") and row.currency == found.get("currency"):
+        ours, theirs = row.amount, found["amount"]
+    else:
+        return row.amount is None or found.get("amount") is None
+    return abs(ours - theirs) <= MERGE_AMOUNT_TOLERANCE * max(ours, theirs)
 
 
 def _fill(row: FundingRound, found: dict[str, Any], announced: dt.date, now: dt.datetime) -> None:

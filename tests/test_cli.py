@@ -86,9 +86,9 @@ def test_extract_a_directory_is_one_line(tmp_path: Path, capsys) -> None:
 def filled_store(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     store = Store(url)
-    store.save_article(article("https://a.example/acme/"), [round_()], source="venturebeat", fetched_url="a")
+    store.save_article(article("https://a.example/acme/"), [round_()], source="venturebeat", listed_url="a")
     store.save_article(
-        article("https://a.example/other/", text_body="Nothing raised."), [], source="venturebeat", fetched_url="b"
+        article("https://a.example/other/", text_body="Nothing raised."), [], source="venturebeat", listed_url="b"
     )
     return url
 

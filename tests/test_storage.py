@@ -88,8 +88,8 @@ def round_(company: str = "Acme", amount: float | None = 20e6, **kw) -> dict:
 
 def test_save_is_idempotent(db_url: str) -> None:
     store = Store(db_url)
-    first = store.save_article(article(), [round_()], source="venturebeat", fetched_url="https://venturebeat.com/x")
-    again = store.save_article(article(), [round_()], source="venturebeat", fetched_url="https://venturebeat.com/x")
+    first = store.save_article(article(), [round_()], source="venturebeat", listed_url="https://venturebeat.com/x")
+    again = store.save_article(article(), [round_()], source="venturebeat", listed_url="https://venturebeat.com/x")
     assert (first.outcome, first.rounds_new) == ("new", 1)
     assert again.outcome == "unchanged"
     rounds = list_rounds(db_url)
@@ -124,12 +124,12 @@ def test_save_is_idempotent(db_url: str) -> None:
 
 def test_changed_article_replaces_its_rounds(db_url: str) -> None:
     store = Store(db_url)
-    store.save_article(article(), [round_()], source="venturebeat", fetched_url="u")
+    store.save_article(article(), [round_()], source="venturebeat", listed_url="u")
     result = store.save_article(
         article(text_body="Corrected: Acme raised $25M."),
         [round_(amount=25e6, round="series_b")],
         source="venturebeat",
-        fetched_url="u",
+        listed_url="u",
     )
     assert result.outcome == "updated"
     rounds = list_rounds(db_url)
@@ -139,8 +139,8 @@ def test_changed_article_replaces_its_rounds(db_url: str) -> None:
 
 def test_article_that_loses_its_round(db_url: str) -> None:
     store = Store(db_url)
-    store.save_article(article(), [round_()], source="venturebeat", fetched_url="u")
-    store.save_article(article(text_body="Acme denies raising money."), [], source="venturebeat", fetched_url="u")
+    store.save_article(article(), [round_()], source="venturebeat", listed_url="u")
+    store.save_article(article(text_body="Acme denies raising money."), [], source="venturebeat", listed_url="u")
     assert list_rounds(db_url) == []
     assert list_articles(db_url)[0].rounds == 0
 
@@ -151,13 +151,13 @@ def test_two_outlets_one_round(db_url: str) -> None:
         article("https://a.example/acme/"),
         [round_(round=None, investors=["Sequoia Capital"])],
         source="venturebeat",
-        fetched_url="a",
+        listed_url="a",
     )
     store.save_article(
         article("https://b.example/acme/", published=dt.date(2024, 5, 3)),
         [round_("Acme Inc.", amount=20.5e6, valuation=100e6, lead_investors=[], investors=["Accel", "GV"])],
         source="other",
-        fetched_url="b",
+        listed_url="b",
     )
     rounds = list_rounds(db_url)
     assert len(rounds) == 1
@@ -172,26 +172,24 @@ def test_two_outlets_one_round(db_url: str) -> None:
 
 def test_different_rounds_stay_apart(db_url: str) -> None:
     store = Store(db_url)
-    store.save_article(article("https://a.example/1/"), [round_()], source="s", fetched_url="1")
+    store.save_article(article("https://a.example/1/"), [round_()], source="s", listed_url="1")
     store.save_article(
-        article("https://a.example/2/"), [round_(amount=60e6, round="series_b")], source="s", fetched_url="2"
+        article("https://a.example/2/"), [round_(amount=60e6, round="series_b")], source="s", listed_url="2"
     )
     store.save_article(
-        article("https://a.example/3/", published=dt.date(2024, 9, 1)), [round_()], source="s", fetched_url="3"
+        article("https://a.example/3/", published=dt.date(2024, 9, 1)), [round_()], source="s", listed_url="3"
     )
     assert len(list_rounds(db_url)) == 3
 
 
 def test_filters_use_literal_matching(db_url: str) -> None:
     store = Store(db_url)
-    store.save_article(
-        article("https://a.example/1/"), [round_("Acme_Robotics")], source="venturebeat", fetched_url="1"
-    )
+    store.save_article(article("https://a.example/1/"), [round_("Acme_Robotics")], source="venturebeat", listed_url="1")
     store.save_article(
         article("https://a.example/2/", published=dt.date(2024, 6, 1)),
         [round_("Beta 100% AI", amount=5e6, round="seed", lead_investors=["a16z"], investors=[])],
         source="techcrunch",
-        fetched_url="2",
+        listed_url="2",
     )
 
     def companies(**filters: object) -> list[str]:
@@ -215,8 +213,8 @@ def test_filters_use_literal_matching(db_url: str) -> None:
 
 def test_view_gives_one_row_per_round(db_url: str) -> None:
     store = Store(db_url)
-    store.save_article(article("https://a.example/1/"), [round_()], source="s", fetched_url="1")
-    store.save_article(article("https://b.example/1/"), [round_()], source="s", fetched_url="2")
+    store.save_article(article("https://a.example/1/"), [round_()], source="s", listed_url="1")
+    store.save_article(article("https://b.example/1/"), [round_()], source="s", listed_url="2")
     with store.engine.connect() as connection:
         rows = connection.execute(text("SELECT * FROM funding_rounds_view")).mappings().all()
     assert len(rows) == 1
@@ -229,7 +227,7 @@ def test_view_gives_one_row_per_round(db_url: str) -> None:
 def test_known_urls_matches_article_and_fetched_urls(db_url: str) -> None:
     store = Store(db_url)
     store.save_article(
-        article("https://a.example/canonical/"), [], source="s", fetched_url="https://a.example/feed-url/"
+        article("https://a.example/canonical/"), [], source="s", listed_url="https://a.example/feed-url/"
     )
     assert store.known_urls(
         ["https://a.example/canonical/", "https://a.example/feed-url/", "https://a.example/new/"]
@@ -263,7 +261,7 @@ def test_queries_are_read_only_and_need_a_store(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no store at"):
         list_rounds(f"sqlite:///{tmp_path / 'missing.db'}")
     url = f"sqlite:///{tmp_path / 'ro.db'}"
-    Store(url).save_article(article(), [round_()], source="s", fetched_url="u")
+    Store(url).save_article(article(), [round_()], source="s", listed_url="u")
     from storage.engine import reader_engine
 
     with reader_engine(url).connect() as connection, pytest.raises(Exception, match="readonly"):
@@ -276,7 +274,7 @@ def test_failed_write_leaves_nothing_half_written(tmp_path: Path) -> None:
     bad = round_(lead_investors=["x" * 10], investors=None)
     bad["company"] = None  # violates NOT NULL after the article row was written in the same transaction
     with pytest.raises(Exception):  # noqa: B017 - any database error; the point is what is left behind
-        store.save_article(article(), [bad], source="s", fetched_url="u")
+        store.save_article(article(), [bad], source="s", listed_url="u")
     assert list_articles(url) == []
 
 

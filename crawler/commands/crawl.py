@@ -1,7 +1,7 @@
 """`scrapy crawl` that checks newsmon's spider arguments before any crawl starts.
 
-Scrapy builds spiders asynchronously, so an argument error raised there surfaces as an asyncio traceback;
-checked here, a bad `-a since=...` is a usage error with one clear line and exit status 2.
+Scrapy builds spiders asynchronously, so an error raised there surfaces as an asyncio traceback; checked
+here, a bad `-a since=...` or an unusable `NEWSMON_DB_URL` is one clear line and exit status 2.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from pipelines.dates import parse_since
+from storage import Store, StoreError
 
 
 class Command(ScrapyCrawlCommand):
@@ -23,3 +24,7 @@ class Command(ScrapyCrawlCommand):
                 parse_since(since)
             except ValueError as exc:
                 raise UsageError(str(exc), print_help=False) from None
+        try:
+            Store(self.settings["NEWSMON_DB_URL"])  # opens (and migrates) the store before any request
+        except StoreError as exc:
+            raise UsageError(str(exc), print_help=False) from None

@@ -33,7 +33,7 @@ from storage import Store
 
 logger = logging.getLogger(__name__)
 
-# Without `-a since`, a crawl takes what the listings date within this window.
+# Without `-a since` and without an earlier successful run, a crawl takes the listings of this window.
 DEFAULT_WINDOW = dt.timedelta(days=2)
 
 
@@ -41,7 +41,8 @@ class SourceSpider(Spider):
     """Crawl one source declared by a seed file.
 
     Subclasses set `name` and `source` (see `crawler.spiderloader.spider_class`); nothing else.
-    Spider argument: `since=YYYY-MM-DD` takes every article published on or after that date.
+    Spider argument: `since=YYYY-MM-DD` takes every article published on or after that date; without it,
+    what appeared since the source's last successful run started (first run: the last two days).
     """
 
     source: ClassVar[Source]
@@ -50,15 +51,21 @@ class SourceSpider(Spider):
         super().__init__(*args, **kwargs)
         self.allowed_domains = list(self.source.allowed_domains)
         try:
-            self.since: dt.date = parse_since(since) if since else today_utc() - DEFAULT_WINDOW
+            self.since: dt.date = parse_since(since) if since is not None else today_utc() - DEFAULT_WINDOW
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+        self.since_given = since is not None
         self.store: Store | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        """Open the store; without `-a since`, take what is new since the last successful run."""
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.store = Store(crawler.settings["NEWSMON_DB_URL"])
+        if not spider.since_given:
+            last = spider.store.last_success(spider.name)
+            if last is not None:
+                spider.since = last.date()
         return spider
 
     @classmethod
@@ -131,6 +138,7 @@ class SourceSpider(Spider):
             source=self.name,
             source_title=self.source.title,
             url=response.url,
+            listing_url=response.meta.get("listing_url", response.url),
             html=response.text,
             language=self.source.language,
             listing_date=response.meta.get("listing_date"),
@@ -173,7 +181,10 @@ class SourceSpider(Spider):
                 continue
             self._count("links/requested")
             yield Request(
-                link.url, callback=self.parse_article, errback=self.on_error, meta={"listing_date": link.published}
+                link.url,
+                callback=self.parse_article,
+                errback=self.on_error,
+                meta={"listing_date": link.published, "listing_url": link.url},
             )
 
     def _count(self, key: str) -> None:

@@ -1,4 +1,4 @@
-"""Initial schema: sources, articles, funding rounds, investors, links, and funding_rounds_view.
+"""Initial schema: sources, articles and their URLs, funding rounds, investors, links, crawl runs, and the view.
 
 Revision ID: 0001
 Revises:
@@ -15,7 +15,9 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-_TZ = sa.DateTime(timezone=True)
+
+def _utc() -> sa.types.TypeEngine:
+    return sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
@@ -23,35 +25,40 @@ def upgrade() -> None:
         "sources",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column("name", sa.String(64), nullable=False, unique=True),
-        sa.Column("title", sa.String(200)),
+        sa.Column("title", sa.Text()),
     )
     op.create_table(
         "articles",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("url", sa.String(2083), nullable=False, unique=True),
-        sa.Column("fetched_url", sa.String(2083), nullable=False),
+        sa.Column("url", sa.Text(), nullable=False, unique=True),
         sa.Column("source_id", sa.Integer(), sa.ForeignKey("sources.id")),
         sa.Column("title", sa.Text()),
-        sa.Column("author", sa.String(500)),
+        sa.Column("author", sa.Text()),
         sa.Column("description", sa.Text()),
-        sa.Column("site_name", sa.String(200)),
+        sa.Column("site_name", sa.Text()),
         sa.Column("language", sa.String(8)),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("content_hash", sa.String(64), nullable=False),
         sa.Column("published", sa.Date()),
-        sa.Column("published_at", _TZ),
+        sa.Column("published_at", _utc()),
         sa.Column("date_source", sa.String(16)),
-        sa.Column("first_seen", _TZ, nullable=False),
-        sa.Column("updated_at", _TZ, nullable=False),
+        sa.Column("first_seen", _utc(), nullable=False),
+        sa.Column("updated_at", _utc(), nullable=False),
     )
-    op.create_index("ix_articles_fetched_url", "articles", ["fetched_url"])
     op.create_index("ix_articles_source_id", "articles", ["source_id"])
     op.create_index("ix_articles_published", "articles", ["published"])
     op.create_table(
+        "article_urls",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("url", sa.Text(), nullable=False, unique=True),
+        sa.Column("article_id", sa.Integer(), sa.ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    )
+    op.create_index("ix_article_urls_article_id", "article_urls", ["article_id"])
+    op.create_table(
         "funding_rounds",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("company", sa.String(300), nullable=False),
+        sa.Column("company", sa.Text(), nullable=False),
         sa.Column("company_key", sa.String(300), nullable=False),
         sa.Column("amount", sa.Float()),
         sa.Column("currency", sa.String(3)),
@@ -62,15 +69,15 @@ def upgrade() -> None:
         sa.Column("confidence", sa.Float()),
         sa.Column("announced", sa.Date()),
         sa.Column("evidence", sa.JSON(), nullable=False),
-        sa.Column("created_at", _TZ, nullable=False),
-        sa.Column("updated_at", _TZ, nullable=False),
+        sa.Column("created_at", _utc(), nullable=False),
+        sa.Column("updated_at", _utc(), nullable=False),
     )
     op.create_index("ix_funding_rounds_company_key", "funding_rounds", ["company_key"])
     op.create_index("ix_funding_rounds_announced", "funding_rounds", ["announced"])
     op.create_table(
         "investors",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("name", sa.String(300), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
         sa.Column("key", sa.String(300), nullable=False, unique=True),
     )
     op.create_table(
@@ -89,12 +96,39 @@ def upgrade() -> None:
         sa.UniqueConstraint("round_id", "article_id"),
     )
     op.create_index("ix_round_articles_article_id", "round_articles", ["article_id"])
+    op.create_table(
+        "crawl_runs",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("source", sa.String(64), nullable=False),
+        sa.Column("started", _utc(), nullable=False),
+        sa.Column("finished", _utc()),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("since", sa.Date()),
+        sa.Column("finish_reason", sa.String(64)),
+        sa.Column("requests", sa.Integer(), nullable=False),
+        sa.Column("articles_new", sa.Integer(), nullable=False),
+        sa.Column("articles_updated", sa.Integer(), nullable=False),
+        sa.Column("rounds_new", sa.Integer(), nullable=False),
+        sa.Column("rounds_merged", sa.Integer(), nullable=False),
+        sa.Column("errors", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text()),
+    )
+    op.create_index("ix_crawl_runs_source", "crawl_runs", ["source"])
     op.execute(_view_sql(op.get_bind().dialect.name))
 
 
 def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS funding_rounds_view")
-    for table in ("round_articles", "round_investors", "investors", "funding_rounds", "articles", "sources"):
+    for table in (
+        "crawl_runs",
+        "round_articles",
+        "round_investors",
+        "investors",
+        "funding_rounds",
+        "article_urls",
+        "articles",
+        "sources",
+    ):
         op.drop_table(table)
 
 
