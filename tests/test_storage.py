@@ -294,3 +294,91 @@ def test_bad_url_is_one_line() -> None:
 )
 def test_name_keys(name: str, key: str) -> None:
     assert name_key(name) == key
+
+
+def test_long_free_text_is_stored_on_every_database(db_url: str) -> None:
+    store = Store(db_url)
+    long_url = "https://a.example/" + "x" * 3000
+    store.save_article(
+        article(long_url, author="A" * 5000, site_name="S" * 1000), [round_("C" * 2000)], source="s", listed_url="u"
+    )
+    assert list_articles(db_url)[0].author == "A" * 5000
+    assert list_rounds(db_url)[0].company == "C" * 2000
+
+
+def test_concurrent_writers_store_one_article_and_one_round(db_url: str) -> None:
+    """Several crawls saving the same report at once (writers queue on SQLite, race on PostgreSQL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = Store(db_url)
+
+    def save(i: int) -> str:
+        found = round_(investors=["Sequoia Capital", "Accel", f"Angel {i}"])
+        return store.save_article(article(), [found], source="venturebeat", listed_url=f"https://l.example/{i}").outcome
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = list(pool.map(save, range(8)))
+    assert outcomes.count("new") == 1 and outcomes.count("unchanged") == 7
+    assert len(list_articles(db_url)) == 1
+    assert len(list_rounds(db_url)) == 1
+    assert store.known_urls(f"https://l.example/{i}" for i in range(8)) == {f"https://l.example/{i}" for i in range(8)}
+
+
+def test_crawl_runs_and_last_success(db_url: str) -> None:
+    store = Store(db_url)
+    assert store.last_success("venturebeat") is None
+    failed = store.start_run("venturebeat", dt.date(2024, 1, 1))
+    store.finish_run(failed, "failed", finish_reason="finished", counts={"errors": 3}, error="no feed")
+    assert store.last_success("venturebeat") is None
+    ok = store.start_run("venturebeat", None)
+    store.finish_run(ok, "ok", finish_reason="finished", counts={"requests": 12, "articles_new": 5})
+    last = store.last_success("venturebeat")
+    assert last is not None and last.tzinfo is not None
+    assert dt.datetime.now(dt.UTC) - last < dt.timedelta(minutes=5)
+    assert store.last_success("techcrunch") is None
+
+
+def test_store_that_is_not_newsmons_is_one_line(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "other.db"
+    sqlite3.connect(path).execute("CREATE TABLE notes (x)").connection.close()
+    with pytest.raises(StoreError, match="not a newsmon store"):
+        list_rounds(f"sqlite:///{path}")
+
+
+def test_unreachable_server_is_one_line() -> None:
+    with pytest.raises(StoreError, match="cannot open the store at postgresql"):
+        Store("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(StoreError, match="cannot read the store"):
+        list_rounds("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+
+
+def test_server_queries_are_read_only(db_url: str) -> None:
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite read-only mode is covered by test_queries_are_read_only_and_need_a_store")
+    Store(db_url).save_article(article(), [round_()], source="s", listed_url="u")
+    from storage.engine import reader_engine
+
+    with reader_engine(db_url).connect() as connection, pytest.raises(Exception, match="read-only"):
+        connection.exec_driver_sql("DELETE FROM funding_rounds")
+
+
+def test_concurrent_reports_of_one_round_give_one_row(db_url: str) -> None:
+    """Outlets' articles about one round saved at once by parallel crawls still merge into one round."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = Store(db_url)
+    # the source and investors exist already, so the only contended write is the round itself
+    store.save_article(article("https://a.example/other/"), [round_("Other Co")], source="s", listed_url="o")
+
+    def save(i: int) -> str:
+        return store.save_article(
+            article(f"https://outlet{i}.example/acme/"), [round_()], source="s", listed_url=f"l{i}"
+        ).outcome
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        assert list(pool.map(save, range(12))) == ["new"] * 12
+    rounds = list_rounds(db_url, RoundFilters(company="Acme"))
+    assert len(rounds) == 1
+    assert len(rounds[0].sources) == 12
