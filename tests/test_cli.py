@@ -200,3 +200,46 @@ def test_console_script_is_declared() -> None:
     project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
     assert project["scripts"]["newsmon"] == "crawler.cli:main"
     assert sys.executable
+
+
+@pytest.mark.parametrize(
+    ("db", "message"),
+    [
+        ("bogus", "not a database URL"),
+        ("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2", "cannot read the store"),
+    ],
+)
+def test_bad_store_urls_are_one_line(capsys, db: str, message: str) -> None:
+    code, out, err = run(capsys, "--db", db, "rounds")
+    assert code == 1 and out == ""
+    assert err.startswith("newsmon: ") and message in err and err.count("\n") == 1
+
+
+def test_a_sqlite_file_that_is_not_a_store_is_one_line(tmp_path: Path, capsys) -> None:
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "notes.db").execute("CREATE TABLE notes (x)").connection.close()
+    code, _, err = run(capsys, "--db", f"sqlite:///{tmp_path / 'notes.db'}", "articles")
+    assert code == 1 and "not a newsmon store" in err and err.count("\n") == 1
+
+
+def test_titles_with_markup_or_control_characters_print_as_written(tmp_path: Path, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'markup.db'}"
+    Store(url).save_article(
+        article(title="[/] [bold]Acme[/bold] raises\x1b]0;x\x07 $5M [updated]"), [], source="s", listed_url="u"
+    )
+    code, out, err = run(capsys, "--db", url, "articles")
+    assert code == 0, err
+    assert "[/] [bold]Acme[/bold] raises]0;x $5M [updated]" in out
+    assert "\x1b" not in out
+
+
+@pytest.mark.slow
+def test_demo_prints_the_hugging_face_round_in_a_table(tmp_path: Path, capsys) -> None:
+    code, out, err = run(capsys, "demo", "--db", str(tmp_path / "demo.db"))
+    assert code == 0, err
+    line = next(line for line in out.splitlines() if "Hugging Face" in line)
+    for cell in ("$235M", "$4B", "Salesforce Ventures", "Google", "Sound Ventures", "2023-08-24"):
+        assert cell in line, cell
+    assert "5 funding round(s) in 10 articles" in out
+    assert not any(name in out for name in ("Arm ", "MosaicML", "Databricks"))

@@ -103,13 +103,22 @@ def test_date_chain(head: str, body: str, listing: dt.date | None, expected: str
     assert article.date_source == source
 
 
-def test_visible_date_by_dateparser_when_nothing_else() -> None:
+def test_visible_date_by_dateparser_when_htmldate_finds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipelines.extract
+
+    monkeypatch.setattr(pipelines.extract, "find_date", lambda *args, **kwargs: None)
     article = extract_article(
-        page(body_extra='<div class="dateline">Posted 2 days after 5 March 2024</div>'),
+        page(body_extra='<div class="dateline">By Jane Doe, March 5th, 2024 - 3 min read</div>'),
         "https://example.com/news/acme/",
     )
-    assert article.date_source in ("htmldate", "visible")
-    assert article.published == dt.date(2024, 3, 5)
+    assert (article.published, article.date_source) == (dt.date(2024, 3, 5), "visible")
+
+
+def test_xml_declared_page_and_relative_canonical() -> None:
+    html = '<?xml version="1.0" encoding="utf-8"?>\n' + page('<link rel="canonical" href="/news/acme-grows/">')
+    article = extract_article(html, "https://example.com/feed-item/")
+    assert article.url == "https://example.com/news/acme-grows/"
+    assert article.title == "Acme grows its warehouse robot fleet"
 
 
 def test_page_metadata() -> None:

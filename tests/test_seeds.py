@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -97,9 +98,11 @@ def test_spider_loader_makes_one_named_spider_per_seed(tmp_path: Path) -> None:
 
 
 def _scrapy_list(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "NEWSMON_SEEDS_DIR"}
     return subprocess.run(
         [sys.executable, "-m", "scrapy", "list", *args],
         cwd=PROJECT_ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,

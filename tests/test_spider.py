@@ -19,11 +19,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VENTUREBEAT = spider_class(load_seeds(DEFAULT_SEEDS_DIR)["venturebeat"])
 
 
-def test_since_argument_and_default_window() -> None:
+@pytest.mark.parametrize("bad", ["yesterday", "", "20240501", "2024-W01-1", "2024-02-30"])
+def test_since_argument(bad: str) -> None:
     assert VENTUREBEAT(since="2000-01-01").since == dt.date(2000, 1, 1)
-    assert VENTUREBEAT().since == today_utc() - dt.timedelta(days=2)
     with pytest.raises(UsageError, match="YYYY-MM-DD"):
-        VENTUREBEAT(since="yesterday")
+        VENTUREBEAT(since=bad)
 
 
 def test_entry_points_are_requested_exactly_as_the_seed_writes_them() -> None:
@@ -56,3 +56,58 @@ def test_bad_since_on_the_command_line_is_a_usage_error(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     assert "error: since must be a date as YYYY-MM-DD, not 'last week'" in done.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_without_since_a_crawl_starts_from_the_last_successful_run(tmp_path: Path) -> None:
+    from scrapy.utils.test import get_crawler
+
+    from storage import Store
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+
+    def spider() -> object:
+        return VENTUREBEAT.from_crawler(get_crawler(VENTUREBEAT, {"NEWSMON_DB_URL": url}))
+
+    assert spider().since == today_utc() - dt.timedelta(days=2)  # first run
+    store = Store(url)
+    run = store.start_run("venturebeat", None)
+    store.finish_run(run, "partial", finish_reason="finished", counts={})
+    assert spider().since == today_utc() - dt.timedelta(days=2)  # a partial run does not move the window
+    run = store.start_run("venturebeat", None)
+    store.finish_run(run, "ok", finish_reason="finished", counts={})
+    assert spider().since == today_utc()
+    assert VENTUREBEAT.from_crawler(get_crawler(VENTUREBEAT, {"NEWSMON_DB_URL": url}), since="2020-02-02").since == (
+        dt.date(2020, 2, 2)
+    )
+
+
+@pytest.mark.parametrize(
+    ("reason", "stats", "status"),
+    [
+        ("finished", {}, "ok"),
+        ("finished", {"log_count/ERROR": 2, "newsmon/feed/read": 1}, "partial"),
+        ("finished", {"log_count/ERROR": 2}, "failed"),
+        ("shutdown", {}, "interrupted"),
+        ("closespider_timeout", {"newsmon/feed/read": 1}, "failed"),
+    ],
+)
+def test_run_status(reason: str, stats: dict, status: str) -> None:
+    from crawler.extensions import run_status
+
+    found, error = run_status(reason, stats)
+    assert found == status
+    assert (error is None) is (status == "ok")
+
+
+def test_unusable_store_on_the_command_line_is_a_usage_error() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "venturebeat", "-s", "NEWSMON_DB_URL=bogus"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "error: not a database URL: 'bogus'" in done.stderr
