@@ -15,12 +15,12 @@ from rich.console import Console
 from rich.table import Table
 
 from crawler.formatting import money, parse_amount, safe_text
+from crawler.seeds import PROJECT_ROOT
 from pipelines.dates import parse_since
 from pipelines.funding import ROUND_TYPES
 from storage import RoundFilters, StoreError, db_url, list_articles, list_rounds
 from storage.engine import remove_sqlite
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = PROJECT_ROOT / "demo"
 DEMO_BASE_URL = "https://demo.newsmon.example/"
 MAX_PAGE_BYTES = 16 * 1024 * 1024
@@ -177,6 +177,9 @@ def demo(database: Path, as_json: bool) -> None:
     """Crawl the bundled demo site offline (replay) into a fresh SQLite file and show the rounds found."""
     from crawler.replay import replay_settings, settings_args, site_from_folder, write_cache
 
+    parent = click.get_current_context().find_root()
+    if parent.params.get("database"):  # the store's --db must never be wiped by the demo
+        raise click.UsageError("newsmon demo writes its own fresh SQLite file: use 'newsmon demo --db PATH'")
     database = database.resolve()
     database.parent.mkdir(parents=True, exist_ok=True)
     remove_sqlite(database)

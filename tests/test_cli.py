@@ -243,3 +243,10 @@ def test_demo_prints_the_hugging_face_round_in_a_table(tmp_path: Path, capsys) -
         assert cell in line, cell
     assert "5 funding round(s) in 10 articles" in out
     assert not any(name in out for name in ("Arm ", "MosaicML", "Databricks"))
+
+
+def test_demo_refuses_the_stores_db_option(tmp_path: Path, capsys) -> None:
+    store = tmp_path / "precious.db"
+    code, _, err = run(capsys, "--db", f"sqlite:///{store}", "demo")
+    assert code == 2 and "newsmon demo --db PATH" in err
+    assert not store.exists()
