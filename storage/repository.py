@@ -124,10 +124,13 @@ class Store:
             _unlink_rounds(session, row.id)
         announced = article.published or now.date()
         created = merged = 0
+        linked: list[FundingRound] = []
         for found in rounds:
             _lock_company(session, name_key(found["company"]))
             funding_round, is_new = _merge_round(session, found, announced, now)
-            session.add(RoundArticle(funding_round=funding_round, article_id=row.id))
+            if not any(funding_round is other for other in linked):  # two reports in one article: one link
+                session.add(RoundArticle(funding_round=funding_round, article_id=row.id))
+                linked.append(funding_round)
             created += is_new
             merged += not is_new
         return SaveResult(outcome, created, merged)

@@ -382,3 +382,10 @@ def test_concurrent_reports_of_one_round_give_one_row(db_url: str) -> None:
     rounds = list_rounds(db_url, RoundFilters(company="Acme"))
     assert len(rounds) == 1
     assert len(rounds[0].sources) == 12
+
+
+def test_one_article_reporting_a_round_twice_links_it_once(db_url: str) -> None:
+    store = Store(db_url)
+    result = store.save_article(article(), [round_(), round_(amount=20.2e6)], source="s", listed_url="u")
+    assert (result.rounds_new, result.rounds_merged) == (1, 1)
+    assert [len(r.sources) for r in list_rounds(db_url)] == [1]
