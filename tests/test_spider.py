@@ -33,25 +33,19 @@ def test_entry_points_are_requested_exactly_as_the_seed_writes_them() -> None:
     assert asyncio.run(collect()) == ["https://venturebeat.com/robots.txt", "https://venturebeat.com/feed/"]
 
 
-def test_bad_since_on_the_command_line_is_a_usage_error(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scrapy",
-            "crawl",
-            "venturebeat",
-            "-a",
-            "since=last week",
-            "-s",
-            f"NEWSMON_DB_URL=sqlite:///{tmp_path / 'x.db'}",
-        ],
+def _scrapy_crawl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "venturebeat", *args],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def test_bad_since_on_the_command_line_is_a_usage_error(tmp_path: Path) -> None:
+    done = _scrapy_crawl("-a", "since=last week", "-s", f"NEWSMON_DB_URL=sqlite:///{tmp_path / 'x.db'}")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "error: since must be a date as YYYY-MM-DD, not 'last week'" in done.stderr
@@ -100,14 +94,7 @@ def test_run_status(reason: str, stats: dict, status: str) -> None:
 
 
 def test_unusable_store_on_the_command_line_is_a_usage_error() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "venturebeat", "-s", "NEWSMON_DB_URL=bogus"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _scrapy_crawl("-s", "NEWSMON_DB_URL=bogus")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "error: not a database URL: 'bogus'" in done.stderr
