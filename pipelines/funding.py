@@ -88,6 +88,8 @@ _INVESTOR_ROWS = _rows("investors.txt")
 
 RAISE_RE = _phrase_re(_CUES["raise"] + _CUES["weak_raise"])
 WEAK_RAISE = frozenset(w.casefold() for w in _CUES["weak_raise"])
+RAISE_AFTER_RE = _phrase_re(_CUES["raise_after"])
+RAISE_PASSIVE_RE = _phrase_re(_CUES["raise_passive"])
 INVEST_RE = _phrase_re(_CUES["invest"])
 RUMOR_RE = _phrase_re(_CUES["rumor"])
 HISTORY_RE = _phrase_re(_CUES["history"])
@@ -352,10 +354,15 @@ def _name_tokens(subject: str) -> list[str]:
     return run
 
 
+def _is_descriptor(token: str) -> bool:
+    """ "startup", "Biotech-Firma", "Fantasy-Fußball-Plattform": a word describing what a company is."""
+    word = token.casefold().removesuffix("'s")
+    return word in DESCRIPTORS or word.rsplit("-", 1)[-1] in DESCRIPTORS
+
+
 def _clean_company(run: list[str]) -> str:
-    for i in range(len(run) - 1, -1, -1):  # descriptor runs: "AI Chip Startup Etched" -> "Etched"
-        word = run[i].casefold().rsplit("-", 1)[-1]
-        if word.removesuffix("'s") in DESCRIPTORS or run[i].endswith("'s"):  # possessives: "Altman's OpenAI"
+    for i in range(len(run) - 2, -1, -1):  # descriptor runs: "AI Chip Startup Etched" -> "Etched"
+        if _is_descriptor(run[i]) or run[i].endswith("'s"):  # possessives: "Altman's OpenAI"
             run = run[i + 1 :]
             break
     while run and (run[0] in STOPWORDS or run[0] == "&" or not re.search(r"[A-Za-z]{2}", run[0])):
@@ -365,7 +372,28 @@ def _clean_company(run: list[str]) -> str:
     name = " ".join(run).strip(" .,'")
     if not name or len(run) > 6 or not re.search(r"[A-Za-z]{2}", name) or re.search(r"[{}<>]", name):
         return ""
+    if all(_is_descriptor(t) or t in STOPWORDS for t in run):
+        return ""
     return name
+
+
+def _name_after(text: str, start: int) -> str:
+    """The company named after a passive trigger: "by SME lending platform iwoca" -> "iwoca"."""
+    m = re.match(r"[^,.;:()]{1,120}", text[start:])
+    if not m:
+        return ""
+    tokens = re.split(r"\s+(?:and|e|et|und|y)\s+", m.group(0).strip())[0].split()
+    last_desc = max((i for i, t in enumerate(tokens) if _is_descriptor(t)), default=-1)
+    rest = tokens[last_desc + 1 :]
+    run: list[str] = []
+    for tok in rest:
+        if _NAME_TOKEN_RE.match(tok) and not tok.endswith("-based"):
+            run.append(tok)
+        elif run:
+            break
+    if not run and last_desc >= 0 and rest and rest[0].isalpha() and rest[0] not in GENERIC:
+        run = rest[:1]  # lower-case names right after a descriptor: "platform iwoca"
+    return _clean_company(run)
 
 
 def _leading_name(sentence: str) -> str:
@@ -398,8 +426,12 @@ def _longest_in_body(name: str, body: str) -> str:
     return name
 
 
+_INVESTOR_SUFFIX_RE = re.compile(r"\s(?:Ventures|Venture\s+Partners|VC|Fund|Investments|Investors)$")
+
+
 def _is_investor(name: str) -> bool:
-    return _k(name) in INVESTOR_CANON or bool(FIRM_SUFFIX_RE.search(" " + name))
+    """A gazetteer investor, or a name ending like a venture firm (not "Capital": "Scalable Capital" raises)."""
+    return _k(name) in INVESTOR_CANON or bool(_INVESTOR_SUFFIX_RE.search(" " + name))
 
 
 # ---------------------------------------------------------------- stage 3: candidates and guards
@@ -471,7 +503,39 @@ def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
             continue
         rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60) : end + 40]))
         events.append(_Event(company, sent, money, undisclosed and money is None, rumored))
+    used = {id(e.money) for e in events if e.money}
+    events.extend(_money_first_events(sent, text, [m for m in monies if id(m) not in used], ref_year))
     events.extend(_investor_subject_events(sent, text, monies, ref_year))
+    return events
+
+
+_AUX_RE = re.compile(r"\s(?:hat|haben|ha|hanno|a|ont|han|has|have|had)\s", re.I)
+def _money_first_events(sent: _Sentence, text: str, monies: list[Money], ref_year: int | None) -> list[_Event]:
+    """Raises written money first: verb-final ("hat 50 Millionen Euro eingesammelt") or passive
+    ("the $30m raised by chip startup Graphcore", "35 milioni di dollari raccolti dalla società Playbuzz")."""
+    events = []
+    for money in monies:
+        if _role(text, money) != "raise":
+            continue
+        after = text[money.end : money.end + 60]
+        passive = RAISE_PASSIVE_RE.search(after)
+        final = RAISE_AFTER_RE.search(after)
+        if passive and not re.search(r"[.;]", after[: passive.start()]):
+            company = _name_after(text, money.end + passive.end())
+            start = money.start
+        elif final and final.start() <= 45 and not re.search(r"[,.;]|\d", after[: final.start()]):
+            pre = text[: money.start]
+            aux = list(_AUX_RE.finditer(pre))
+            if not aux:
+                continue
+            company = _company_from_subject(text, aux[-1].start())
+            start = aux[-1].start()
+        else:
+            continue
+        if not company or _is_investor(company) or _guard(text, start, money.end, ref_year):
+            continue
+        rumored = bool(RUMOR_RE.search(text[max(0, start - 60) : money.end + 60]))
+        events.append(_Event(company, sent, money, False, rumored))
     return events
 
 
