@@ -143,7 +143,9 @@ _SERIES_RE = re.compile(
     r"|\b(?:in|a|an|its|the|new)\s([A-J])\+?[\s-][Rr]ound\b"
 )
 _PAST_ROUND_RE = re.compile(r"\b(?:last|previous|prior|earlier|former|preceding)\s+(?:\w+\s+){0,2}$", re.I)
-_RELATIVE_RE = re.compile(r"(?:\b(?:which|that|who|whose|after|since|when|as)\s+(?:\w+\s+){0,3}|\()$", re.I)
+_RELATIVE_RE = re.compile(
+    r"(?:\b(?:which|that|who|whose|after|since|when|as|qui|che|que|die|der|das)\s+(?:\w+\s+){0,3}|\()$", re.I
+)
 _NEG_BEFORE_RE = re.compile(r"\b(?:not|never|no|n't|denies|denied|without)\s+(?:\w+\s+){0,2}$", re.I)
 _AUX_TAIL_RE = re.compile(
     r"(?:\s+(?:has|have|had|is|was|will|has\s+now|just|now|today|officially|also|finally|successfully|"
@@ -274,6 +276,7 @@ class _Event:
     rumored: bool = False
     leads: list[str] = field(default_factory=list)
     score: float = 0.0
+    start: int = 0  # where this raise's clause starts in its sentence (several raises can share one)
 
 
 # ---------------------------------------------------------------- stage 0: normalise and split
@@ -496,13 +499,13 @@ def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
             continue
         if money and FUND_RE.search(text[money.end : money.end + 30]):
             continue
-        company = _leading_name(text) if relative else _company_from_subject(text, trig.start())
+        company = (_antecedent(text, trig.start()) or _leading_name(text)) if relative else _company_from_subject(text, trig.start())
         if not company and not relative:
             company = _leading_name(text) if not RAISE_RE.search(text[: trig.start()]) else ""
         if not company or _is_investor(company):
             continue
         rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60) : end + 40]))
-        events.append(_Event(company, sent, money, undisclosed and money is None, rumored))
+        events.append(_Event(company, sent, money, undisclosed and money is None, rumored, start=_clause_start(text, company, trig.start())))
     used = {id(e.money) for e in events if e.money}
     events.extend(_money_first_events(sent, text, [m for m in monies if id(m) not in used], ref_year))
     events.extend(_investor_subject_events(sent, text, monies, ref_year))
@@ -535,17 +538,54 @@ def _money_first_events(sent: _Sentence, text: str, monies: list[Money], ref_yea
         if not company or _is_investor(company) or _guard(text, start, money.end, ref_year):
             continue
         rumored = bool(RUMOR_RE.search(text[max(0, start - 60) : money.end + 60]))
-        events.append(_Event(company, sent, money, False, rumored))
+        events.append(_Event(company, sent, money, False, rumored, start=_clause_start(text, company, start)))
     return events
 
 
+def _clause_start(text: str, company: str, at: int) -> int:
+    """Start of the clause naming ``company`` before position ``at`` (a comma, semicolon or sentence start)."""
+    named = text.rfind(company, 0, at)
+    if named < 0:
+        named = text.find(company, at)
+        if named < 0:
+            return at
+    cut = max(text.rfind(",", 0, named), text.rfind(";", 0, named))
+    return cut + 1 if cut >= 0 else 0
+
+
+_RELATIVE_START_RE = re.compile(r"(?:,|\))\s*(?:which|who|that|qui|che|que|die|der|das)\s+(?:[\w']+\s+){0,3}$", re.I)
+_PAST_CONTEXT_RE = re.compile(
+    r"\b(?:last\s+(?:year|month|week|summer|spring|autumn|fall|winter|round)|\d+\s+(?:years|months)\s+ago|"
+    r"earlier\s+this\s+year|previously|had\s+(?:raised|secured|received))\b",
+    re.I,
+)
+
+
 def _is_relative_news(text: str, start: int, end: int) -> bool:
-    """ "Porter, a transport app, which secured $200M in its Series F": a relative clause that is the news."""
+    """ "Porter, a transport app, which secured $200M in its Series F": a relative clause that is the news
+    (roundups), unless it tells history or the main clause reports a raise of its own."""
     before = text[max(0, start - 40) : start]
-    if not re.search(r",\s*which\s+(?:\w+\s+)?$|\)\s*,?\s*which\s+$", before):
+    if not _RELATIVE_START_RE.search(before):
         return False
-    rest = text[end:]
-    return not RAISE_RE.search(rest[:200]) and not HISTORY_RE.search(rest[:60]) and not _YEAR_RE.search(rest[:60])
+    clause_end = text.find(",", end)
+    clause = text[max(0, start - 40) : clause_end if clause_end > 0 else len(text)]
+    if _PAST_CONTEXT_RE.search(clause) or HISTORY_RE.search(clause) or _YEAR_RE.search(clause):
+        return False
+    rest = text[clause_end:] if clause_end > 0 else ""
+    return not re.search(r"\b(?:today|on\s+\w+day)\b[^.]{0,40}\b(?:announc|rais|secur|clos)", rest, re.I)
+
+
+def _antecedent(text: str, start: int) -> str:
+    """The company a relative clause is about: "including Porter, an on-demand transport agency, which"."""
+    m = _RELATIVE_START_RE.search(text[max(0, start - 40) : start])
+    if not m:
+        return ""
+    pre = text[: max(0, start - 40) + m.start()].rstrip()
+    pre = re.sub(r"\s*\([^()]{0,60}\)$", "", pre)  # "Tide (fintech)"
+    appositive = re.search(r",\s*(?:the|a|an|un|une|una|la|le|il|el|ein|eine|società|société)\s[^,]{1,90}$", pre, re.I)
+    if appositive:
+        pre = pre[: appositive.start()]
+    return _clean_company(_name_tokens(re.split(r"[;:(\"]|\s-\s", pre)[-1]))
 
 
 def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money], ref_year: int | None) -> list[_Event]:
@@ -566,7 +606,7 @@ def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money], re
         if company and investor and not _is_investor(company):
             rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60) : m.end() + 40]))
             lead = [investor] if trig.group(0).lower().startswith(("lead", "led", "co-")) else []
-            events.append(_Event(company, sent, money, False, rumored, leads=lead))
+            events.append(_Event(company, sent, money, False, rumored, leads=lead, start=trig.start()))
     return events
 
 
@@ -728,20 +768,25 @@ def _build(
     has_title_event: bool,
     published: datetime.date | None,
     ref_year: int | None,
+    all_events: list[_Event],
 ) -> dict | None:
     company = _company_name(group, body)
     money, undisclosed = _pick_amount(group)
-    anchor = next((e.sent for e in group if not e.sent.is_title), group[0].sent)
+    anchor_event = next((e for e in group if not e.sent.is_title), group[0])
+    anchor = anchor_event.sent
     title_part = [title] if group[0].sent.is_title else []
-    texts = title_part + [anchor.text] + [s.text for s in scope if s is not anchor]
+    anchor_text, cut = _segment(anchor_event, group, all_events)
+    if cut:  # another raise follows in the same sentence: this raise's details end where it starts
+        scope = []
+    texts = title_part + [anchor_text] + [s.text for s in scope if s is not anchor]
     clean = [
         t
         for t in texts
         if t == title
-        or t == anchor.text
+        or t == anchor_text
         or (not _is_history(t, published, ref_year) and not FUND_RE.search(t) and _FUNDING_WORDS_RE.search(t))
     ]
-    round_type = _round_type(title_part + [anchor.text] + [t for t in clean if _mentions(t, company)])
+    round_type = _round_type(title_part + [anchor_text] + [t for t in clean if _mentions(t, company)])
     leads, participants = [], []
     for t in clean:
         lead, part = _investors_in(t)
@@ -773,6 +818,17 @@ def _build(
         "confidence": round(min(0.99, max(0.01, 1 / (1 + math.exp(-(score - _THETA + 0.5) / _TAU)))), 2),
         "evidence": {"company": anchor.text[:500], "title": title[:300]} if title else {"company": anchor.text[:500]},
     }
+
+
+def _segment(event: _Event, group: list[_Event], all_events: list[_Event]) -> tuple[str, bool]:
+    """The part of the event's sentence about its raise, and whether another raise cuts it short."""
+    text = event.sent.text
+    others = [e.start for e in all_events if e.sent is event.sent and e not in group and e.start > event.start]
+    earlier = [e.start for e in all_events if e.sent is event.sent and e not in group and e.start <= event.start]
+    begin = event.start if earlier else 0
+    if others:
+        return text[begin : min(others)], True
+    return text[begin:], False
 
 
 def _in_currency(money: Money, currency: str | None) -> float | None:
@@ -838,7 +894,7 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
     rounds = []
     for group in groups:
         scope = _scope(group, sents, anchors, single=len(groups) == 1)
-        built = _build(group, scope, clean_title, body, roundup, has_title_event, published, ref_year)
+        built = _build(group, scope, clean_title, body, roundup, has_title_event, published, ref_year, events)
         if built:
             rounds.append(built)
     return rounds
