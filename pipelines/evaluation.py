@@ -241,6 +241,8 @@ def _fold(name: str) -> list[str]:
     tokens = [t for t in re.split(r"[^\w]+|_", text.replace(".", "")) if t]
     while len(tokens) > 1 and tokens[-1] in _LEGAL:
         tokens.pop()
+    if len(tokens) > 1 and tokens[0] == "the":
+        tokens.pop(0)
     return tokens
 
 

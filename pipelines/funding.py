@@ -149,6 +149,9 @@ _RELATIVE_RE = re.compile(
 _NEG_BEFORE_RE = re.compile(r"\b(?:not|never|no|n't|denies|denied|without)\s+(?:\w+\s+){0,2}$", re.I)
 _AUX_TAIL_RE = re.compile(
     r"(?:\s+(?:has|have|had|is|was|will|has\s+now|just|now|today|officially|also|finally|successfully|"
+    r"planning|plans|plan|looking|seeking|seeks|aims|aiming|set|expected|hoping|hopes|trying|tried|wants|"
+    r"(?:in\s+)?(?:early|advanced|preliminary|final)?\s*(?:talks|discussions|negotiations)|close|about|"
+    r"in\s+the\s+(?:midst|process)\s+of|reported(?:ly)?|said|understood|believed|poised|likely|"
     r"recently|reportedly|quietly|yesterday|tonight|earlier|announced|announces|said|says|that|it|on\s+\w+day|this\s+week|has\s+announced))+"
     r"\s*$",
     re.I,
@@ -165,6 +168,8 @@ _TOTAL_LEFT_RE = re.compile(
 _TOTAL_RIGHT_RE = re.compile(r"^\s{0,2}(?:in total|to date|so far|in all|overall|total|since)\b", re.I)
 _FUND_RIGHT_RE = re.compile(
     r"^\s{0,2}(?:\([^)]{0,40}\)\s*)?(?:(?:[\w-]+\s+){0,3}(?:fund|funds|Fund|vehicle)\b(?!ing)|"
+    r"(?:[\w-]+\s+){0,3}to\s+(?:finance|fund|lend\s+to|invest\s+in)\s+(?:\w+\s+)?"
+    r"(?:startups|companies|businesses|SMEs|founders)\b|"
     r"(?:for|to)\s+(?:investing|invest|back|deploy))"
 )
 _FUND_LEFT_RE = re.compile(r"\bfunds?\s+(?:\w+\s+){0,3}(?:of|to|at|worth|with)?\s*$", re.I)
@@ -179,6 +184,7 @@ _OTHER_LEFT_RE = re.compile(
     r"about\s+|around\s+|roughly\s+|nearly\s+)?$",
     re.I,
 )
+_RANGE_LEFT_RE = re.compile(r"\b(?:between\s+|from\s+[^\s\d]{0,3}\s?[\d.,]+\s?\w{0,8}\s+(?:to|and)\s+)$", re.I)
 _RANGE_RE = re.compile(r"^\s{0,2}(?:-|to|and)\s{0,2}[$€£¥₹]?\s?\d", re.I)
 _FUNDING_OBJECT_RE = re.compile(
     r"\b(?:round|funding|financing|investment|series|seed|grant|capital|led\s+by|"
@@ -322,7 +328,7 @@ def _role(sentence: str, money: Money) -> str:
     right = sentence[money.end : money.end + 40]
     if _VALUATION_RIGHT_RE.search(right) or _VALUATION_LEFT_RE.search(left):
         return "valuation"
-    if _RANGE_RE.search(right) or re.search(r"\bbetween\s+$", left, re.I):
+    if _RANGE_RE.search(right) or _RANGE_LEFT_RE.search(left):
         return "range"
     if _TOTAL_LEFT_RE.search(left) or _TOTAL_RIGHT_RE.search(right):
         return "total"
@@ -440,10 +446,18 @@ def _is_investor(name: str) -> bool:
 # ---------------------------------------------------------------- stage 3: candidates and guards
 
 
+_WHEN_PAST_RE = re.compile(
+    r"\b(?:last\s+(?:year|month|week|summer|spring|autumn|fall|winter)|\d+\s+(?:years|months)\s+ago|"
+    r"earlier\s+this\s+year)\b",
+    re.I,
+)
+_PLURAL_AUX_RE = re.compile(r"\b(?:hanno|ont|haben|have|han|sind|are|were|collectively|together)\b(?!\s+each)")
+
+
 def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | None:
     """A reject reason for the clause around a trigger, or None."""
     clause = sentence[max(0, start - 80) : end + 30]
-    if HISTORY_RE.search(clause):
+    if HISTORY_RE.search(clause) or _WHEN_PAST_RE.search(sentence[start : start + 200]):
         return "history"
     for m in _YEAR_RE.finditer(clause):
         if ref_year is not None and int(m.group(1)) < ref_year:
@@ -460,6 +474,15 @@ def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | N
     return None
 
 
+_GENERIC_OBJECT_RE = re.compile(
+    r"\s*(?:(?:a|an|the|its|new|fresh|more|additional|further|another|first|some|substantial|significant|"
+    r"undisclosed|external|outside|new\s+round\s+of)\s+){0,4}"
+    r"(?:(?:funding|financing|investment|venture|growth|equity)\s+)?"
+    r"(?:round|funding|financing|capital|investments?)\b(?!\s+(?:firm|fund|arm|partners?)\b)",
+    re.I,
+)
+
+
 def _object(sentence: str, start: int, end: int, monies: list[Money]) -> tuple[Money | None, bool, bool]:
     """(raise amount, undisclosed, names a round) in the few words after the trigger."""
     window_end = min(len(sentence), end + 70)
@@ -472,6 +495,8 @@ def _object(sentence: str, start: int, end: int, monies: list[Money]) -> tuple[M
             if role in {"fund", "other", "total"}:
                 return None, False, False
     undisclosed = bool(find_undisclosed(window[:60]))
+    if _GENERIC_OBJECT_RE.match(window):
+        return None, undisclosed, True
     named = bool(_SERIES_RE.search(window[:50])) or any(
         r.search(window[:40]) for k, r in _ROUND_RES if k not in {"debt", "grant"}
     )
@@ -499,6 +524,8 @@ def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
             continue
         if money and FUND_RE.search(text[money.end : money.end + 30]):
             continue
+        if not relative and _PLURAL_AUX_RE.search(text[max(0, trig.start() - 25) : trig.start()]):
+            continue  # "Le start-up israeliane hanno raccolto", "Twiga and Komaza have raised": aggregates
         company = (_antecedent(text, trig.start()) or _leading_name(text)) if relative else _company_from_subject(text, trig.start())
         if not company and not relative:
             company = _leading_name(text) if not RAISE_RE.search(text[: trig.start()]) else ""
@@ -875,6 +902,14 @@ def _drop_related_links(sents: list[_Sentence]) -> list[_Sentence]:
     return out
 
 
+_STATISTICS_TITLE_RE = re.compile(
+    r"\b(?:[1-4]Q\s?\d{2}|Q[1-4]\s?(?:20)?\d{2}|H[12]\s?(?:20)?\d{2}|first\s+half|second\s+half|half-year|quarter|"
+    r"year\s+in\s+review|annual\s+report|(?:top|biggest|largest)\s+(?:\d+\s+)?(?:\w+\s+){0,3}"
+    r"(?:rounds|deals|startups)\b.{0,40}\b(?:19|20)\d\d)",
+    re.I,
+)
+
+
 def _detect(text: str, title: str | None, published: datetime.date | None) -> list[dict]:
     body = _normalise(text or "")
     clean_title = _clean_title(title)
@@ -891,6 +926,8 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
     groups = _merge(events)
     anchors = sorted({e.sent.index for e in events if not e.sent.is_title})
     roundup = bool(clean_title and (ROUNDUP_RE.search(clean_title) or _AGGREGATE_TITLE_RE.search(clean_title)))
+    if clean_title and _STATISTICS_TITLE_RE.search(clean_title):
+        return []  # quarterly/annual statistics and "top rounds of the year" lists report no new round
     rounds = []
     for group in groups:
         scope = _scope(group, sents, anchors, single=len(groups) == 1)
