@@ -222,6 +222,49 @@ def demo(database: Path, as_json: bool) -> None:
     )
 
 
+@cli.command("eval", epilog="Example: newsmon eval ../shared/corpus/labels-dev.jsonl --show-failures")
+@click.argument("labels", type=click.Path(path_type=Path))
+@click.option("--show-failures", is_flag=True, help="List every missed, spurious and wrong round.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (figures, counts, failures).")
+def evaluate_command(labels: Path, show_failures: bool, as_json: bool) -> None:
+    """Score the funding detector on a labelled JSONL file (text items, or saved pages via 'file')."""
+    from pipelines.evaluation import EvalError, evaluate, load_labels
+
+    try:
+        items = load_labels(labels)
+    except EvalError as exc:
+        raise CliError(str(exc)) from None
+    report = evaluate(items)
+    if as_json:
+        _print_json(report.as_json())
+        return
+    console = _console()
+    counts = report.counts()
+    console.print(f"{report.items} labelled items from {safe_text(str(labels))}", highlight=False)
+    table = Table()
+    table.add_column("Figure")
+    table.add_column("Value", justify="right")
+    table.add_column("n", justify="right")
+    n_of = {
+        "round_precision": counts["rounds_emitted"],
+        "round_recall": counts["rounds_gold"],
+        "round_f1": counts["rounds_gold"],
+        "leads_f1": counts["leads_gold"],
+        "investors_f1": counts["investors_gold"],
+        "negatives_without_round": counts["negatives"],
+    }
+    for name, value in report.figures().items():
+        table.add_row(name, "-" if value is None else f"{value:.3f}", str(n_of.get(name, counts.get(name, ""))))
+    console.print(table)
+    if report.crashes:
+        console.print(f"{report.crashes} item(s) crashed the detector (counted as no rounds)")
+    if show_failures:
+        for line in report.failures:
+            console.print(safe_text(line), highlight=False, soft_wrap=True)
+    elif report.failures:
+        console.print(f"{len(report.failures)} failure(s); --show-failures lists them")
+
+
 def _query(function: Any, *args: Any, **kwargs: Any) -> list[Any]:
     try:
         return function(*args, **kwargs)

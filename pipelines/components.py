@@ -68,8 +68,9 @@ class DetectPipeline(_StatsPipeline):
         assert article is not None, "ExtractPipeline runs first"
         item.rounds = detect_rounds(article.text, title=article.title, published=article.published)
         self.count("rounds", len(item.rounds))
-        if item.rounds:
-            self.count("funding_articles")
+        for found in item.rounds:
+            self.count(f"rounds/{found['status']}")
+        self.count("funding_articles" if item.rounds else "articles_without_round")
         return item
 
 

@@ -526,13 +526,26 @@ def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
             continue
         if not relative and _PLURAL_AUX_RE.search(text[max(0, trig.start() - 25) : trig.start()]):
             continue  # "Le start-up israeliane hanno raccolto", "Twiga and Komaza have raised": aggregates
-        company = (_antecedent(text, trig.start()) or _leading_name(text)) if relative else _company_from_subject(text, trig.start())
+        company = (
+            (_antecedent(text, trig.start()) or _leading_name(text))
+            if relative
+            else _company_from_subject(text, trig.start())
+        )
         if not company and not relative:
             company = _leading_name(text) if not RAISE_RE.search(text[: trig.start()]) else ""
         if not company or _is_investor(company):
             continue
         rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60) : end + 40]))
-        events.append(_Event(company, sent, money, undisclosed and money is None, rumored, start=_clause_start(text, company, trig.start())))
+        events.append(
+            _Event(
+                company,
+                sent,
+                money,
+                undisclosed and money is None,
+                rumored,
+                start=_clause_start(text, company, trig.start()),
+            )
+        )
     used = {id(e.money) for e in events if e.money}
     events.extend(_money_first_events(sent, text, [m for m in monies if id(m) not in used], ref_year))
     events.extend(_investor_subject_events(sent, text, monies, ref_year))
@@ -540,6 +553,8 @@ def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
 
 
 _AUX_RE = re.compile(r"\s(?:hat|haben|ha|hanno|a|ont|han|has|have|had)\s", re.I)
+
+
 def _money_first_events(sent: _Sentence, text: str, monies: list[Money], ref_year: int | None) -> list[_Event]:
     """Raises written money first: verb-final ("hat 50 Millionen Euro eingesammelt") or passive
     ("the $30m raised by chip startup Graphcore", "35 milioni di dollari raccolti dalla società Playbuzz")."""
