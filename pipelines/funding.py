@@ -90,6 +90,7 @@ RAISE_RE = _phrase_re(_CUES["raise"] + _CUES["weak_raise"])
 WEAK_RAISE = frozenset(w.casefold() for w in _CUES["weak_raise"])
 RAISE_AFTER_RE = _phrase_re(_CUES["raise_after"])
 RAISE_PASSIVE_RE = _phrase_re(_CUES["raise_passive"])
+RAISE_NOUN_RE = _phrase_re(_CUES["raise_noun"])
 INVEST_RE = _phrase_re(_CUES["invest"])
 RUMOR_RE = _phrase_re(_CUES["rumor"])
 HISTORY_RE = _phrase_re(_CUES["history"])
@@ -549,6 +550,8 @@ def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
     used = {id(e.money) for e in events if e.money}
     events.extend(_money_first_events(sent, text, [m for m in monies if id(m) not in used], ref_year))
     events.extend(_investor_subject_events(sent, text, monies, ref_year))
+    named = {_k(e.company) for e in events}
+    events.extend(e for e in _list_events(sent, text, ref_year) if _k(e.company) not in named)
     return events
 
 
@@ -571,16 +574,79 @@ def _money_first_events(sent: _Sentence, text: str, monies: list[Money], ref_yea
         elif final and final.start() <= 45 and not re.search(r"[,.;]|\d", after[: final.start()]):
             pre = text[: money.start]
             aux = list(_AUX_RE.finditer(pre))
-            if not aux:
-                continue
-            company = _company_from_subject(text, aux[-1].start())
-            start = aux[-1].start()
+            if aux:
+                company = _company_from_subject(text, aux[-1].start())
+                start = aux[-1].start()
+            else:
+                company, start = _sentence_subject(text), 0
+        elif RAISE_NOUN_RE.search(text[max(0, money.start - 40) : money.start]):
+            company, start = _sentence_subject(text), max(0, money.start - 40)
         else:
             continue
         if not company or _is_investor(company) or _guard(text, start, money.end, ref_year):
             continue
         rumored = bool(RUMOR_RE.search(text[max(0, start - 60) : money.end + 60]))
         events.append(_Event(company, sent, money, False, rumored, start=_clause_start(text, company, start)))
+    return events
+
+
+def _sentence_subject(text: str) -> str:
+    """The name a sentence opens with, past articles and descriptors: "La startup Cooptalis signe ..." -> "Cooptalis"."""
+    tokens = text.split()[:12]
+    run: list[str] = []
+    for tok in tokens:
+        clean = tok.strip("\"',")
+        if re.match(r"[LlDd]'[a-zà-ÿ]", clean):  # "L'elevata": an elided article before a common noun
+            return ""
+        if _NAME_TOKEN_RE.match(clean) and not clean.endswith("-based"):
+            run.append(clean)
+            if tok.endswith(","):
+                break
+        elif run and not (clean in STOPWORDS or _is_descriptor(clean)):
+            break
+        elif not run and not (clean.islower() or clean in STOPWORDS):
+            return ""
+    return _clean_company(run)
+
+
+_LIST_SPLIT_NAMES_RE = re.compile(r",\s*(?:and\s+|et\s+|und\s+|e\s+)?|\s+(?:and|et|und|e|y)\s+")
+_LIST_VERB_RE = re.compile(
+    r"\s(?:have\s+|has\s+)?(?:also\s+)?(?:attracted|garnered|secured|raised|received|bagged|"
+    r"closed|landed)\s+(?:(?:substantial|significant|fresh|new|undisclosed|some)\s+)?"
+    r"(?:investments?|funding|capital|rounds?|amounts?)\b"
+)
+_LIST_INCLUDE_RE = re.compile(
+    r"\b(?:startups|companies|firms|others|ventures)\s+(?:that|which)\s+(?:also\s+)?(?:garnered|raised|secured|"
+    r"received|attracted|bagged|landed)\s+(?:\w+\s+){0,2}?(?:funding|investments?|capital|rounds?)\b[^.;:]{0,30}?"
+    r"\s+(?:include|included|including|are|were)\s+(?P<list>[^.;:]{3,400})"
+)
+_LIST_PAREN_RE = re.compile(
+    r"\b(?:\d+|two|three|four|five|six|deux|trois|quatre|cinq|six|zwei|drei|vier|fünf)\s+"
+    r"(?:opérations|levées|deals|rounds|raises|Finanzierungsrunden|Deals)\s*\((?P<list>[^()]{3,200})\)",
+    re.I,
+)
+
+
+def _list_events(sent: _Sentence, text: str, ref_year: int | None) -> list[_Event]:
+    """Roundup lists of companies that raised, amounts not given: "A, B and C also attracted investments",
+    "startups that garnered funding include A, B and C", "trois opérations (A, B et C)"."""
+    events = []
+    lists: list[tuple[int, str]] = []
+    for m in _LIST_VERB_RE.finditer(text):  # the verb first, then the subject before it: no backtracking
+        begin = max(text.rfind(c, 0, m.start()) for c in ".;:")
+        raw = text[max(begin + 1, m.start() - 300) : m.start()]
+        if re.search(r",|\band\b", raw) and not _guard(text, m.start(), m.end(), ref_year):
+            lists.append((m.start(), re.split(r"^.*?\b(?:Additionally|Also|Meanwhile|while|Moreover),?\s+", raw)[-1]))
+    for pattern in (_LIST_INCLUDE_RE, _LIST_PAREN_RE):
+        lists.extend((m.start(), m.group("list")) for m in pattern.finditer(text))
+    for start, raw in lists:
+        for part in _LIST_SPLIT_NAMES_RE.split(raw):
+            part = part.strip(" ,.")
+            if re.search(r"\b(?:from|in|of|at|across|like)\s+\S+$", part):
+                continue  # "startups from Mumbai": a place, not a company
+            company = _clean_company(_name_tokens(part))
+            if company and not _is_investor(company):
+                events.append(_Event(company, sent, None, True, False, start=start))
     return events
 
 
