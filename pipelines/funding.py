@@ -140,7 +140,7 @@ _ABBREV_RE = re.compile(
 )
 _TITLE_SUFFIX_RE = re.compile(r"\s+[|\-–—]\s+[^|]{1,30}$")
 _SERIES_RE = re.compile(
-    r"(?<![Pp]re-)(?<![Pp]re )\b[Ss]eries[\s-]([A-J])(?:[\s-]?\d|\+)?(?![\w-])"
+    r"(?<![Pp]re-)(?<![Pp]re )\b[Ss](?:eries|erie|érie)[\s-]([A-J])(?:[\s-]?\d|\+)?(?!\w|-[a-z\d])"
     r"|\b(?:in|a|an|its|the|new)\s([A-J])\+?[\s-][Rr]ound\b"
 )
 _PAST_ROUND_RE = re.compile(r"\b(?:last|previous|prior|earlier|former|preceding)\s+(?:\w+\s+){0,2}$", re.I)
@@ -159,7 +159,11 @@ _AUX_TAIL_RE = re.compile(
 )
 _APPOSITIVE_RE = re.compile(r",\s*(?:the|a|an|which|who)\s[^,]{1,80},?\s*$", re.I)
 _NAME_TOKEN_RE = re.compile(r"^(?:[A-Z0-9][\w.'&|+-]*|[a-z]+[A-Z0-9.][\w.]*|&)$")
-_VALUATION_LEFT_RE = re.compile(r"(?:valu(?:ed|ation|ing|es)(?:\s+\w+)?|worth)\b[^$€£¥₹\d.;]{0,30}$", re.I)
+_VALUATION_LEFT_RE = re.compile(
+    r"(?:valu(?:ed|ation|ing|es)(?:\s+\w+)?|worth|Bewertung|valorisation|valutazione|valoración|valuación|"
+    r"avaliação|valorizzazione)\b[^$€£¥₹\d.;]{0,45}$",
+    re.I,
+)
 _VALUATION_RIGHT_RE = re.compile(r"^\s{0,2}(?:\w+\s+)?(?:\(?(?:post|pre)[- ]money\)?\s+)?valuation", re.I)
 _TOTAL_LEFT_RE = re.compile(
     r"(?:total(?:ing|ling)?|totals|to date|bringing|cumulative|altogether|overall)"
@@ -203,7 +207,7 @@ _LIST_STOP_RE = re.compile(
     r"will|has|have|had|said|says|also|but|joined|according|after|before|from|through|via|under|since|led|"
     r"participated|both|each|took|this|its|their|the\s+round|the\s+company)\b"
 )
-_LIST_SPLIT_RE = re.compile(r",\s*(?:and\s+|&\s+)?|\s+and\s+|\s+as\s+well\s+as\s+")
+_LIST_SPLIT_RE = re.compile(r",\s*(?:and\s+|&\s+|und\s+|et\s+)?|\s+(?:and|und|et|e|y)\s+|\s+as\s+well\s+as\s+")
 # lower-case only: "New Enterprise Associates" keeps its "New"
 _FILLER_RE = re.compile(
     r"^(?:and|or|existing|new|other|returning|previous|investors?|backers?|including|entrant|"
@@ -214,6 +218,11 @@ _FILLER_RE = re.compile(
 _NAME = r"[A-Z0-9][\w.&'-]*(?:\s+(?:&\s+)?[A-Z0-9][\w.&'-]*){0,5}"
 _LEAD_PATTERNS = [
     re.compile(r"\b(?:co-)?lea?d\s+by\s+(?P<list>.{1,200})", re.S),
+    re.compile(
+        r"\b(?:angeführt\s+(?:wird\s+die\s+Runde\s+)?von|guidat[ao]\s+da|men[ée]e?\s+par|lid[ea]rad[ao]\s+por|"
+        r"co-?men[ée]e?\s+par)\s+(?P<list>.{1,200})",
+        re.S,
+    ),
     re.compile(r"\bled\s+jointly\s+by\s+(?P<list>.{1,200})", re.S),
     re.compile(r"\bwith\s+(?P<list>.{1,80}?)\s+leading\b"),
     re.compile(rf"(?P<list>{_NAME}(?:\s*(?:,|and)\s+{_NAME}){{0,3}})\s+(?:co-)?led\s+(?:the|this|a)\b"),
@@ -221,6 +230,12 @@ _LEAD_PATTERNS = [
     re.compile(r"\blead\s+investors?\s+(?:was|were|is|are)?\s*(?P<list>.{1,150})"),
 ]
 _PARTICIPANT_PATTERNS = [
+    re.compile(r"\baupr[èe]s\s+d(?:e\s+|')(?P<list>[A-Z].{1,200})", re.S),
+    re.compile(
+        r"\b(?:Bestandsinvestoren|Investoren|Geldgeber|investisseurs|investitori|inversores|investidores)\s+"
+        r"(?:sind\s+|waren\s+|wie\s+|come\s+|comme\s+|como\s+)?(?P<list>[A-Z].{1,200})",
+        re.S,
+    ),
     re.compile(r"\bparticipation\s+(?:from|by|of)\s+(?P<list>.{1,250})", re.S),
     re.compile(r"\bjoined\s+by\s+(?P<list>.{1,200})"),
     re.compile(r"\balongside\s+(?P<list>.{1,200})"),
@@ -284,6 +299,7 @@ class _Event:
     leads: list[str] = field(default_factory=list)
     score: float = 0.0
     start: int = 0  # where this raise's clause starts in its sentence (several raises can share one)
+    listed: bool = False  # named in a roundup list: no details of its own
 
 
 # ---------------------------------------------------------------- stage 0: normalise and split
@@ -327,10 +343,10 @@ def _role(sentence: str, money: Money) -> str:
     """The role of a money mention from the words next to it: raise, valuation, total, fund, range, other."""
     left = sentence[max(0, money.start - 45) : money.start]
     right = sentence[money.end : money.end + 40]
-    if _VALUATION_RIGHT_RE.search(right) or _VALUATION_LEFT_RE.search(left):
-        return "valuation"
     if _RANGE_RE.search(right) or _RANGE_LEFT_RE.search(left):
         return "range"
+    if _VALUATION_RIGHT_RE.search(right) or _VALUATION_LEFT_RE.search(left):
+        return "valuation"
     if _TOTAL_LEFT_RE.search(left) or _TOTAL_RIGHT_RE.search(right):
         return "total"
     if _FUND_RIGHT_RE.search(right) or _FUND_LEFT_RE.search(left):
@@ -646,7 +662,7 @@ def _list_events(sent: _Sentence, text: str, ref_year: int | None) -> list[_Even
                 continue  # "startups from Mumbai": a place, not a company
             company = _clean_company(_name_tokens(part))
             if company and not _is_investor(company):
-                events.append(_Event(company, sent, None, True, False, start=start))
+                events.append(_Event(company, sent, None, True, False, start=start, listed=True))
     return events
 
 
@@ -783,7 +799,11 @@ def _dedupe(names: list[str], company: str) -> list[str]:
 def _valuation(texts: list[str], event: _Event) -> Money | None:
     for text in texts:
         for money in find_money(text):
-            if _role(text, money) == "valuation" and not HISTORY_RE.search(text[max(0, money.start - 60) : money.end]):
+            if (
+                _role(text, money) == "valuation"
+                and MIN_ROUND_USD <= (to_usd(money.value, money.currency) or money.value) <= 10 * MAX_ROUND_USD
+                and not HISTORY_RE.search(text[max(0, money.start - 60) : money.end])
+            ):
                 if event.money is None or money.value > event.money.value:
                     return money
     return None
@@ -884,8 +904,10 @@ def _build(
     anchor = anchor_event.sent
     title_part = [title] if group[0].sent.is_title else []
     anchor_text, cut = _segment(anchor_event, group, all_events)
-    if cut:  # another raise follows in the same sentence: this raise's details end where it starts
+    if cut or all(e.listed for e in group):  # another raise follows in the sentence, or a bare list entry
         scope = []
+    if all(e.listed for e in group):
+        anchor_text = ""
     texts = title_part + [anchor_text] + [s.text for s in scope if s is not anchor]
     clean = [
         t
