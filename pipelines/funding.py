@@ -607,7 +607,7 @@ def _money_first_events(sent: _Sentence, text: str, monies: list[Money], ref_yea
 
 
 def _sentence_subject(text: str) -> str:
-    """The name a sentence opens with, past articles and descriptors: "La startup Cooptalis signe ..." -> "Cooptalis"."""
+    """The name a sentence opens with, past articles and descriptors ("La startup Cooptalis signe" -> "Cooptalis")."""
     tokens = text.split()[:12]
     run: list[str] = []
     for tok in tokens:
