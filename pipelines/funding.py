@@ -47,6 +47,7 @@ ROUND_TYPES = frozenset(
         "crowdfunding",
     ]
 )
+MAX_SENTENCE_CHARS = 3000  # longer "sentences" are page debris; capping them keeps every pattern linear
 MIN_ROUND_USD = 10_000
 MAX_ROUND_USD = 500e9
 _THETA, _TAU = 2.0, 1.5
@@ -215,7 +216,8 @@ _FILLER_RE = re.compile(
     r"individual|angel|angels|strategic|venture|capital|firm|partners?|[Ee]xisting|[Nn]ew\s+"
     r"(?:investors?|backers?|entrant))\s+"
 )
-_NAME = r"[A-Z0-9][\w.&'-]*(?:\s+(?:&\s+)?[A-Z0-9][\w.&'-]*){0,5}"
+# starts only at a token boundary: without the lookbehind a long token is retried from each of its characters
+_NAME = r"(?<![\w.&'-])[A-Z0-9][\w.&'-]*(?:\s+(?:&\s+)?[A-Z0-9][\w.&'-]*){0,5}"
 _LEAD_PATTERNS = [
     re.compile(r"\b(?:co-)?lea?d\s+by\s+(?P<list>.{1,200})", re.S),
     re.compile(
@@ -252,11 +254,12 @@ _PARTICIPANT_PATTERNS = [
         r"(?:the\s+)?(?:other\s+)?(?:investors|backers|participants)\b"
     ),
     re.compile(r"\bexisting\s+(?:investors|backers)\s+(?P<list>[A-Z].{1,200})"),
-    re.compile(r"\b(?:funding|investment|money|capital|round|financing)\s+(?:came\s+)?from\s+(?P<list>[A-Z].{1,200})"),
     re.compile(
-        r"(?:[$€£¥₹][\d.,]+\s*(?:[mMbBkK]n?|million|billion)?|round|funding|financing)\s+from\s+"
-        r"(?P<list>[A-Z].{1,200})"
+        r"(?:\b(?:funding|investment|money|capital|round|financing)\s+(?:came\s+)?|"
+        r"[$€£¥₹][\d.,]+\s*(?:[mMbBkK]n?|million|billion)?\s+|\b(?:million|billion|crore|lakh|[mM]n?)\s+)"
+        r"from\s+(?:(?:[a-z-]+|[A-Z][a-z]+-based)\s+){0,4}(?P<list>[A-Z].{1,200})"
     ),
+    re.compile(r"\b(?:prior|previous)\s+investors\s+(?P<list>[A-Z].{1,200})"),
 ]
 _ANY_YEAR_RE = re.compile(r"(?<![\d.,/-])((?:19[89]|20[0-3])\d)(?![\d.,/-]?\d)")
 _RELATED_RE = re.compile(
@@ -522,8 +525,7 @@ def _object(sentence: str, start: int, end: int, monies: list[Money]) -> tuple[M
 
 def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
     text = sent.text
-    if len(text) > 3000:
-        text = text[:3000]
+    text = text[:MAX_SENTENCE_CHARS]
     monies = find_money(text)
     events: list[_Event] = []
     for trig in RAISE_RE.finditer(text):
@@ -720,8 +722,9 @@ def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money], re
         if money is None:
             continue
         m = re.compile(
-            rf"\s+(?:(?:funding\s+|financing\s+|investment\s+|Series\s+\w\s+)?round\s+)?(?:in|into)"
-            rf"\s+(?:(?:\w+\s+){{0,3}}(?:startup|company|firm)\s+)?(?P<name>{_NAME})"
+            rf"\s+(?:(?:of\s+)?(?:funding\s+|financing\s+|investment\s+|Series\s+\w\s+)?"
+            rf"(?:round|funding|investment|financing)\s+)?(?:in|into)"
+            rf"\s+(?:the\s+)?(?:(?:[\w-]+\s+){{0,3}}(?:startup|company|firm)\s+)?(?P<name>{_NAME})"
         ).match(text, money.end)
         if not m or _guard(text, trig.start(), m.end(), ref_year):
             continue
@@ -768,6 +771,7 @@ def _split_names(raw: str) -> list[str]:
 
 
 def _investors_in(text: str) -> tuple[list[str], list[str]]:
+    text = text[:MAX_SENTENCE_CHARS]
     leads: list[str] = []
     participants: list[str] = []
     for pattern in _LEAD_PATTERNS:
@@ -1024,7 +1028,8 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
     has_title_event = bool(events)
     for sent in sents:
         events += _events_in(sent, ref_year)
-    if has_title_event:  # one-story article: only the headline company's raise
+    if has_title_event and not (clean_title and ROUNDUP_RE.search(clean_title)):
+        # one-story article: only the headline company's raise
         events = [e for e in events if _same_company(events[0].company, e.company)]
     groups = _merge(events)
     anchors = sorted({e.sent.index for e in events if not e.sent.is_title})

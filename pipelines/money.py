@@ -6,6 +6,7 @@ than a constant per start position (see ../shared/guides/detection.md, "ReDoS").
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -208,7 +209,7 @@ def find_money(text: str) -> list[Money]:
                 money = _from_match(m)
             except (ValueError, OverflowError):
                 continue
-            if money is not None:
+            if money is not None and math.isfinite(money.value):  # "$1,000,000,...": no float holds it
                 found.append(money)
     return found
 
@@ -242,6 +243,6 @@ def to_usd(value: float | None, currency: str | None) -> float | None:
     Returns:
         The USD amount rounded to a whole number, or None when not convertible.
     """
-    if value is None or currency is None or currency not in USD_RATES:
+    if value is None or currency is None or currency not in USD_RATES or not math.isfinite(value):
         return None
     return float(round(value * USD_RATES[currency]))
