@@ -194,7 +194,7 @@ _RANGE_LEFT_RE = re.compile(r"\b(?:between\s+|from\s+[^\s\d]{0,3}\s?[\d.,]+\s?\w
 _RANGE_RE = re.compile(r"^\s{0,2}(?:-|to|and)\s{0,2}[$€£¥₹]?\s?\d", re.I)
 _FUNDING_OBJECT_RE = re.compile(
     r"\b(?:round|funding|financing|investment|series|seed|grant|capital|led\s+by|"
-    r"from\s+(?:investors|backers|[A-Z])|venture|equity|debt|loan|facility)\b",
+    r"from\s+(?:[\w-]+\s+){0,3}(?:investors|backers)|from\s+[A-Z]|venture|equity|debt|loan|facility)\b",
     re.I,
 )
 _FUNDING_WORDS_RE = re.compile(
@@ -428,8 +428,8 @@ def _name_after(text: str, start: int) -> str:
 def _leading_name(sentence: str) -> str:
     """The name that opens a sentence ("Sport Ngin, Minneapolis-based company that ..., has raised")."""
     m = re.match(r"[\s•*·-]*(?:[A-Z][\w.]*(?:\s[A-Z][\w.]*)?-based\s+)?(?P<name>" + _NAME + r")\s*[,(]", sentence)
-    if not m or re.match(rf"[\s,(]*(?:{_MONTHS}|\d|[A-Z]{{2,}}\))", sentence[m.end() :]):
-        return ""  # a dateline ("New Delhi, March 29 (IANS)")
+    if not m or re.match(rf"[\s,(]*(?:{_MONTHS}|\d|[A-Z]{{2,}}\)|[A-Z]{{2,}}\s*-\s)", sentence[m.end() :]):
+        return ""  # a dateline ("New Delhi, March 29 (IANS)", "SEOUL, AJU - ")
     return _clean_company(m.group("name").split())
 
 
@@ -722,8 +722,9 @@ def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money], re
         if money is None:
             continue
         m = re.compile(
-            rf"\s+(?:(?:of\s+)?(?:funding\s+|financing\s+|investment\s+|Series\s+\w\s+)?"
-            rf"(?:round|funding|investment|financing)\s+)?(?:in|into)"
+            rf"(?:\s*\([^()]{{0,40}}\))?"  # a conversion: "RMB150 million (US$23 million)"
+            rf"\s+(?:(?:of\s+)?(?:funding\s+|financing\s+|investment\s+|[Ss]eries\s+\w\+?\s+)?"
+            rf"(?:round|funding|investment|financing)(?:\s+of\s+(?:funding|financing|investment))?\s+)?(?:in|into)"
             rf"\s+(?:the\s+)?(?:(?:[\w-]+\s+){{0,3}}(?:startup|company|firm)\s+)?(?P<name>{_NAME})"
         ).match(text, money.end)
         if not m or _guard(text, trig.start(), m.end(), ref_year):
