@@ -529,6 +529,8 @@ def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
     monies = find_money(text)
     events: list[_Event] = []
     for trig in RAISE_RE.finditer(text):
+        if re.match(r"\s+(?:by|von|par|da|dalla|por)\s", text[trig.end() : trig.end() + 8]):
+            continue  # passive ("the $30m raised by Graphcore"): the money-first reading handles it
         money, undisclosed, ok = _object(text, trig.start(), trig.end(), monies)
         if not ok:
             continue
