@@ -629,7 +629,6 @@ def _sentence_subject(text: str) -> str:
     return _clean_company(run)
 
 
-_LIST_SPLIT_NAMES_RE = re.compile(r",\s*(?:and\s+|et\s+|und\s+|e\s+)?|\s+(?:and|et|und|e|y)\s+")
 _LIST_VERB_RE = re.compile(
     r"\s(?:have\s+|has\s+)?(?:also\s+)?(?:attracted|garnered|secured|raised|received|bagged|"
     r"closed|landed)\s+(?:(?:substantial|significant|fresh|new|undisclosed|some)\s+)?"
@@ -641,7 +640,7 @@ _LIST_INCLUDE_RE = re.compile(
     r"\s+(?:include|included|including|are|were)\s+(?P<list>[^.;:]{3,400})"
 )
 _LIST_PAREN_RE = re.compile(
-    r"\b(?:\d+|two|three|four|five|six|deux|trois|quatre|cinq|six|zwei|drei|vier|fünf)\s+"
+    r"\b(?:\d+|two|three|four|five|six|deux|trois|quatre|cinq|zwei|drei|vier|fünf)\s+"
     r"(?:opérations|levées|deals|rounds|raises|Finanzierungsrunden|Deals)\s*\((?P<list>[^()]{3,200})\)",
     re.I,
 )
@@ -660,7 +659,7 @@ def _list_events(sent: _Sentence, text: str, ref_year: int | None) -> list[_Even
     for pattern in (_LIST_INCLUDE_RE, _LIST_PAREN_RE):
         lists.extend((m.start(), m.group("list")) for m in pattern.finditer(text))
     for start, raw in lists:
-        for part in _LIST_SPLIT_NAMES_RE.split(raw):
+        for part in _LIST_SPLIT_RE.split(raw):
             part = part.strip(" ,.")
             if re.search(r"\b(?:from|in|of|at|across|like)\s+\S+$", part):
                 continue  # "startups from Mumbai": a place, not a company
