@@ -148,9 +148,15 @@ _PAST_ROUND_RE = re.compile(r"\b(?:last|previous|prior|earlier|former|preceding)
 _RELATIVE_RE = re.compile(
     r"(?:\b(?:which|that|who|whose|after|since|when|as|qui|che|que|die|der|das)\s+(?:\w+\s+){0,3}|\()$", re.I
 )
+# "announced that it has raised": a reported raise of the subject, not a relative clause about another company
+_COMPLEMENT_RE = re.compile(
+    r"\b(?:announc\w*|said|says|confirm\w*|reveal\w*|disclos\w*|stated|told\s+\w+)\s+(?:on\s+\w+\s+)?"
+    r"(?:that\s+)?(?:it|they|the\s+(?:company|startup|start-up|firm))\s+(?:\w+\s+){0,2}$",
+    re.I,
+)
 _NEG_BEFORE_RE = re.compile(r"\b(?:not|never|no|n't|denies|denied|without)\s+(?:\w+\s+){0,2}$", re.I)
 _AUX_TAIL_RE = re.compile(
-    r"(?:\s+(?:has|have|had|is|was|will|has\s+now|just|now|today|officially|also|finally|successfully|"
+    r"(?:[\s,]+(?:has|have|had|is|was|will|has\s+now|just|now|today|officially|also|finally|successfully|"
     r"planning|plans|plan|looking|seeking|seeks|aims|aiming|set|expected|hoping|hopes|trying|tried|wants|"
     r"(?:in\s+)?(?:early|advanced|preliminary|final)?\s*(?:talks|discussions|negotiations)|close|about|"
     r"in\s+the\s+(?:midst|process)\s+of|reported(?:ly)?|said|understood|believed|poised|likely|"
@@ -436,7 +442,9 @@ def _leading_name(sentence: str) -> str:
 def _subject(sentence: str, trigger_start: int) -> str:
     pre = sentence[:trigger_start]
     pre = _AUX_TAIL_RE.sub("", pre)
-    pre = _APPOSITIVE_RE.sub("", pre)
+    appositive = _APPOSITIVE_RE.search(pre)
+    if appositive and _name_tokens(pre[: appositive.start()]):  # "Acme, a payments startup, has raised"
+        pre = pre[: appositive.start()]
     pre = re.split(r"[;:(\"]|\s-\s|,\s+(?=[a-z])", pre)[-1]
     return pre.rstrip(", ")
 
@@ -487,7 +495,7 @@ def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | N
     if ACQ_RE.search(sentence[max(0, start - 40) : end + 15]):
         return "acquisition"
     before = sentence[max(0, start - 40) : start]
-    if _RELATIVE_RE.search(before):
+    if _RELATIVE_RE.search(before) and not _COMPLEMENT_RE.search(before):
         return "passing_mention"
     if _NEG_BEFORE_RE.search(before):
         return "negation"
@@ -529,6 +537,8 @@ def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
     monies = find_money(text)
     events: list[_Event] = []
     for trig in RAISE_RE.finditer(text):
+        if trig.group(0).casefold() == "won" and re.search(r"(?:\d|illion)\s*$", text[: trig.start()]):
+            continue  # "200 billion won": the Korean currency, not a verb
         if re.match(r"\s+(?:by|von|par|da|dalla|por)\s", text[trig.end() : trig.end() + 8]):
             continue  # passive ("the $30m raised by Graphcore"): the money-first reading handles it
         money, undisclosed, ok = _object(text, trig.start(), trig.end(), monies)
@@ -538,6 +548,8 @@ def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
             text[trig.end() : (money.end if money else trig.end()) + 45]
         ):
             continue
+        if money is None and not undisclosed:
+            money = _later_round_size(text, trig.end(), monies)
         end = money.end if money else trig.end() + 30
         reason = _guard(text, trig.start(), end, ref_year)
         relative = reason == "passing_mention" and _is_relative_news(text, trig.start(), end)
@@ -573,6 +585,24 @@ def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
     named = {_k(e.company) for e in events}
     events.extend(e for e in _list_events(sent, text, ref_year) if _k(e.company) not in named)
     return events
+
+
+def _later_round_size(text: str, after: int, monies: list[Money]) -> Money | None:
+    """The size given later in the clause: "raised additional funding ... summing up its Series A at $3 million"."""
+    stop = re.search(r"[;:]|\.\s", text[after:])
+    limit = after + (stop.start() if stop else len(text) - after)
+    for money in monies:
+        if after <= money.start < min(limit, after + 160):
+            if (
+                re.search(
+                    r"\b(?:round|funding|financing|investment|series\s+\w)\s+(?:at|of|worth|totall?ing)\s+$",
+                    text[max(after, money.start - 40) : money.start],
+                    re.I,
+                )
+                and _role(text, money) == "raise"
+            ):
+                return money
+    return None
 
 
 _AUX_RE = re.compile(r"\s(?:hat|haben|ha|hanno|a|ont|han|has|have|had)\s", re.I)
