@@ -203,6 +203,10 @@ _FUNDING_OBJECT_RE = re.compile(
     r"from\s+(?:[\w-]+\s+){0,3}(?:investors|backers)|from\s+[A-Z]|venture|equity|debt|loan|facility)\b",
     re.I,
 )
+# a sentence that talks about a round (not "every bank account, credit card, loan" in a product description)
+_ROUND_CONTEXT_RE = re.compile(
+    r"\b(?:round|funding|financing|raised?|raising|secured|closed|led\s+by)\b|[$€£¥₹]\s?\d", re.I
+)
 _FUNDING_WORDS_RE = re.compile(
     r"\b(?:round|funding|financing|raise[sd]?|raising|investment|invest(?:ed|s)?|"
     r"capital|series|seed|backers|investors)\b",
@@ -234,7 +238,7 @@ _LEAD_PATTERNS = [
     re.compile(r"\bled\s+jointly\s+by\s+(?P<list>.{1,200})", re.S),
     re.compile(r"\bwith\s+(?P<list>.{1,80}?)\s+leading\b"),
     re.compile(rf"(?P<list>{_NAME}(?:\s*(?:,|and)\s+{_NAME}){{0,3}})\s+(?:co-)?led\s+(?:the|this|a)\b"),
-    re.compile(rf"(?P<list>{_NAME})\s+(?:acted|served)\s+as\s+(?:the\s+)?lead(?:\s+investor)?"),
+    re.compile(rf"(?P<list>{_NAME})\s+(?:acted|served|identified|named|was|is)\s+as\s+(?:the\s+)?lead(?:\s+investor)?"),
     re.compile(r"\blead\s+investors?\s+(?:was|were|is|are)?\s*(?P<list>.{1,150})"),
 ]
 _PARTICIPANT_PATTERNS = [
@@ -260,9 +264,10 @@ _PARTICIPANT_PATTERNS = [
         r"(?:the\s+)?(?:other\s+)?(?:investors|backers|participants)\b"
     ),
     re.compile(r"\bexisting\s+(?:investors|backers)\s+(?P<list>[A-Z].{1,200})"),
+    re.compile(r"\b(?:investors|backers)\s+(?:such\s+as|like|including)\s+(?P<list>[A-Z].{1,200})"),
     re.compile(
-        r"(?:\b(?:funding|investment|money|capital|round|financing)\s+(?:came\s+)?|"
-        r"[$€£¥₹][\d.,]+\s*(?:[mMbBkK]n?|million|billion)?\s+|\b(?:million|billion|crore|lakh|[mM]n?)\s+)"
+        r"(?:\b(?:funding|investment|money|capital|round|financing)\s+(?:(?:has\s+|have\s+)?c[oa]me\s+)?|"
+        r"(?:[$€£¥₹]|\b[A-Z]{3}\s?)[\d.,]+\s*(?:[mMbBkK]n?|million|billion)?\s+|\b(?:million|billion|crore|lakh|[mM]n?)\s+)"
         r"from\s+(?:(?:[a-z-]+|[A-Z][a-z]+-based)\s+){0,4}(?P<list>[A-Z].{1,200})"
     ),
     re.compile(r"\b(?:prior|previous)\s+investors\s+(?P<list>[A-Z].{1,200})"),
@@ -306,6 +311,7 @@ class _Event:
     undisclosed: bool = False
     rumored: bool = False
     leads: list[str] = field(default_factory=list)
+    backers: list[str] = field(default_factory=list)  # investors named as the subject ("A and B are putting $9M into")
     score: float = 0.0
     start: int = 0  # where this raise's clause starts in its sentence (several raises can share one)
     listed: bool = False  # named in a roundup list: no details of its own
@@ -531,7 +537,38 @@ def _object(sentence: str, start: int, end: int, monies: list[Money]) -> tuple[M
     return None, undisclosed, named or undisclosed
 
 
-def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
+_ANAPHOR_RE = re.compile(
+    r"^(?:it|they|the\s+(?:[\w-]+\s+){0,3}(?:company|startup|start-up|firm|platform|business|maker|developer|"
+    r"provider|operator|app|outfit|venture|scale-up|scaleup)|la\s+(?:société|start-up|startup|società|empresa)|"
+    r"l'entreprise|das\s+(?:Unternehmen|Start-up|Startup)|die\s+Firma)$",
+    re.I,
+)
+_TOPIC_VERB_RE = re.compile(
+    r"\s(?:has|have|had|is|was|will|wants|aims|announced|announces|said|says|develops|offers|provides|makes|"
+    r"builds|helps|uses|operates|runs|sells|completed|completes|est|ha|è|hat|ist)\s"
+)
+
+
+def _topic(text: str) -> str:
+    """The company a sentence is about: its leading name or the subject of its first verb."""
+    verb = _TOPIC_VERB_RE.search(text[:300])
+    name = _leading_name(text) or (_company_from_subject(text, verb.start()) if verb else "")
+    return "" if not name or _is_investor(name) else name
+
+
+def _resolve_anaphor(text: str, trigger_start: int, context: str) -> str:
+    """ "the Basel-based start-up has now raised", "it has raised": the sentence's own topic before the
+    anaphor, else the previous sentence's (``context``)."""
+    clause = re.split(r"[;:]|\s-\s", text[:trigger_start])[-1]
+    chunks = [c.strip() for c in re.split(r",\s*", _AUX_TAIL_RE.sub("", clause))]
+    subject = next((c for c in (chunks[-1], chunks[0]) if _ANAPHOR_RE.match(c)), "")
+    if not subject:
+        return ""
+    head = text[: trigger_start - len(clause)]
+    return (_topic(head) if head.strip() else "") or context
+
+
+def _events_in(sent: _Sentence, ref_year: int | None, context: str = "") -> list[_Event]:
     text = sent.text
     text = text[:MAX_SENTENCE_CHARS]
     monies = find_money(text)
@@ -564,6 +601,8 @@ def _events_in(sent: _Sentence, ref_year: int | None) -> list[_Event]:
             if relative
             else _company_from_subject(text, trig.start())
         )
+        if not company and not relative:
+            company = _resolve_anaphor(text, trig.start(), context)
         if not company and not relative:
             company = _leading_name(text) if not RAISE_RE.search(text[: trig.start()]) else ""
         if not company or _is_investor(company):
@@ -764,8 +803,12 @@ def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money], re
         company = _clean_company(m.group("name").split())
         if company and investor and not _is_investor(company):
             rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60) : m.end() + 40]))
-            lead = [investor] if trig.group(0).lower().startswith(("lead", "led", "co-")) else []
-            events.append(_Event(company, sent, money, False, rumored, leads=lead, start=trig.start()))
+            clause = re.split(r"[;:]|\s-\s|,\s+(?:while|as|and\s+the)\s", text[: trig.start()])[-1]
+            named = _split_names(_AUX_TAIL_RE.sub("", clause).lstrip(" -•*·"))
+            backers = [n for n in named if investor in n or _is_investor(n)]
+            backers = backers if any(investor in n for n in backers) else [investor]
+            lead = backers if trig.group(0).lower().startswith(("lead", "led", "co-")) else []
+            events.append(_Event(company, sent, money, False, rumored, leads=lead, backers=backers, start=trig.start()))
     return events
 
 
@@ -795,7 +838,8 @@ def _split_names(raw: str) -> list[str]:
         part = re.sub(r"^.*?'s\s+(?=[A-Z])", "", part)  # "Ashton Kutcher's Sound Ventures"
         part = re.sub(r"\s+(?:and\s+)?others?$|\s+among\s+others$", "", part)
         tokens = part.split()
-        if not tokens or len(tokens) > 6 or not re.match(r"[A-Z0-9]", part) or tokens[0] in STOPWORDS:
+        longest = 8 if tokens and FIRM_SUFFIX_RE.search(" " + tokens[-1]) else 6  # "... Equity Investment Fund"
+        if not tokens or len(tokens) > longest or not re.match(r"[A-Z0-9]", part) or tokens[0] in STOPWORDS:
             continue
         if all(_NAME_TOKEN_RE.match(t) or t.lower() in {"of", "de", "and", "&", "du", "la"} for t in tokens):
             names.append(part)
@@ -944,6 +988,8 @@ def _build(
         scope = []
     if all(e.listed for e in group):
         anchor_text = ""
+    others = {e.company for e in all_events if not _same_company(e.company, company)}
+    scope = [s for s in scope if _mentions(s.text, company) or not any(o in s.text for o in others)]
     texts = title_part + [anchor_text] + [s.text for s in scope if s is not anchor]
     clean = [
         t
@@ -952,7 +998,9 @@ def _build(
         or t == anchor_text
         or (not _is_history(t, published, ref_year) and not FUND_RE.search(t) and _FUNDING_WORDS_RE.search(t))
     ]
-    round_type = _round_type(title_part + [anchor_text] + [t for t in clean if _mentions(t, company)])
+    round_type = _round_type(
+        title_part + [anchor_text] + [t for t in clean if _mentions(t, company) and _ROUND_CONTEXT_RE.search(t)]
+    )
     leads, participants = [], []
     for t in clean:
         lead, part = _investors_in(t)
@@ -960,7 +1008,7 @@ def _build(
         participants += part
     leads = [_fuller_form(n, body) for n in [*(x for e in group for x in e.leads), *leads]]
     leads = _dedupe(leads, company)
-    investors = _dedupe(leads + participants, company)
+    investors = _dedupe(leads + [x for e in group for x in e.backers] + participants, company)
     valuation = _valuation(clean, group[0])
     score = 3.0 if group[0].sent.is_title else 2.0
     score += (round_type is not None) + bool(leads) + (body.count(company) >= 2)
@@ -1058,14 +1106,20 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
     if clean_title:
         events += _events_in(_Sentence(clean_title, -1, -1, is_title=True), ref_year)
     has_title_event = bool(events)
+    context, prev_para = "", -1
     for sent in sents:
-        events += _events_in(sent, ref_year)
+        found = _events_in(sent, ref_year, context)
+        events += found
+        context = found[-1].company if found else (_topic(sent.text) or (context if sent.para == prev_para else ""))
+        prev_para = sent.para
     if has_title_event and not (clean_title and ROUNDUP_RE.search(clean_title)):
         # one-story article: only the headline company's raise
         events = [e for e in events if _same_company(events[0].company, e.company)]
     groups = _merge(events)
     anchors = sorted({e.sent.index for e in events if not e.sent.is_title})
     roundup = bool(clean_title and (ROUNDUP_RE.search(clean_title) or _AGGREGATE_TITLE_RE.search(clean_title)))
+    # three or more companies raising money in the body: a roundup whatever its headline ("Money from Switzerland")
+    roundup = roundup or sum(any(e.money for e in g) for g in groups) >= 3
     if clean_title and _STATISTICS_TITLE_RE.search(clean_title):
         return []  # quarterly/annual statistics and "top rounds of the year" lists report no new round
     rounds = []

@@ -304,3 +304,45 @@ def test_valuation_in_another_currency_is_converted_to_the_rounds_currency() -> 
     assert len(found) == 1
     assert (found[0]["amount"], found[0]["currency"]) == (100_000_000, "EUR")
     assert found[0]["valuation"] == pytest.approx(1e9 / USD_RATES["EUR"], rel=0.01)
+
+
+@pytest.mark.parametrize(
+    ("text", "company", "amount"),
+    [
+        (
+            "Widgetly, a Pune-based logistics marketplace, on Monday, announced that it has raised $12 million "
+            "in a Series A round led by Foo Ventures.",
+            "Widgetly",
+            12_000_000,
+        ),
+        (
+            "Mobile game studio Kappa Games has shaken up a slow market. The company has secured 50 billion won "
+            "in new funding from domestic investors.",
+            "Kappa Games",
+            50_000_000_000,
+        ),
+        (
+            "Onyxa, on the other hand, is still at the start with two candidates: the Basel-based start-up "
+            "has raised CHF 3.7 million.",
+            "Onyxa",
+            3_700_000,
+        ),
+    ],
+    ids=["complement-clause", "anaphor-previous-sentence", "anaphor-same-sentence"],
+)
+def test_raise_told_through_a_pronoun_or_a_that_clause(text: str, company: str, amount: int) -> None:
+    (r,) = detect_rounds(text)
+    assert (r["company"], r["amount"]) == (company, amount)
+
+
+def test_korean_won_after_a_number_is_a_currency_not_a_verb() -> None:
+    text = "The operator of grocery app Kurlo has attracted 200 billion won ($163 million) from global investors."
+    (r,) = detect_rounds(text)
+    assert (r["company"], r["amount"], r["currency"]) == ("Kurlo", 200_000_000_000, "KRW")
+
+
+def test_investors_named_as_the_subject_are_all_listed() -> None:
+    text = "Revolution Ventures, NEA and Swan & Legend Venture Partners are putting $9 million into startup Framer."
+    (r,) = detect_rounds(text)
+    assert r["company"] == "Framer" and r["amount"] == 9_000_000
+    assert r["investors"] == ["Revolution Ventures", "NEA", "Swan & Legend Venture Partners"]
