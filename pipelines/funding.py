@@ -406,7 +406,7 @@ def _clean_company(run: list[str]) -> str:
         if _is_descriptor(run[i]) or run[i].endswith("'s"):  # possessives: "Altman's OpenAI"
             run = run[i + 1 :]
             break
-    while run and (run[0] in STOPWORDS or run[0] == "&" or not re.search(r"[A-Za-z]{2}", run[0])):
+    while run and (run[0] in STOPWORDS or run[0] == "&" or not re.search(r"[A-Za-z]{2}|^[A-Z]$", run[0])):
         run = run[1:]
     while run and (run[-1] in LEGAL or run[-1] == "&"):
         run = run[:-1]
@@ -483,6 +483,11 @@ def _is_investor(name: str) -> bool:
 _WHEN_PAST_RE = re.compile(
     r"\b(?:last\s+(?:year|month|week|summer|spring|autumn|fall|winter)|\d+\s+(?:years|months)\s+ago|"
     r"earlier\s+this\s+year)\b",
+    re.I,
+)
+_EACH_RE = re.compile(
+    r"\s(?:have|has|ont|haben|hanno|han)?\s*(?:each|both|chacune?|toutes?\s+(?:les\s+)?deux|jeweils|beide|"
+    r"ciascun[ao]|entrambe|cada\s+una?)\s+(?:(?:have|has)\s+)?$",
     re.I,
 )
 _PLURAL_AUX_RE = re.compile(r"\b(?:hanno|ont|haben|have|han|sind|are|were|collectively|together)\b(?!\s+each)")
@@ -594,6 +599,17 @@ def _events_in(sent: _Sentence, ref_year: int | None, context: str = "") -> list
             continue
         if money and FUND_RE.search(text[money.end : money.end + 30]):
             continue
+        each = _EACH_RE.search(text[max(0, trig.start() - 25) : trig.start()])
+        each_at = max(0, trig.start() - 25) + each.start() if each else 0
+        if each and money and not re.search(r"\d\s*$", text[:each_at]):
+            # "Avanan et K Health ont chacune collecté 25 millions": one raise per company (not "Rs 52 each")
+            rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60) : end + 40]))
+            for part in re.split(r"\s+(?:and|et|und|e|y)\s+|,\s*", _subject(text, each_at)):
+                name = _clean_company(_name_tokens(part))
+                if name and not _is_investor(name):
+                    start = _clause_start(text, name, trig.start())
+                    events.append(_Event(name, sent, money, False, rumored, start=start))
+            continue
         if not relative and _PLURAL_AUX_RE.search(text[max(0, trig.start() - 25) : trig.start()]):
             continue  # "Le start-up israeliane hanno raccolto", "Twiga and Komaza have raised": aggregates
         company = (
@@ -621,9 +637,48 @@ def _events_in(sent: _Sentence, ref_year: int | None, context: str = "") -> list
     used = {id(e.money) for e in events if e.money}
     events.extend(_money_first_events(sent, text, [m for m in monies if id(m) not in used], ref_year))
     events.extend(_investor_subject_events(sent, text, monies, ref_year))
+    events.extend(_gapped_events(sent, text, monies, events, ref_year))
     named = {_k(e.company) for e in events}
     events.extend(e for e in _list_events(sent, text, ref_year) if _k(e.company) not in named)
     return events
+
+
+_GAP_SEP = r"^\s*(?:,|;)?\s*(?:and|e|et|und|y|while|whereas|as\s+well\s+as)?\s*"
+_GAP_NAME_RE = re.compile(_GAP_SEP + r"(?P<name>" + _NAME + r")\s*$")
+_GAP_PASSIVE_RE = re.compile(r"^\s+(?:from|by|da|dalla|dal|dallo|par|von|por)\s")
+
+
+def _gapped_events(
+    sent: _Sentence, text: str, monies: list[Money], events: list[_Event], ref_year: int | None
+) -> list[_Event]:
+    """Raises that share the verb of the one before them: "Augmedics raised $8.5M, Enlivex $8M" and
+    "$35M raised by Playbuzz, $32.5M by Airobotics"."""
+    used = {id(e.money): e.company for e in events if e.money}
+    out: list[_Event] = []
+    last = -1  # where the previous raise's words end: its amount, or its company when named after the amount
+    for money in monies:
+        if id(money) in used:
+            named = text.find(used[id(money)], money.end, money.end + 120)
+            last = named + len(used[id(money)]) if named >= 0 else money.end
+            continue
+        if last < 0 or _role(text, money) != "raise" or _guard(text, money.start, money.end, ref_year):
+            last = -1
+            continue
+        between = text[last : money.start]
+        gap = _GAP_NAME_RE.match(between)
+        company = ""
+        if gap and len(between) <= 80:
+            company = _clean_company(gap.group("name").split())
+        elif re.match(_GAP_SEP + r"$", between) and _GAP_PASSIVE_RE.match(text[money.end :]):
+            company = _name_after(text, money.end + _GAP_PASSIVE_RE.match(text[money.end :]).end())
+        if not company or _is_investor(company):
+            last = -1
+            continue
+        out.append(_Event(company, sent, money, False, False, start=last))
+        used[id(money)] = company
+        named = text.find(company, money.end, money.end + 120)
+        last = named + len(company) if named >= 0 else money.end
+    return out
 
 
 def _later_round_size(text: str, after: int, monies: list[Money]) -> Money | None:

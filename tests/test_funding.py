@@ -346,3 +346,34 @@ def test_investors_named_as_the_subject_are_all_listed() -> None:
     (r,) = detect_rounds(text)
     assert r["company"] == "Framer" and r["amount"] == 9_000_000
     assert r["investors"] == ["Revolution Ventures", "NEA", "Swan & Legend Venture Partners"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Augmedix raised $8.5 million, Enlivo Therapeutics $8 million and Sightly $2 million.",
+            [("Augmedix", 8_500_000), ("Enlivo Therapeutics", 8_000_000), ("Sightly", 2_000_000)],
+        ),
+        (
+            "Other deals include 35 milioni di dollari raccolti dalla società Playbuzzo, "
+            "32,5 milioni di dollari dalla compagnia di droni Airobot.",
+            [("Playbuzzo", 35_000_000), ("Airobot", 32_500_000)],
+        ),
+        (
+            "La société de cybersécurité Avanon et l'application K Wellness ont chacune collecté "
+            "25 millions de dollars.",
+            [("Avanon", 25_000_000), ("K Wellness", 25_000_000)],
+        ),
+    ],
+    ids=["gapped-verb", "gapped-passive", "each"],
+)
+def test_roundup_sentences_sharing_one_verb_give_one_round_per_company(
+    text: str, expected: list[tuple[str, int]]
+) -> None:
+    assert [(r["company"], r["amount"]) for r in detect_rounds(text)] == expected
+
+
+def test_a_price_per_share_followed_by_each_is_not_a_company() -> None:
+    text = "The board of Rapida will issue shares at Rs 52,467 each to raise Rs 1,002 crore from WestBridge Capital."
+    assert not any(r["company"].startswith("Rs") for r in detect_rounds(text))
