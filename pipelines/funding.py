@@ -209,7 +209,8 @@ _ROUND_CONTEXT_RE = re.compile(
 )
 _FUNDING_WORDS_RE = re.compile(
     r"\b(?:round|funding|financing|raise[sd]?|raising|investment|invest(?:ed|s)?|"
-    r"capital|series|seed|backers|investors)\b",
+    r"capital|series|seed|backers|investors|Geldgeber|Investoren|Finanzierung\w*|investisseurs?|financement|"
+    r"tour\s+de\s+table|investitori|finanziamento|inversores|financiaci[oó]n|investidores|rodada)\b",
     re.I,
 )
 _LIST_STOP_RE = re.compile(
@@ -244,8 +245,8 @@ _LEAD_PATTERNS = [
 _PARTICIPANT_PATTERNS = [
     re.compile(r"\baupr[èe]s\s+d(?:e\s+|')(?P<list>[A-Z].{1,200})", re.S),
     re.compile(
-        r"\b(?:Bestandsinvestoren|Investoren|Geldgeber|investisseurs|investitori|inversores|investidores)\s+"
-        r"(?:sind\s+|waren\s+|wie\s+|come\s+|comme\s+|como\s+)?(?P<list>[A-Z].{1,200})",
+        r"\b(?:Bestandsinvestoren|Investoren|Geldgeber|investisseurs|investitori|inversores|investidores)\s*"
+        r":?\s*(?:sind\s+|waren\s+|wie\s+|come\s+|comme\s+|como\s+)?(?P<list>[A-Z].{1,200})",
         re.S,
     ),
     re.compile(r"\bparticipation\s+(?:from|by|of)\s+(?P<list>.{1,250})", re.S),
@@ -554,10 +555,27 @@ _TOPIC_VERB_RE = re.compile(
 )
 
 
+_DEFINITE_RE = re.compile(r"^(?:(?:the|das|die|der|la|le|il|lo|el|o|a)\s+|l')(?P<rest>(?:[\w-]+\s+){0,3}[\w-]+)$", re.I)
+
+
+def _is_anaphor(phrase: str) -> bool:
+    """ "it", "the company", "Das Berliner Start-up", "the Basel-based biotech": a definite description of
+    the company the text is about, not a name."""
+    if _ANAPHOR_RE.match(phrase):
+        return True
+    m = _DEFINITE_RE.match(phrase)
+    return bool(m) and _is_descriptor(m.group("rest").split()[-1])
+
+
 def _topic(text: str) -> str:
     """The company a sentence is about: its leading name or the subject of its first verb."""
     verb = _TOPIC_VERB_RE.search(text[:300])
     name = _leading_name(text) or (_company_from_subject(text, verb.start()) if verb else "")
+    if not name:  # "Den Start machte am Montag das Start-up Outfittery."
+        for m in re.finditer(r"(?<![\w-])([\w-]+)\s+(?=(" + _NAME + r"))", text[:300]):
+            if _is_descriptor(m.group(1)):
+                name = _clean_company(m.group(2).split())
+                break
     return "" if not name or _is_investor(name) else name
 
 
@@ -566,7 +584,7 @@ def _resolve_anaphor(text: str, trigger_start: int, context: str) -> str:
     anaphor, else the previous sentence's (``context``)."""
     clause = re.split(r"[;:]|\s-\s", text[:trigger_start])[-1]
     chunks = [c.strip() for c in re.split(r",\s*", _AUX_TAIL_RE.sub("", clause))]
-    subject = next((c for c in (chunks[-1], chunks[0]) if _ANAPHOR_RE.match(c)), "")
+    subject = next((c for c in (chunks[-1], chunks[0]) if _is_anaphor(c)), "")
     if not subject:
         return ""
     head = text[: trigger_start - len(clause)]
@@ -618,9 +636,9 @@ def _events_in(sent: _Sentence, ref_year: int | None, context: str = "") -> list
             else _company_from_subject(text, trig.start())
         )
         if not company and not relative:
-            company = _resolve_anaphor(text, trig.start(), context)
-        if not company and not relative:
             company = _leading_name(text) if not RAISE_RE.search(text[: trig.start()]) else ""
+        if not company and not relative:
+            company = _resolve_anaphor(text, trig.start(), context)
         if not company or _is_investor(company):
             continue
         rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60) : end + 40]))
@@ -635,7 +653,7 @@ def _events_in(sent: _Sentence, ref_year: int | None, context: str = "") -> list
             )
         )
     used = {id(e.money) for e in events if e.money}
-    events.extend(_money_first_events(sent, text, [m for m in monies if id(m) not in used], ref_year))
+    events.extend(_money_first_events(sent, text, [m for m in monies if id(m) not in used], ref_year, context))
     events.extend(_investor_subject_events(sent, text, monies, ref_year))
     events.extend(_gapped_events(sent, text, monies, events, ref_year))
     named = {_k(e.company) for e in events}
@@ -702,7 +720,9 @@ def _later_round_size(text: str, after: int, monies: list[Money]) -> Money | Non
 _AUX_RE = re.compile(r"\s(?:hat|haben|ha|hanno|a|ont|han|has|have|had)\s", re.I)
 
 
-def _money_first_events(sent: _Sentence, text: str, monies: list[Money], ref_year: int | None) -> list[_Event]:
+def _money_first_events(
+    sent: _Sentence, text: str, monies: list[Money], ref_year: int | None, context: str = ""
+) -> list[_Event]:
     """Raises written money first: verb-final ("hat 50 Millionen Euro eingesammelt") or passive
     ("the $30m raised by chip startup Graphcore", "35 milioni di dollari raccolti dalla società Playbuzz")."""
     events = []
@@ -727,6 +747,8 @@ def _money_first_events(sent: _Sentence, text: str, monies: list[Money], ref_yea
             company, start = _sentence_subject(text), max(0, money.start - 40)
         else:
             continue
+        if not company and any(_is_anaphor(" ".join(text.split()[:k])) for k in range(1, 6)):
+            company = context  # "Das Berliner Start-up konnte eine Finanzierungsrunde von 20 Millionen Euro verkünden"
         if not company or _is_investor(company) or _guard(text, start, money.end, ref_year):
             continue
         rumored = bool(RUMOR_RE.search(text[max(0, start - 60) : money.end + 60]))
@@ -891,6 +913,7 @@ def _split_names(raw: str) -> list[str]:
         for _ in range(3):
             part = _FILLER_RE.sub("", part)
         part = re.sub(r"^.*?'s\s+(?=[A-Z])", "", part)  # "Ashton Kutcher's Sound Ventures"
+        part = re.sub(r"^\S+-(?:[Ii]nvestor|[Bb]acker|Geldgeber)\s+(?=[A-Z])", "", part)  # "Spotify-Investor Northzone"
         part = re.sub(r"\s+(?:and\s+)?others?$|\s+among\s+others$", "", part)
         tokens = part.split()
         longest = 8 if tokens and FIRM_SUFFIX_RE.search(" " + tokens[-1]) else 6  # "... Equity Investment Fund"
@@ -996,7 +1019,17 @@ def _scope(group: list[_Event], sents: list[_Sentence], anchors: list[int], sing
         return body[:3]
     nxt = min((a for a in anchors if a > first), default=first + 6)
     para = next(s.para for s in body if s.index == first)
-    return [s for s in body if first <= s.index < min(nxt, first + 6) and s.para <= para + 1]
+    company = group[0].company
+    return [
+        s
+        for s in body
+        if first <= s.index < min(nxt, first + 6)
+        and (s.para <= para or (s.para == para + 1 and (company in s.text or _FOLLOW_UP_RE.match(s.text))))
+    ]
+
+
+# a paragraph that continues the story before it ("This round was led by ...") rather than starting another
+_FOLLOW_UP_RE = re.compile(r"(?:This|The|It|Its|These|That)")
 
 
 def _company_name(group: list[_Event], body: str) -> str:

@@ -377,3 +377,26 @@ def test_roundup_sentences_sharing_one_verb_give_one_round_per_company(
 def test_a_price_per_share_followed_by_each_is_not_a_company() -> None:
     text = "The board of Rapida will issue shares at Rs 52,467 each to raise Rs 1,002 crore from WestBridge Capital."
     assert not any(r["company"].startswith("Rs") for r in detect_rounds(text))
+
+
+def test_a_definite_description_refers_to_the_company_named_before() -> None:
+    text = (
+        "Den Start machte am Montag das Start-up Kleidery. "
+        "Das Berliner Start-up konnte eine Finanzierungsrunde von 20 Millionen Euro verkünden. "
+        "Der Geldgeber: Spotify-Investor Nordzone."
+    )
+    (r,) = detect_rounds(text)
+    assert (r["company"], r["amount"], r["currency"], r["investors"]) == ("Kleidery", 20_000_000, "EUR", ["Nordzone"])
+
+
+def test_investors_of_the_next_story_in_a_roundup_are_not_attributed() -> None:
+    text = (
+        "Acme Bio raised CHF 25 million in a round led by Alpha Ventures.\n"
+        "Zeta Robotics, on the other hand, has raised CHF 3 million.\n"
+        "Omega Capital acted as lead investor for Kappa Labs and other investors included Beta Partners.\n"
+        "Delta Health raised CHF 10 million from Gamma Ventures."
+    )
+    rounds = {r["company"]: r for r in detect_rounds(text)}
+    assert rounds["Zeta Robotics"]["amount"] == 3_000_000
+    assert rounds["Zeta Robotics"]["investors"] == []
+    assert rounds["Acme Bio"]["lead_investors"] == ["Alpha Ventures"]
