@@ -182,6 +182,8 @@ _FUND_RIGHT_RE = re.compile(
     r"^\s{0,2}(?:\([^)]{0,40}\)\s*)?(?:(?:[\w-]+\s+){0,3}(?:fund|funds|Fund|vehicle)\b(?!ing)|"
     r"(?:[\w-]+\s+){0,3}to\s+(?:finance|fund|lend\s+to|invest\s+in)\s+(?:\w+\s+)?"
     r"(?:startups|companies|businesses|SMEs|founders)\b|"
+    r"(?:in\s+)?(?:new\s+)?(?:funding|financing|capital|investment)\s+(?:for|to)\s+(?:[\w-]+\s+){0,3}"
+    r"(?:companies|startups|businesses|SMEs|entrepreneurs|founders)\b|"
     r"(?:for|to)\s+(?:investing|invest|back|deploy))"
 )
 _FUND_LEFT_RE = re.compile(r"\bfunds?\s+(?:\w+\s+){0,3}(?:of|to|at|worth|with)?\s*$", re.I)
@@ -365,7 +367,7 @@ def _role(sentence: str, money: Money) -> str:
         return "valuation"
     if _TOTAL_LEFT_RE.search(left) or _TOTAL_RIGHT_RE.search(right):
         return "total"
-    if _FUND_RIGHT_RE.search(right) or _FUND_LEFT_RE.search(left):
+    if _FUND_RIGHT_RE.search(sentence[money.end : money.end + 75]) or _FUND_LEFT_RE.search(left):
         return "fund"
     if _OTHER_RIGHT_RE.search(right) or _OTHER_LEFT_RE.search(left):
         return "other"
@@ -591,8 +593,31 @@ def _resolve_anaphor(text: str, trigger_start: int, context: str) -> str:
     return (_topic(head) if head.strip() else "") or context
 
 
-def _events_in(sent: _Sentence, ref_year: int | None, context: str = "") -> list[_Event]:
+_DATED_OPENING_RE = re.compile(
+    rf"^(?:In|Back\s+in|During)\s+(?:(?:early|late|mid-?)\s*)?(?:(?P<month>{_MONTHS})\s+)?(?P<year>(?:19|20)\d\d),"
+)
+
+
+def _dated_opening_is_past(text: str, published: datetime.date | None) -> bool:
+    """ "In January 2022, Wayve raised ...": a sentence dated at its start tells an earlier event, unless the
+    publication date shows it is the same month (or, without a month, the same year)."""
+    m = _DATED_OPENING_RE.match(text)
+    if not m:
+        return False
+    if published is None:
+        return True
+    year = int(m.group("year"))
+    if m.group("month"):
+        return (year, _MONTHS.split("|").index(m.group("month")) + 1) < (published.year, published.month)
+    return year < published.year
+
+
+def _events_in(
+    sent: _Sentence, ref_year: int | None, context: str = "", published: datetime.date | None = None
+) -> list[_Event]:
     text = sent.text
+    if _dated_opening_is_past(text, published):
+        return []
     text = text[:MAX_SENTENCE_CHARS]
     monies = find_money(text)
     events: list[_Event] = []
@@ -628,7 +653,7 @@ def _events_in(sent: _Sentence, ref_year: int | None, context: str = "") -> list
                     start = _clause_start(text, name, trig.start())
                     events.append(_Event(name, sent, money, False, rumored, start=start))
             continue
-        if not relative and _PLURAL_AUX_RE.search(text[max(0, trig.start() - 25) : trig.start()]):
+        if not relative and _PLURAL_AUX_RE.search(text[max(0, trig.start() - 25) : trig.end()]):
             continue  # "Le start-up israeliane hanno raccolto", "Twiga and Komaza have raised": aggregates
         company = (
             (_antecedent(text, trig.start()) or _leading_name(text))
@@ -800,7 +825,8 @@ def _list_events(sent: _Sentence, text: str, ref_year: int | None) -> list[_Even
     for m in _LIST_VERB_RE.finditer(text):  # the verb first, then the subject before it: no backtracking
         begin = max(text.rfind(c, 0, m.start()) for c in ".;:")
         raw = text[max(begin + 1, m.start() - 300) : m.start()]
-        if re.search(r",|\band\b", raw) and not _guard(text, m.start(), m.end(), ref_year):
+        dated = re.search(r"\b(?:this|last)\s+year\b|\bso\s+far\b", text[m.end() : m.end() + 40], re.I)
+        if re.search(r",|\band\b", raw) and not dated and not _guard(text, m.start(), m.end(), ref_year):
             lists.append((m.start(), re.split(r"^.*?\b(?:Additionally|Also|Meanwhile|while|Moreover),?\s+", raw)[-1]))
     for pattern in (_LIST_INCLUDE_RE, _LIST_PAREN_RE):
         lists.extend((m.start(), m.group("list")) for m in pattern.finditer(text))
@@ -1196,7 +1222,7 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
     has_title_event = bool(events)
     context, prev_para = "", -1
     for sent in sents:
-        found = _events_in(sent, ref_year, context)
+        found = _events_in(sent, ref_year, context, published)
         events += found
         context = found[-1].company if found else (_topic(sent.text) or (context if sent.para == prev_para else ""))
         prev_para = sent.para

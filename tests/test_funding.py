@@ -400,3 +400,27 @@ def test_investors_of_the_next_story_in_a_roundup_are_not_attributed() -> None:
     assert rounds["Zeta Robotics"]["amount"] == 3_000_000
     assert rounds["Zeta Robotics"]["investors"] == []
     assert rounds["Acme Bio"]["lead_investors"] == ["Alpha Ventures"]
+
+
+@pytest.mark.parametrize(
+    ("text", "published"),
+    [
+        ("In January 2022, Wayvo, a provider of driving software, raised a $200 million Series B round.", None),
+        ("In 2020, Twigo, a B2B marketplace, raised $30 million.", datetime.date(2021, 3, 1)),
+        ("Le start-up israeliane hanno raccolto quasi 600 milioni di dollari durante il mese di settembre.", None),
+        (
+            "The CDC, a development finance institution, has announced £2bn ($2.6bn) in funding for African companies.",
+            None,
+        ),
+        ("Ujjivan and Arohan have also attracted funding this year.", None),
+    ],
+    ids=["dated-month", "dated-year", "plural-verb", "money-for-companies", "list-this-year"],
+)
+def test_history_aggregates_and_programmes_are_not_rounds(text: str, published: datetime.date | None) -> None:
+    assert detect_rounds(text, published=published) == []
+
+
+def test_a_dated_opening_in_the_month_of_publication_is_news() -> None:
+    text = "In January 2022, Wayvo, a provider of driving software, raised a $200 million Series B round."
+    (r,) = detect_rounds(text, published=datetime.date(2022, 1, 20))
+    assert (r["company"], r["round"]) == ("Wayvo", "series_b")
