@@ -271,7 +271,7 @@ _PARTICIPANT_PATTERNS = [
     re.compile(
         r"(?:\b(?:funding|investment|money|capital|round|financing)\s+(?:(?:has\s+|have\s+)?c[oa]me\s+)?|"
         r"(?:[$€£¥₹]|\b[A-Z]{3}\s?)[\d.,]+\s*(?:[mMbBkK]n?|million|billion)?\s+|\b(?:million|billion|crore|lakh|[mM]n?)\s+)"
-        r"from\s+(?:(?:[a-z-]+|[A-Z][a-z]+-based)\s+){0,4}(?P<list>[A-Z].{1,200})"
+        r"from\s+(?:(?:[a-z-]+|[A-Z][\w.]*-based)\s+){0,4}(?P<list>[A-Z].{1,200})"
     ),
     re.compile(r"\b(?:prior|previous)\s+investors\s+(?P<list>[A-Z].{1,200})"),
 ]
@@ -451,6 +451,7 @@ def _leading_name(sentence: str) -> str:
 def _subject(sentence: str, trigger_start: int) -> str:
     pre = sentence[:trigger_start]
     pre = _AUX_TAIL_RE.sub("", pre)
+    pre = re.sub(r",\s*(?:which|who|that)\s[^;:]{0,300}$", "", pre)  # "Taimba, which operates ... has raised"
     appositive = _APPOSITIVE_RE.search(pre)
     if appositive and _name_tokens(pre[: appositive.start()]):  # "Acme, a payments startup, has raised"
         pre = pre[: appositive.start()]
@@ -458,8 +459,18 @@ def _subject(sentence: str, trigger_start: int) -> str:
     return pre.rstrip(", ")
 
 
+_PERSON_CONTEXT_RE = re.compile(
+    r"(?:\b(?:founded|co-?founded|led|run|headed|backed|created|started)\s+by\s+[^,]*|"
+    r"\b(?:co-?founder|founder|CEO|CTO|chairman|chairwoman|president|chief\s+executive)\s+(?:\S+\s+){0,2}\S+)$",
+    re.I,
+)
+
+
 def _company_from_subject(sentence: str, trigger_start: int) -> str:
-    return _clean_company(_name_tokens(_subject(sentence, trigger_start)))
+    subject = _subject(sentence, trigger_start)
+    if _PERSON_CONTEXT_RE.search(subject):  # "startup founded by former Tesla CTO JB Straubel": a person
+        return ""
+    return _clean_company(_name_tokens(subject))
 
 
 def _longest_in_body(name: str, body: str) -> str:
@@ -498,7 +509,9 @@ _PLURAL_AUX_RE = re.compile(r"\b(?:hanno|ont|haben|have|han|sind|are|were|collec
 
 def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | None:
     """A reject reason for the clause around a trigger, or None."""
-    clause = sentence[max(0, start - 80) : end + 30]
+    left = max(0, start - 80)
+    boundary = max(sentence.rfind(b, left, start) for b in (" and ", "; ", " while ", " whereas "))
+    clause = sentence[boundary if boundary >= 0 else left : end + 30]  # not the history of a coordinated clause
     if HISTORY_RE.search(clause) or _WHEN_PAST_RE.search(sentence[start : start + 200]):
         return "history"
     for m in _YEAR_RE.finditer(clause):
@@ -518,8 +531,8 @@ def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | N
 
 _GENERIC_OBJECT_RE = re.compile(
     r"\s*(?:(?:a|an|the|its|new|fresh|more|additional|further|another|first|some|substantial|significant|"
-    r"undisclosed|external|outside|new\s+round\s+of)\s+){0,4}"
-    r"(?:(?:funding|financing|investment|venture|growth|equity)\s+)?"
+    r"undisclosed|external|outside|largest|biggest|latest|recent|maiden|initial|new\s+round\s+of)\s+){0,4}"
+    r"(?:[a-z]+\s+)?(?:(?:funding|financing|investment|venture|growth|equity)\s+)?"
     r"(?:round|funding|financing|capital|investments?)\b(?!\s+(?:firm|fund|arm|partners?)\b)",
     re.I,
 )
@@ -621,7 +634,9 @@ def _events_in(
     text = text[:MAX_SENTENCE_CHARS]
     monies = find_money(text)
     events: list[_Event] = []
+    earlier: list[int] = []  # starts of the raise verbs before this one
     for trig in RAISE_RE.finditer(text):
+        earlier.append(trig.start())
         if trig.group(0).casefold() == "won" and re.search(r"(?:\d|illion)\s*$", text[: trig.start()]):
             continue  # "200 billion won": the Korean currency, not a verb
         if re.match(r"\s+(?:by|von|par|da|dalla|por)\s", text[trig.end() : trig.end() + 8]):
@@ -660,6 +675,9 @@ def _events_in(
             if relative
             else _company_from_subject(text, trig.start())
         )
+        if not company and not relative and len(earlier) > 1:
+            if re.search(r"\band\s*$", _AUX_TAIL_RE.sub("", text[: trig.start()])):  # "X had ... and is set to raise"
+                company = _company_from_subject(text, earlier[-2]) or _leading_name(text)
         if not company and not relative:
             company = _leading_name(text) if not RAISE_RE.search(text[: trig.start()]) else ""
         if not company and not relative:
@@ -789,6 +807,8 @@ def _sentence_subject(text: str) -> str:
         clean = tok.strip("\"',")
         if re.match(r"[LlDd]'[a-zà-ÿ]", clean):  # "L'elevata": an elided article before a common noun
             return ""
+        if not run and clean in STOPWORDS:  # "Enfin, Metron finalise ...", "Also, Acme"
+            continue
         if _NAME_TOKEN_RE.match(clean) and not clean.endswith("-based"):
             run.append(clean)
             if tok.endswith(","):
@@ -1226,12 +1246,15 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
         events += found
         context = found[-1].company if found else (_topic(sent.text) or (context if sent.para == prev_para else ""))
         prev_para = sent.para
-    if has_title_event and not (clean_title and ROUNDUP_RE.search(clean_title)):
+    digest_title = bool(clean_title) and (
+        bool(ROUNDUP_RE.search(clean_title)) or len(re.findall(r"[,;]\s", clean_title)) >= 2  # several stories
+    )
+    if has_title_event and not digest_title:
         # one-story article: only the headline company's raise
         events = [e for e in events if _same_company(events[0].company, e.company)]
     groups = _merge(events)
     anchors = sorted({e.sent.index for e in events if not e.sent.is_title})
-    roundup = bool(clean_title and (ROUNDUP_RE.search(clean_title) or _AGGREGATE_TITLE_RE.search(clean_title)))
+    roundup = digest_title or bool(clean_title and _AGGREGATE_TITLE_RE.search(clean_title))
     # three or more companies raising money in the body: a roundup whatever its headline ("Money from Switzerland")
     roundup = roundup or sum(any(e.money for e in g) for g in groups) >= 3
     if clean_title and _STATISTICS_TITLE_RE.search(clean_title):

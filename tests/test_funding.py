@@ -424,3 +424,49 @@ def test_a_dated_opening_in_the_month_of_publication_is_news() -> None:
     text = "In January 2022, Wayvo, a provider of driving software, raised a $200 million Series B round."
     (r,) = detect_rounds(text, published=datetime.date(2022, 1, 20))
     assert (r["company"], r["round"]) == ("Wayvo", "series_b")
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "company"),
+    [
+        (None, "Enfin, Metrox finalise le podium avec une levée de 8 millions d'euros.", "Metrox"),
+        (
+            None,
+            "Kenyan agri-tech startup Taimbo, which connects rural farmers with greengrocers, schools and hotels, "
+            "has raised US$100,000 in funding from Gray Matters Capital.",
+            "Taimbo",
+        ),
+        (
+            None,
+            "Clio just raised the largest software funding round in Canadian tech history. Clio CEO Jack Newton "
+            "will speak at the event.",
+            "Clio",
+        ),
+        (
+            "India Inc.: Tesla Eyes Plant, Rapido Seeks Funding, PhonePe Expands",
+            "Rapido is in talks to raise $100 million. Fintech player Navo has raised $20 million in a Series B round.",
+            "Navo",
+        ),
+    ],
+    ids=["sentence-adverb", "long-relative-clause", "superlative-round", "digest-headline"],
+)
+def test_subjects_behind_openers_and_clauses(title: str | None, text: str, company: str) -> None:
+    assert company in [r["company"] for r in detect_rounds(text, title=title)]
+
+
+def test_money_the_company_had_attracted_is_history_next_to_a_planned_raise() -> None:
+    text = (
+        "Bandhan, the country's largest lender, had attracted $260 million of funding from GIC this year "
+        "and is expected to raise another $80 million."
+    )
+    (r,) = detect_rounds(text)
+    assert (r["company"], r["amount"], r["status"]) == ("Bandhan", 80_000_000, "rumored")
+
+
+def test_a_founder_named_in_the_subject_is_not_the_company() -> None:
+    text = (
+        "Redwood Metals, the Nevada-based recycling startup founded by former Tesla CTO and cofounder JB Straub, "
+        "has secured a $2 billion loan from the Department of Energy."
+    )
+    (r,) = detect_rounds(text)
+    assert (r["company"], r["amount"], r["round"]) == ("Redwood Metals", 2_000_000_000, "debt")
