@@ -10,7 +10,9 @@ import datetime
 import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import resources
 
 from pipelines.money import USD_RATES, Money, find_money, find_undisclosed, to_usd
@@ -74,12 +76,26 @@ def _categories(name: str) -> dict[str, list[str]]:
 
 
 def _phrase_re(phrases: list[str], flags: int = re.IGNORECASE) -> re.Pattern[str]:
-    """One alternation of literal phrases on word boundaries; a trailing ``*`` allows any word ending."""
-    parts = []
-    for p in sorted(set(phrases), key=len, reverse=True):
-        body = r"\s+".join(re.escape(w) for w in p.rstrip("*").split())
-        parts.append(body + (r"\w*" if p.endswith("*") else "") + (r"(?!\w)" if p[-1].isalnum() else ""))
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + ")", flags)
+    """One pattern for literal phrases on word boundaries; a trailing ``*`` allows any word ending.
+
+    The phrases are merged into a trie ("rais(?:e(?:d|s)?)") so that a position is rejected after a character
+    or two instead of after trying every phrase; at each branch the longer continuation is tried first."""
+    trie: dict = {}
+    for p in set(phrases):
+        words = p.rstrip("*").split()
+        units = [u for i, w in enumerate(words) for u in ([r"\s+"] if i else []) + [re.escape(c) for c in w]]
+        units += [r"\w*"] if p.endswith("*") else []
+        node = trie
+        for unit in units:
+            node = node.setdefault(unit, {})
+        node[""] = r"(?!\w)" if p[-1].isalnum() else ""  # the end of a phrase, with its boundary
+
+    def emit(node: dict) -> str:
+        alts = [unit + emit(child) for unit, child in node.items() if unit]
+        alts += [node[""]] if "" in node else []
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return re.compile(r"(?<!\w)" + emit(trie), flags)
 
 
 _CUES = _categories("cues.txt")
@@ -460,7 +476,7 @@ def _subject(sentence: str, trigger_start: int) -> str:
 
 
 _PERSON_CONTEXT_RE = re.compile(
-    r"(?:\b(?:founded|co-?founded|led|run|headed|backed|created|started)\s+by\s+[^,]*|"
+    r"(?:\b(?:founded|co-?founded|led|run|headed|backed|created|started)\s+by\s+[^,]{0,120}|"
     r"\b(?:co-?founder|founder|CEO|CTO|chairman|chairwoman|president|chief\s+executive)\s+(?:\S+\s+){0,2}\S+)$",
     re.I,
 )
@@ -594,7 +610,20 @@ def _topic(text: str) -> str:
     return "" if not name or _is_investor(name) else name
 
 
-def _resolve_anaphor(text: str, trigger_start: int, context: str) -> str:
+def _context(last_company: str, since: list[_Sentence]) -> str:
+    """The previous sentence's topic, carried across a paragraph; else the last raising company."""
+    if not since:
+        return last_company
+    for sent in reversed(since):
+        if sent.para != since[-1].para:
+            break
+        topic = _topic(sent.text)
+        if topic:
+            return topic
+    return ""
+
+
+def _resolve_anaphor(text: str, trigger_start: int, context: Callable[[], str]) -> str:
     """ "the Basel-based start-up has now raised", "it has raised": the sentence's own topic before the
     anaphor, else the previous sentence's (``context``)."""
     clause = re.split(r"[;:]|\s-\s", text[:trigger_start])[-1]
@@ -603,7 +632,7 @@ def _resolve_anaphor(text: str, trigger_start: int, context: str) -> str:
     if not subject:
         return ""
     head = text[: trigger_start - len(clause)]
-    return (_topic(head) if head.strip() else "") or context
+    return (_topic(head) if head.strip() else "") or context()
 
 
 _DATED_OPENING_RE = re.compile(
@@ -626,7 +655,10 @@ def _dated_opening_is_past(text: str, published: datetime.date | None) -> bool:
 
 
 def _events_in(
-    sent: _Sentence, ref_year: int | None, context: str = "", published: datetime.date | None = None
+    sent: _Sentence,
+    ref_year: int | None,
+    context: Callable[[], str] = str,
+    published: datetime.date | None = None,
 ) -> list[_Event]:
     text = sent.text
     if _dated_opening_is_past(text, published):
@@ -764,7 +796,7 @@ _AUX_RE = re.compile(r"\s(?:hat|haben|ha|hanno|a|ont|han|has|have|had)\s", re.I)
 
 
 def _money_first_events(
-    sent: _Sentence, text: str, monies: list[Money], ref_year: int | None, context: str = ""
+    sent: _Sentence, text: str, monies: list[Money], ref_year: int | None, context: Callable[[], str] = str
 ) -> list[_Event]:
     """Raises written money first: verb-final ("hat 50 Millionen Euro eingesammelt") or passive
     ("the $30m raised by chip startup Graphcore", "35 milioni di dollari raccolti dalla società Playbuzz")."""
@@ -791,7 +823,7 @@ def _money_first_events(
         else:
             continue
         if not company and any(_is_anaphor(" ".join(text.split()[:k])) for k in range(1, 6)):
-            company = context  # "Das Berliner Start-up konnte eine Finanzierungsrunde von 20 Millionen Euro verkünden"
+            company = context()  # "Das Berliner Start-up konnte eine Finanzierungsrunde von 20 Mio. Euro verkünden"
         if not company or _is_investor(company) or _guard(text, start, money.end, ref_year):
             continue
         rumored = bool(RUMOR_RE.search(text[max(0, start - 60) : money.end + 60]))
@@ -1240,12 +1272,16 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
     if clean_title:
         events += _events_in(_Sentence(clean_title, -1, -1, is_title=True), ref_year)
     has_title_event = bool(events)
-    context, prev_para = "", -1
+    # the company an anaphor ("The company has raised") refers to: the last raise's company, else the topic of
+    # the sentences since, computed only when asked (most sentences never need it)
+    last_company, since = "", []
     for sent in sents:
-        found = _events_in(sent, ref_year, context, published)
+        found = _events_in(sent, ref_year, partial(_context, last_company, since[-3:]), published)
         events += found
-        context = found[-1].company if found else (_topic(sent.text) or (context if sent.para == prev_para else ""))
-        prev_para = sent.para
+        if found:
+            last_company, since = found[-1].company, []
+        else:
+            since.append(sent)
     digest_title = bool(clean_title) and (
         bool(ROUNDUP_RE.search(clean_title)) or len(re.findall(r"[,;]\s", clean_title)) >= 2  # several stories
     )
