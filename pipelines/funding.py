@@ -683,6 +683,8 @@ def _events_in(
         if money is None and not undisclosed:
             money = _later_round_size(text, trig.end(), monies)
         end = money.end if money else trig.end() + 30
+        if published and _earlier_month(text[trig.start() : end + 40], published):
+            continue  # "closed a $70 million Series D round in June" in a November story
         reason = _guard(text, trig.start(), end, ref_year)
         relative = reason == "passing_mention" and _is_relative_news(text, trig.start(), end)
         if reason and not relative:
@@ -700,16 +702,24 @@ def _events_in(
                     start = _clause_start(text, name, trig.start())
                     events.append(_Event(name, sent, money, False, rumored, start=start))
             continue
-        if not relative and _PLURAL_AUX_RE.search(text[max(0, trig.start() - 25) : trig.end()]):
+        beneficiary = _FOR_COMPANY_RE.match(text, money.end) if money else None
+        if beneficiary and not _is_descriptor(beneficiary.group("desc")):
+            beneficiary = None
+        if not relative and not beneficiary and _PLURAL_AUX_RE.search(text[max(0, trig.start() - 25) : trig.end()]):
             continue  # "Le start-up israeliane hanno raccolto", "Twiga and Komaza have raised": aggregates
+        if _SUBORDINATE_PAST_RE.match(text) and "," not in text[: trig.start()]:
+            continue  # "When Natasia and her cofounder raised $1.5 million for Wyzerr, she became ...": background
         company = (
             (_antecedent(text, trig.start()) or _leading_name(text))
             if relative
             else _company_from_subject(text, trig.start())
         )
-        if not company and not relative and len(earlier) > 1:
-            if re.search(r"\band\s*$", _AUX_TAIL_RE.sub("", text[: trig.start()])):  # "X had ... and is set to raise"
-                company = _company_from_subject(text, earlier[-2]) or _leading_name(text)
+        if not company and beneficiary:  # "execs have raised a $32M round for their startup Forter"
+            company = _clean_company(beneficiary.group("name").split())
+        if not company and not relative and re.search(r"\band\s*$", _AUX_TAIL_RE.sub("", text[: trig.start()])):
+            # coordinated verbs share the subject: "X had ... and is set to raise", "X exited stealth and announced"
+            earlier_subject = _company_from_subject(text, earlier[-2]) if len(earlier) > 1 else ""
+            company = earlier_subject or _leading_name(text) or _topic(text[: trig.start()])
         if not company and not relative:
             company = _leading_name(text) if not RAISE_RE.search(text[: trig.start()]) else ""
         if not company and not relative:
@@ -772,6 +782,20 @@ def _gapped_events(
         named = text.find(company, money.end, money.end + 120)
         last = named + len(company) if named >= 0 else money.end
     return out
+
+
+_SUBORDINATE_PAST_RE = re.compile(r"(?:When|After|Before|Since|Once|Until|Back\s+when)\s")
+_FOR_COMPANY_RE = re.compile(
+    r"\s+(?:[\w-]+\s+){0,3}?for\s+(?:their|its|his|her|the)\s+(?:[\w-]+\s+){0,2}?(?P<desc>[\w-]+)\s+(?P<name>"
+    + _NAME
+    + ")"
+)
+
+
+def _earlier_month(clause: str, published: datetime.date) -> bool:
+    """A month named as when it happened ("in June") that is not the month of publication."""
+    months = _MONTHS.split("|")
+    return any(months.index(m.group(1).capitalize()) + 1 != published.month for m in _MONTH_RE.finditer(clause))
 
 
 def _later_round_size(text: str, after: int, monies: list[Money]) -> Money | None:
@@ -1180,6 +1204,8 @@ def _build(
     score += (round_type is not None) + bool(leads) + (body.count(company) >= 2)
     if title and not has_title_event and not roundup:
         score -= 1
+        if anchor.index >= 8:  # deep in a story headlined about something else: a profile recounting history
+            score -= 2
     if money is None and not undisclosed and valuation is None:
         score -= 1
     if score < _THETA:

@@ -470,3 +470,47 @@ def test_a_founder_named_in_the_subject_is_not_the_company() -> None:
     )
     (r,) = detect_rounds(text)
     assert (r["company"], r["amount"], r["round"]) == ("Redwood Metals", 2_000_000_000, "debt")
+
+
+@pytest.mark.parametrize(
+    ("text", "company", "amount"),
+    [
+        (
+            "- The RealDeal, a website that sells used designer clothes, raised $40 million in a Series C round.",
+            "RealDeal",
+            40_000_000,
+        ),
+        (
+            "- A few ex-Paypal execs have raised a $32 million Series C round for their antifraud startup Fortex.",
+            "Fortex",
+            32_000_000,
+        ),
+        (
+            "- Data storage startup Diamanto exited stealth and announced that it has raised a $12.5 million round.",
+            "Diamanto",
+            12_500_000,
+        ),
+    ],
+    ids=["sells-is-not-a-sale", "raised-for-their-startup", "coordinated-announcement"],
+)
+def test_roundup_bullets(text: str, company: str, amount: int) -> None:
+    (r,) = detect_rounds(text)
+    assert (r["company"], r["amount"]) == (company, amount)
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (None, "When Natasia and her cofounder raised $1.5 million for their startup Wyzo, she became a rarity."),
+        ("How Rent the Runway Plans to Own Your Closet", "Further, RTR closed a $70 million Series D round in June."),
+        (
+            "Cracking the Code",
+            " ".join(f"HackerRock grew its client list in city number {n}." for n in range(10))
+            + " HackerRock raised $3 million from Khosla Ventures, led by Vinod Khosla."
+            + " HackerRock now has 1,000 clients.",
+        ),
+    ],
+    ids=["when-clause", "earlier-month", "deep-in-a-profile"],
+)
+def test_background_raises_in_stories_about_something_else(title: str | None, text: str) -> None:
+    assert detect_rounds(text, title=title, published=datetime.date(2015, 11, 13)) == []
