@@ -195,7 +195,7 @@ _TOTAL_LEFT_RE = re.compile(
 )
 _TOTAL_RIGHT_RE = re.compile(r"^\s{0,2}(?:in total|to date|so far|in all|overall|total|since)\b", re.I)
 _FUND_RIGHT_RE = re.compile(
-    r"^\s{0,2}(?:\([^)]{0,40}\)\s*)?(?:(?:[\w-]+\s+){0,3}(?:fund|funds|Fund|vehicle)\b(?!ing)|"
+    r"^\s{0,2}(?:\([^)]{0,40}\)\s*)?(?:(?:[\w-]+\s+){0,3}(?<!to )(?:fund|funds|Fund|vehicle)\b(?!ing)|"
     r"(?:[\w-]+\s+){0,3}to\s+(?:finance|fund|lend\s+to|invest\s+in)\s+(?:\w+\s+)?"
     r"(?:startups|companies|businesses|SMEs|founders)\b|"
     r"(?:in\s+)?(?:new\s+)?(?:funding|financing|capital|investment)\s+(?:for|to)\s+(?:[\w-]+\s+){0,3}"
@@ -214,7 +214,9 @@ _OTHER_LEFT_RE = re.compile(
     r"about\s+|around\s+|roughly\s+|nearly\s+)?$",
     re.I,
 )
-_RANGE_LEFT_RE = re.compile(r"\b(?:between\s+|from\s+[^\s\d]{0,3}\s?[\d.,]+\s?\w{0,8}\s+(?:to|and)\s+)$", re.I)
+_RANGE_LEFT_RE = re.compile(
+    r"\b(?:between\s+|(?:from|between)\s+[^\s\d]{0,3}\s?[\d.,]+\s?\w{0,8}\s+(?:to|and)\s+)$", re.I
+)
 _RANGE_RE = re.compile(r"^\s{0,2}(?:-|to|and)\s{0,2}[$€£¥₹]?\s?\d", re.I)
 _FUNDING_OBJECT_RE = re.compile(
     r"\b(?:round|funding|financing|investment|series|seed|grant|capital|led\s+by|"
@@ -595,7 +597,13 @@ def _is_anaphor(phrase: str) -> bool:
     if _ANAPHOR_RE.match(phrase):
         return True
     m = _DEFINITE_RE.match(phrase)
-    return bool(m) and _is_descriptor(m.group("rest").split()[-1])
+    if not m:
+        return False
+    *modifiers, head = m.group("rest").split()
+    german = phrase.split()[0].casefold() in {"das", "die", "der"}
+    return _is_descriptor(head) and all(
+        w.islower() or w.endswith("-based") or (german and w.endswith("er")) for w in modifiers
+    )  # "the Basel-based biotech", "Das Berliner Start-up"; not "the Ethos yoga chain"
 
 
 def _topic(text: str) -> str:
@@ -618,16 +626,23 @@ def _context(last_company: str, since: list[_Sentence]) -> str:
         if sent.para != since[-1].para:
             break
         topic = _topic(sent.text)
-        if topic:
-            return topic
+        if topic:  # "CartiHeal considers a Nasdaq IPO. The company is looking to raise": not a round
+            return "" if IPO_RE.search(sent.text) or ACQ_RE.search(sent.text) else topic
     return ""
+
+
+_ADVERB_RE = re.compile(
+    r"^(?:(?:now|today|also|meanwhile|separately|additionally|moreover|so|and|but|then|since\s+then|"
+    r"in\s+addition|as\s+a\s+result|recently)\s+)+",
+    re.I,
+)
 
 
 def _resolve_anaphor(text: str, trigger_start: int, context: Callable[[], str]) -> str:
     """ "the Basel-based start-up has now raised", "it has raised": the sentence's own topic before the
     anaphor, else the previous sentence's (``context``)."""
     clause = re.split(r"[;:]|\s-\s", text[:trigger_start])[-1]
-    chunks = [c.strip() for c in re.split(r",\s*", _AUX_TAIL_RE.sub("", clause))]
+    chunks = [_ADVERB_RE.sub("", c.strip()) for c in re.split(r",\s*", _AUX_TAIL_RE.sub("", clause))]
     subject = next((c for c in (chunks[-1], chunks[0]) if _is_anaphor(c)), "")
     if not subject:
         return ""
@@ -689,7 +704,7 @@ def _events_in(
         relative = reason == "passing_mention" and _is_relative_news(text, trig.start(), end)
         if reason and not relative:
             continue
-        if money and FUND_RE.search(text[money.end : money.end + 30]):
+        if money and FUND_RE.search(re.sub(r"\bto\s+fund\b", "", text[money.end : money.end + 30])):
             continue
         each = _EACH_RE.search(text[max(0, trig.start() - 25) : trig.start()])
         each_at = max(0, trig.start() - 25) + each.start() if each else 0
@@ -1273,9 +1288,13 @@ def _reference_year(text: str) -> int | None:
 def _drop_related_links(sents: list[_Sentence]) -> list[_Sentence]:
     """Skip the two paragraphs after an "Also Read:" / "Related:" line: links to other stories."""
     out, skip_until = [], -1
-    for s in sents:
-        if _RELATED_RE.match(s.text):
-            skip_until = s.para + 2
+    for i, s in enumerate(sents):
+        opens_paragraph = i == 0 or sents[i - 1].para != s.para  # not "... Battery Ventures. Read more"
+        related = _RELATED_RE.match(s.text) if opens_paragraph else None
+        if related:
+            # "Read More: <headline>" is the link itself; a bare "Also Read:" heads the link lines after it
+            inline = len(s.text[related.end() :].split()) >= 4
+            skip_until = max(skip_until, s.para if inline else s.para + 2)
         elif s.para > skip_until:
             out.append(s)
     return out

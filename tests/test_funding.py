@@ -514,3 +514,33 @@ def test_roundup_bullets(text: str, company: str, amount: int) -> None:
 )
 def test_background_raises_in_stories_about_something_else(title: str | None, text: str) -> None:
     assert detect_rounds(text, title=title, published=datetime.date(2015, 11, 13)) == []
+
+
+def test_inline_read_more_links_do_not_hide_the_next_story() -> None:
+    text = (
+        "Acme Health raises $40 million in a Series B round. Read more\n"
+        "Read More: Government Confirms Web Management System Upgrade\n"
+        "Notably, EV firm Zeta Energy secured $71 million, elevating its valuation to $1.3 billion.\n"
+        "Also Read:\n"
+        "Omega raises $5 million\n"
+    )
+    assert [r["company"] for r in detect_rounds(text)] == ["Acme Health", "Zeta Energy"]
+
+
+def test_a_company_considering_an_ipo_is_not_raising_a_round() -> None:
+    text = (
+        "Biomed company Cartix considers a Nasdaq IPO. The company is looking to raise between $60 million "
+        "and $80 million, according to two people familiar with the matter."
+    )
+    assert detect_rounds(text) == []
+
+
+def test_money_raised_to_fund_a_plant_is_a_round_not_a_fund() -> None:
+    text = (
+        "On Tuesday, Stordo announced a $20 million investment from BP Ventures. Now the company is seeking "
+        "to raise $400 million to fund a U.S. factory, its CEO said."
+    )
+    assert [(r["company"], r["amount"], r["status"]) for r in detect_rounds(text)] == [
+        ("Stordo", 20_000_000, "announced"),
+        ("Stordo", 400_000_000, "rumored"),
+    ]
