@@ -287,7 +287,7 @@ _PARTICIPANT_PATTERNS = [
     re.compile(r"\bexisting\s+(?:investors|backers)\s+(?P<list>[A-Z].{1,200})"),
     re.compile(r"\b(?:investors|backers)\s+(?:such\s+as|like|including)\s+(?P<list>[A-Z].{1,200})"),
     re.compile(
-        r"(?:\b(?:funding|investment|money|capital|round|financing)\s+(?:(?:has\s+|have\s+)?c[oa]me\s+)?|"
+        r"(?:\b(?:funding|investment|money|capital|round|financing|facility|loan|debt)\s+(?:(?:has\s+|have\s+)?c[oa]me\s+)?|"
         r"(?:[$€£¥₹]|\b[A-Z]{3}\s?)[\d.,]+\s*(?:[mMbBkK]n?|million|billion)?\s+|\b(?:million|billion|crore|lakh|[mM]n?)\s+)"
         r"from\s+(?:(?:[a-z-]+|[A-Z][\w.]*-based)\s+){0,4}(?P<list>[A-Z].{1,200})"
     ),
@@ -469,7 +469,8 @@ def _leading_name(sentence: str) -> str:
 def _subject(sentence: str, trigger_start: int) -> str:
     pre = sentence[:trigger_start]
     pre = _AUX_TAIL_RE.sub("", pre)
-    pre = re.sub(r",\s*(?:which|who|that)\s[^;:]{0,300}$", "", pre)  # "Taimba, which operates ... has raised"
+    # "Taimba, which operates ... has raised", "StoreDot, che sta sviluppando ..., ha raccolto"
+    pre = re.sub(r",\s*(?:which|who|that|che|qui|que|die|der|das|welche)\s[^;:]{0,300}$", "", pre)
     appositive = _APPOSITIVE_RE.search(pre)
     if appositive and _name_tokens(pre[: appositive.start()]):  # "Acme, a payments startup, has raised"
         pre = pre[: appositive.start()]
@@ -496,7 +497,7 @@ def _longest_in_body(name: str, body: str) -> str:
     tokens = name.split()
     for i in range(len(tokens)):
         cand = " ".join(tokens[i:])
-        if cand and re.search(r"(?<!\w)" + re.escape(cand) + r"(?!\w)", body):
+        if cand and re.search(r"(?<!\w)" + re.escape(cand) + r"(?!\w)(?!'s\s+[$€£¥₹\d])", body):
             return cand
     return name
 
@@ -525,12 +526,21 @@ _EACH_RE = re.compile(
 _PLURAL_AUX_RE = re.compile(r"\b(?:hanno|ont|haben|have|han|sind|are|were|collectively|together)\b(?!\s+each)")
 
 
+# "announced on August 11 that it had secured": reported speech shifts the tense back, it is not history
+_BACKSHIFT_RE = re.compile(
+    r"\b(?:announced|said|confirmed|revealed|disclosed|told\s+\w+)\s+(?:on\s+\w+(?:\s+\d{1,2})?\s+)?(?:that\s+)?"
+    r"(?:it|they|the\s+(?:company|startup|firm))\s+$",
+    re.I,
+)
+
+
 def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | None:
     """A reject reason for the clause around a trigger, or None."""
     left = max(0, start - 80)
     boundary = max(sentence.rfind(b, left, start) for b in (" and ", "; ", " while ", " whereas "))
     clause = sentence[boundary if boundary >= 0 else left : end + 30]  # not the history of a coordinated clause
-    if HISTORY_RE.search(clause) or _WHEN_PAST_RE.search(sentence[start : start + 200]):
+    history = [m for m in HISTORY_RE.finditer(clause) if not _BACKSHIFT_RE.search(clause[: m.start()])]
+    if history or _WHEN_PAST_RE.search(sentence[start : start + 200]):
         return "history"
     for m in _YEAR_RE.finditer(clause):
         if ref_year is not None and int(m.group(1)) < ref_year:
@@ -550,7 +560,7 @@ def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | N
 _GENERIC_OBJECT_RE = re.compile(
     r"\s*(?:(?:a|an|the|its|new|fresh|more|additional|further|another|first|some|substantial|significant|"
     r"undisclosed|external|outside|largest|biggest|latest|recent|maiden|initial|new\s+round\s+of)\s+){0,4}"
-    r"(?:[a-z]+\s+)?(?:(?:funding|financing|investment|venture|growth|equity)\s+)?"
+    r"(?:[a-z]+\s+)?(?:pre-?[Ss]eries\s+[A-J]\+?\s+)?(?:(?:funding|financing|investment|venture|growth|equity)\s+)?"
     r"(?:round|funding|financing|capital|investments?)\b(?!\s+(?:firm|fund|arm|partners?)\b)",
     re.I,
 )
@@ -857,8 +867,12 @@ def _money_first_events(
                 start = aux[-1].start()
             else:
                 company, start = _sentence_subject(text), 0
+        elif sent.is_title and (owner := _title_owner(text, money, after)):
+            company, start = _clean_company(owner.group("name").split()), owner.start()
         elif RAISE_NOUN_RE.search(text[max(0, money.start - 40) : money.start]):
-            company, start = _sentence_subject(text), max(0, money.start - 40)
+            agent = _GAP_PASSIVE_RE.match(after)
+            company = _name_after(text, money.end + agent.end()) if agent else _sentence_subject(text)
+            start = max(0, money.start - 40)
         else:
             continue
         if not company and any(_is_anaphor(" ".join(text.split()[:k])) for k in range(1, 6)):
@@ -868,6 +882,16 @@ def _money_first_events(
         rumored = bool(RUMOR_RE.search(text[max(0, start - 60) : money.end + 60]))
         events.append(_Event(company, sent, money, False, rumored, start=_clause_start(text, company, start)))
     return events
+
+
+_POSSESSIVE_ROUND_RE = re.compile(r"(?P<name>" + _NAME + r")'s?\s*$")
+_ROUND_WORD_RE = re.compile(r"\s+(?:[\w-]+\s+){0,3}?(?:round|raise|funding|financing)\b", re.I)
+
+
+def _title_owner(text: str, money: Money, after: str) -> re.Match[str] | None:
+    """The possessor of a headline's round: "Decoding Rapido's $120 Mn unicorn round"."""
+    owner = _POSSESSIVE_ROUND_RE.search(text[: money.start])
+    return owner if owner and _ROUND_WORD_RE.match(after) else None
 
 
 def _sentence_subject(text: str) -> str:

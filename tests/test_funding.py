@@ -544,3 +544,45 @@ def test_money_raised_to_fund_a_plant_is_a_round_not_a_fund() -> None:
         ("Stordo", 20_000_000, "announced"),
         ("Stordo", 400_000_000, "rumored"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "expected"),
+    [
+        (
+            None,
+            "Anche nel settore automobilistico, StoreDoc, che sta sviluppando una batteria, ha raccolto "
+            "60 milioni di dollari.",
+            ("StoreDoc", 60_000_000),
+        ),
+        (
+            None,
+            "La cifra è dovuta a un round di finanziamento di $ 250 milioni dalla compagnia di ridesharing Viax.",
+            ("Viax", 250_000_000),
+        ),
+        (
+            "Decoding Rapida's $120 Mn unicorn round",
+            "Decoding Rapida's $120 Mn unicorn round\nMobility startup Rapida recently turned unicorn.",
+            ("Rapida", 120_000_000),
+        ),
+        (
+            None,
+            "Yieldstreat announced on August 11 that it had secured a $400 million warehouse facility from "
+            "Monroe Capital LLC.",
+            ("Yieldstreat", 400_000_000),
+        ),
+    ],
+    ids=["italian-relative", "noun-with-agent", "headline-possessive", "reported-speech"],
+)
+def test_more_ways_to_name_the_raising_company(title: str | None, text: str, expected: tuple) -> None:
+    (r,) = detect_rounds(text, title=title)
+    assert (r["company"], r["amount"]) == expected
+
+
+def test_pre_series_a_funding_in_a_bulleted_roundup() -> None:
+    text = (
+        "- London-based fintech firm Tembi raised £14m in its Series B round.\n"
+        "- Health tech company PocDok secured pre-Series A funding from MMC Ventures for its diagnostics tool.\n"
+        "PocDok's test reads results on a phone.\n"
+    )
+    assert [r["company"] for r in detect_rounds(text)] == ["Tembi", "PocDok"]
