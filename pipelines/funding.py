@@ -1097,9 +1097,17 @@ def _dedupe(names: list[str], company: str) -> list[str]:
 
 def _valuation(texts: list[str], event: _Event) -> Money | None:
     for text in texts:
-        for money in find_money(text):
+        monies = find_money(text)
+        for i, money in enumerate(monies):
+            conversion = monies[i + 1] if i + 1 < len(monies) else None
+            if conversion and re.fullmatch(
+                r"\s*\((?:approximately|approx\.?|about|around|roughly|~)?\s*", text[money.end : conversion.start]
+            ):
+                # "Rs 8,517 crore (approximately $1.02 billion)": the figure in the round's currency, unconverted
+                if event.money and conversion.currency == event.money.currency != money.currency:
+                    money = conversion
             if (
-                _role(text, money) == "valuation"
+                _role(text, monies[i]) == "valuation"
                 and MIN_ROUND_USD <= (to_usd(money.value, money.currency) or money.value) <= 10 * MAX_ROUND_USD
                 and not HISTORY_RE.search(text[max(0, money.start - 60) : money.end])
             ):

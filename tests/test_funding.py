@@ -586,3 +586,12 @@ def test_pre_series_a_funding_in_a_bulleted_roundup() -> None:
         "PocDok's test reads results on a phone.\n"
     )
     assert [r["company"] for r in detect_rounds(text)] == ["Tembi", "PocDok"]
+
+
+def test_a_valuation_given_with_its_conversion_is_taken_in_the_rounds_currency() -> None:
+    text = (
+        "Rapida has raised $120 million in a Series E round. Rapida was valued at around Rs 8,517 crore "
+        "(approximately $1.02 billion) in the round."
+    )
+    (r,) = detect_rounds(text)
+    assert (r["currency"], r["valuation"]) == ("USD", 1_020_000_000)
