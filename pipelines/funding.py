@@ -467,13 +467,16 @@ def _leading_name(sentence: str) -> str:
 
 
 def _subject(sentence: str, trigger_start: int) -> str:
-    pre = sentence[:trigger_start]
-    pre = _AUX_TAIL_RE.sub("", pre)
+    raw = sentence[:trigger_start]
+    pre = _AUX_TAIL_RE.sub("", raw)
     # "Taimba, which operates ... has raised", "StoreDot, che sta sviluppando ..., ha raccolto"
     pre = re.sub(r",\s*(?:which|who|that|che|qui|que|die|der|das|welche)\s[^;:]{0,300}$", "", pre)
     appositive = _APPOSITIVE_RE.search(pre)
     if appositive and _name_tokens(pre[: appositive.start()]):  # "Acme, a payments startup, has raised"
-        pre = pre[: appositive.start()]
+        closed = appositive.group(0).rstrip().endswith(",") or "," in raw[len(pre) :]
+        ends_in_name = _NAME_TOKEN_RE.match(appositive.group(0).rstrip(", ").split()[-1])
+        if closed or not ends_in_name:  # not "On April 8, the Shanghai-based platform Liyunqiche received"
+            pre = pre[: appositive.start()]
     pre = re.split(r"[;:(\"]|\s-\s|,\s+(?=[a-z])", pre)[-1]
     return pre.rstrip(", ")
 
@@ -999,7 +1002,13 @@ def _antecedent(text: str, start: int) -> str:
     appositive = re.search(r",\s*(?:the|a|an|un|une|una|la|le|il|el|ein|eine|società|société)\s[^,]{1,90}$", pre, re.I)
     if appositive:
         pre = pre[: appositive.start()]
-    return _clean_company(_name_tokens(re.split(r"[;:(\"]|\s-\s", pre)[-1]))
+    pre = re.split(r"[;:(\"]|\s-\s", pre)[-1]
+    chunks = pre.split(",")
+    for chunk in reversed(chunks[-2:]):  # "SenseTime Group, China's leading AI start-up, which secured"
+        name = _clean_company(_name_tokens(chunk))
+        if name:
+            return name
+    return ""
 
 
 def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money], ref_year: int | None) -> list[_Event]:
@@ -1054,6 +1063,7 @@ def _split_names(raw: str) -> list[str]:
         for _ in range(3):
             part = _FILLER_RE.sub("", part)
         part = re.sub(r"^.*?'s\s+(?=[A-Z])", "", part)  # "Ashton Kutcher's Sound Ventures"
+        part = re.sub(r"^(?:[a-z][\w-]*\s+){1,3}(?=[A-Z])", "", part)  # "e-commerce giant Alibaba"
         part = re.sub(r"^\S+-(?:[Ii]nvestor|[Bb]acker|Geldgeber)\s+(?=[A-Z])", "", part)  # "Spotify-Investor Northzone"
         part = re.sub(r"\s+(?:and\s+)?others?$|\s+among\s+others$", "", part)
         tokens = part.split()

@@ -595,3 +595,17 @@ def test_a_valuation_given_with_its_conversion_is_taken_in_the_rounds_currency()
     )
     (r,) = detect_rounds(text)
     assert (r["currency"], r["valuation"]) == ("USD", 1_020_000_000)
+
+
+def test_weekly_column_forms() -> None:
+    text = (
+        "This week's top tech financing recipient is SenseTim Group, China's leading AI start-up, which secured "
+        "USD 600 million in a Series C round led by e-commerce giant Alibaba.\n"
+        "1. On April 8, the Shanghai-based automobile fintech platform Liyunqi received USD 37.9 million in "
+        "Series B+ financing led by CreditEase Group."
+    )
+    found = [(r["company"], r["amount"], r["round"], r["lead_investors"]) for r in detect_rounds(text)]
+    assert found == [
+        ("SenseTim Group", 600_000_000, "series_c", ["Alibaba"]),
+        ("Liyunqi", 37_900_000, "series_b", ["CreditEase Group"]),
+    ]
