@@ -202,7 +202,7 @@ _FUND_RIGHT_RE = re.compile(
     r"(?:companies|startups|businesses|SMEs|entrepreneurs|founders)\b|"
     r"(?:for|to)\s+(?:investing|invest|back|deploy))"
 )
-_FUND_LEFT_RE = re.compile(r"\bfunds?\s+(?:\w+\s+){0,3}(?:of|to|at|worth|with)?\s*$", re.I)
+_FUND_LEFT_RE = re.compile(r"\bfunds?\s+(?:[a-z]\w*\s+){0,3}(?:of|to|at|worth|with)?\s*$")
 _OTHER_RIGHT_RE = re.compile(
     r"^\s{0,2}(?:\w+\s+)?(?:in\s+)?(?:annual\s+|recurring\s+)?(?:revenue|sales|ARR|GMV|"
     r"run-rate|profit|loss|market|industry|per\s+share|a\s+share|damages|fine|order|"
@@ -285,6 +285,10 @@ _PARTICIPANT_PATTERNS = [
         r"(?:the\s+)?(?:other\s+)?(?:investors|backers|participants)\b"
     ),
     re.compile(r"\bexisting\s+(?:investors|backers)\s+(?P<list>[A-Z].{1,200})"),
+    re.compile(
+        r"\b(?:[Oo]thers|[Oo]ther\s+(?:investors|backers))\s+(?:joining|participating|taking\s+part)(?:\s+in)?"
+        r"\s+(?:were|are|included|include)\s+(?P<list>[A-Z].{1,200})"
+    ),
     re.compile(r"\b(?:investors|backers)\s+(?:such\s+as|like|including)\s+(?P<list>[A-Z].{1,200})"),
     re.compile(
         r"(?:\b(?:funding|investment|money|capital|round|financing|facility|loan|debt)\s+(?:(?:has\s+|have\s+)?c[oa]me\s+)?|"
@@ -1011,6 +1015,14 @@ def _antecedent(text: str, start: int) -> str:
     return ""
 
 
+# after the amount an investor put in: "... (US$23 million) first round investment in", "... in"
+_INVESTEE_RE = re.compile(
+    r"(?:\s*\([^()]{0,40}\))?\s+(?:[\w+-]+\s+){0,4}?"
+    r"(?P<noun>(?:round|funding|investment|financing)(?:\s+of\s+(?:funding|financing|investment))?\s+)?"
+    r"(?:in|into)\s+(?:the\s+)?"
+)
+
+
 def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money], ref_year: int | None) -> list[_Event]:
     """ "Sequoia leads $20M round in Acme": the company is the object after "in"."""
     events = []
@@ -1018,22 +1030,21 @@ def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money], re
         money, _, _ = _object(text, trig.end(), trig.end(), monies)
         if money is None:
             continue
-        m = re.compile(
-            rf"(?:\s*\([^()]{{0,40}}\))?"  # a conversion: "RMB150 million (US$23 million)"
-            rf"\s+(?:(?:of\s+)?(?:funding\s+|financing\s+|investment\s+|[Ss]eries\s+\w\+?\s+)?"
-            rf"(?:round|funding|investment|financing)(?:\s+of\s+(?:funding|financing|investment))?\s+)?(?:in|into)"
-            rf"\s+(?:the\s+)?(?:(?:[\w-]+\s+){{0,3}}(?:startup|company|firm)\s+)?(?P<name>{_NAME})"
-        ).match(text, money.end)
-        if not m or _guard(text, trig.start(), m.end(), ref_year):
+        m = _INVESTEE_RE.match(text, money.end)
+        if not m or not (m.group("noun") or re.search(r"\b(?:put|invest|back)", trig.group(0), re.I)):
+            continue
+        if re.match(r"\d|(?:several|many|multiple|dozens|\w+\s+(?:startups|companies))\b", text[m.end() :]):
+            continue  # "invests €278 million in 75 companies": a programme, not a round
+        company = _name_after(text, m.end())
+        if not company or _guard(text, trig.start(), m.end() + len(company), ref_year):
             continue
         investor = _company_from_subject(text, trig.start())
-        company = _clean_company(m.group("name").split())
         if company and investor and not _is_investor(company):
             rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60) : m.end() + 40]))
             clause = re.split(r"[;:]|\s-\s|,\s+(?:while|as|and\s+the)\s", text[: trig.start()])[-1]
             named = _split_names(_AUX_TAIL_RE.sub("", clause).lstrip(" -•*·"))
-            backers = [n for n in named if investor in n or _is_investor(n)]
-            backers = backers if any(investor in n for n in backers) else [investor]
+            # the names coordinated with the subject investor are its co-investors
+            backers = named if any(investor in n for n in named) else [investor]
             lead = backers if trig.group(0).lower().startswith(("lead", "led", "co-")) else []
             events.append(_Event(company, sent, money, False, rumored, leads=lead, backers=backers, start=trig.start()))
     return events
@@ -1137,7 +1148,10 @@ def _same_company(a: str, b: str) -> bool:
         return True
     ta, tb = a.casefold().split(), b.casefold().split()
     short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
-    return long_[: len(short)] == short and not all(t in DESCRIPTORS for t in short)
+    if all(t in DESCRIPTORS for t in short):
+        return False
+    # "Sera" / "Sera Prognostics"; "Jinying Technology" / "Beijing Jinying Technology"
+    return long_[: len(short)] == short or (len(short) >= 2 and long_[-len(short) :] == short)
 
 
 def _merge(events: list[_Event]) -> list[list[_Event]]:
@@ -1193,12 +1207,10 @@ _FOLLOW_UP_RE = re.compile(r"(?:This|The|It|Its|These|That)")
 
 def _company_name(group: list[_Event], body: str) -> str:
     names = [e.company for e in group]
-    best = names[0]
-    if group[0].sent.is_title:
-        best = _longest_in_body(best, body)
-        for name in names[1:]:  # the body's fuller name ("Sera" -> "Sera Prognostics")
-            if len(name) > len(best) and _same_company(best, name):
-                best = name
+    best = _longest_in_body(names[0], body) if group[0].sent.is_title else names[0]
+    for name in names[1:]:  # the fuller name ("Sera" -> "Sera Prognostics", "Beijing Jinying Technology")
+        if len(name) > len(best) and _same_company(best, name):
+            best = name
     return best
 
 
@@ -1235,9 +1247,11 @@ def _build(
         scope = []
     if all(e.listed for e in group):
         anchor_text = ""
-    others = {e.company for e in all_events if not _same_company(e.company, company)}
+    others = {c for c in {e.company for e in all_events} if not _same_company(c, company)}
     scope = [s for s in scope if _mentions(s.text, company) or not any(o in s.text for o in others)]
     texts = title_part + [anchor_text] + [s.text for s in scope if s is not anchor]
+    # the group's other reports of this raise ("... a $40 million Series B+ round in Beijing Jinying")
+    texts += [_segment(e, group, all_events)[0] for e in group[:6] if e.sent is not anchor and not e.sent.is_title]
     clean = [
         t
         for t in texts

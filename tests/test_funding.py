@@ -609,3 +609,38 @@ def test_weekly_column_forms() -> None:
         ("SenseTim Group", 600_000_000, "series_c", ["Alibaba"]),
         ("Liyunqi", 37_900_000, "series_b", ["CreditEase Group"]),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Qiming Ventures has led a $30 million first round investment in Abcfin, a Beijing-based startup. "
+            "Others joining were Source Code Capital and Welight Capital.",
+            ("Abcfin", 30_000_000, ["Qiming Ventures"], ["Qiming Ventures", "Source Code Capital", "Welight Capital"]),
+        ),
+        (
+            "Blue Lake Capital and Zhen Fund have put $15 million in vending machine operator Cityboxx in Shanghai.",
+            ("Cityboxx", 15_000_000, [], ["Blue Lake Capital", "Zhen Fund"]),
+        ),
+    ],
+    ids=["led-a-first-round-investment-in", "put-money-in-an-operator"],
+)
+def test_investor_first_sentences(text: str, expected: tuple) -> None:
+    (r,) = detect_rounds(text)
+    assert (r["company"], r["amount"], r["lead_investors"], r["investors"]) == expected
+
+
+def test_an_investor_spreading_money_over_many_companies_is_not_a_round() -> None:
+    text = "European Innovation Council invests over €278 million in 75 companies through accelerator pilot."
+    assert detect_rounds(text) == []
+
+
+def test_a_partial_name_merges_with_the_fuller_one() -> None:
+    text = (
+        "Jinyang Technology raised $40 million in its latest round led by Xiaomi Inc.\n"
+        "Xiaomi Inc and Yunfeng Capital have co-led a $40 million Series B+ round in online content publisher "
+        "Beijing Jinyang Technology."
+    )
+    (r,) = detect_rounds(text)
+    assert (r["company"], r["round"]) == ("Beijing Jinyang Technology", "series_b")
