@@ -230,7 +230,8 @@ _ROUND_CONTEXT_RE = re.compile(
 _FUNDING_WORDS_RE = re.compile(
     r"\b(?:round|funding|financing|raise[sd]?|raising|investment|invest(?:ed|s)?|"
     r"capital|series|seed|backers|investors|Geldgeber|Investoren|Finanzierung\w*|investisseurs?|financement|"
-    r"tour\s+de\s+table|investitori|finanziamento|inversores|financiaci[oó]n|investidores|rodada)\b",
+    r"tour\s+de\s+table|investitori|finanziamento|inversores|financiaci[oó]n|investidores|rodada|Geld|Kapital|"
+    r"\w*[Ii]nvestoren|investiert)\b",
     re.I,
 )
 _LIST_STOP_RE = re.compile(
@@ -239,7 +240,9 @@ _LIST_STOP_RE = re.compile(
     r"will|has|have|had|said|says|also|but|joined|according|after|before|from|through|via|under|since|led|"
     r"participated|both|each|took|this|its|their|the\s+round|the\s+company)\b"
 )
-_LIST_SPLIT_RE = re.compile(r",\s*(?:and\s+|&\s+|und\s+|et\s+)?|\s+(?:and|und|et|e|y)\s+|\s+as\s+well\s+as\s+")
+_LIST_SPLIT_RE = re.compile(
+    r",\s*(?:and\s+|&\s+|und\s+|et\s+)?|\s+(?:and|und|et|e|y|sowie)\s+|\s+as\s+well\s+as\s+"
+)
 # lower-case only: "New Enterprise Associates" keeps its "New"
 _FILLER_RE = re.compile(
     r"^(?:and|or|existing|new|other|returning|previous|investors?|backers?|including|entrant|"
@@ -296,6 +299,10 @@ _PARTICIPANT_PATTERNS = [
         r"from\s+(?:(?:[a-z-]+|[A-Z][\w.]*-based)\s+){0,4}(?P<list>[A-Z].{1,200})"
     ),
     re.compile(r"\b(?:prior|previous)\s+investors\s+(?P<list>[A-Z].{1,200})"),
+    re.compile(
+        r"\b(?:Geld|Kapital)\s+(?:kommt|kam|kamen|stammt|stammen)\s+(?:\w+\s+)?(?:von|vom)\s+"
+        r"(?:[a-zäöü]\w*\s+){0,2}(?P<list>[A-Z].{1,200})"
+    ),
 ]
 _ANY_YEAR_RE = re.compile(r"(?<![\d.,/-])((?:19[89]|20[0-3])\d)(?![\d.,/-]?\d)")
 _RELATED_RE = re.compile(
@@ -869,7 +876,10 @@ def _money_first_events(
         elif final and final.start() <= 45 and not re.search(r"[,.;]|\d", after[: final.start()]):
             pre = text[: money.start]
             aux = list(_AUX_RE.finditer(pre))
-            if aux:
+            inverted = _name_after_aux(text, aux[-1].end(), money.start) if aux else ""
+            if inverted:  # German verb-second: "In einer neuen Finanzierungsrunde hat Propster ... eingesammelt"
+                company, start = inverted, aux[-1].start()
+            elif aux:
                 company = _company_from_subject(text, aux[-1].start())
                 start = aux[-1].start()
             else:
@@ -893,6 +903,14 @@ def _money_first_events(
 
 _POSSESSIVE_ROUND_RE = re.compile(r"(?P<name>" + _NAME + r")'s?\s*$")
 _ROUND_WORD_RE = re.compile(r"\s+(?:[\w-]+\s+){0,3}?(?:round|raise|funding|financing)\b", re.I)
+
+
+def _name_after_aux(text: str, at: int, limit: int) -> str:
+    """The subject right after a verb-second auxiliary ("hat Propster insgesamt"), if a name stands there."""
+    m = re.match(_NAME, text[at:limit])
+    if not m or m.group(0).split()[0] in STOPWORDS:
+        return ""
+    return _clean_company(m.group(0).split())
 
 
 def _title_owner(text: str, money: Money, after: str) -> re.Match[str] | None:
@@ -1075,6 +1093,10 @@ def _split_names(raw: str) -> list[str]:
             part = _FILLER_RE.sub("", part)
         part = re.sub(r"^.*?'s\s+(?=[A-Z])", "", part)  # "Ashton Kutcher's Sound Ventures"
         part = re.sub(r"^(?:[a-z][\w-]*\s+){1,3}(?=[A-Z])", "", part)  # "e-commerce giant Alibaba"
+        part = re.sub(r"\s+(?:aus|in)\s+[A-ZÄÖÜ]\w+$", "", part)  # "PI-Labs aus Großbritannien"
+        part = re.sub(r"^(?:VC|Investor|Investorin)\s+(?=[A-Z])", "", part)  # "der französische VC Axeleo"
+        if re.fullmatch(r"(?:Alt|Bestands|Neu)?[Ii]nvestoren|Geldgeber|Business\s+Angels", part):
+            continue
         part = re.sub(r"^\S+-(?:[Ii]nvestor|[Bb]acker|Geldgeber)\s+(?=[A-Z])", "", part)  # "Spotify-Investor Northzone"
         part = re.sub(r"\s+(?:and\s+)?others?$|\s+among\s+others$", "", part)
         tokens = part.split()

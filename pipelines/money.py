@@ -149,6 +149,40 @@ _UNDISCLOSED_RE = re.compile(
 )
 
 
+# number words before a multiplier: "two million dollars", "drei Millionen Euro", "trois millions d'euros"
+NUMBER_WORDS: dict[str, float] = {
+    **dict.fromkeys(["one", "a", "ein", "eine", "un", "une", "uno", "una", "um", "uma"], 1.0),
+    **dict.fromkeys(["two", "zwei", "deux", "due", "dos", "dois", "duas"], 2.0),
+    **dict.fromkeys(["three", "drei", "trois", "tre", "tres", "três"], 3.0),
+    **dict.fromkeys(["four", "vier", "quatre", "quattro", "cuatro", "quatro"], 4.0),
+    **dict.fromkeys(["five", "fünf", "cinq", "cinque", "cinco"], 5.0),
+    **dict.fromkeys(["six", "sechs", "sei", "seis"], 6.0),
+    **dict.fromkeys(["seven", "sieben", "sept", "sette", "siete", "sete"], 7.0),
+    **dict.fromkeys(["eight", "acht", "huit", "otto", "ocho", "oito"], 8.0),
+    **dict.fromkeys(["nine", "neun", "neuf", "nove", "nueve"], 9.0),
+    **dict.fromkeys(["ten", "zehn", "dix", "dieci", "diez", "dez"], 10.0),
+    **dict.fromkeys(["twenty", "zwanzig", "vingt", "venti", "veinte", "vinte"], 20.0),
+}
+_WORD_MULTS = [
+    "million",
+    "millions",
+    "Millionen",
+    "milioni",
+    "millones",
+    "milhões",
+    "billion",
+    "billions",
+    "Milliarden",
+    "milliards",
+    "miliardi",
+]
+_WORD_MONEY_RE = re.compile(
+    rf"(?<![\w-]){_first_chars(list(NUMBER_WORDS))}(?P<word>{_alternation(list(NUMBER_WORDS))})\s+"
+    rf"(?P<mult>{_alternation(_WORD_MULTS)})\s{{0,2}}{_SUFFIX_WORD}",
+    re.IGNORECASE,
+)
+
+
 def _parse_number(raw: str, mult_word: str | None) -> float | None:
     """Read ``raw`` as a number: grouped thousands ("1,250,000"), decimal comma ("32,5") or point."""
     seps = [c for c in raw if c in ",."]
@@ -211,6 +245,12 @@ def find_money(text: str) -> list[Money]:
                 continue
             if money is not None and math.isfinite(money.value):  # "$1,000,000,...": no float holds it
                 found.append(money)
+    for m in _WORD_MONEY_RE.finditer(text):
+        code = _currency(m.group("sufword"))
+        if code:
+            value = NUMBER_WORDS[m.group("word").casefold()] * MULTIPLIERS.get(m.group("mult").casefold(), 1e6)
+            found.append(Money(m.start(), m.end(), value, code, m.group(0)))
+    found.sort(key=lambda money: money.start)
     return found
 
 

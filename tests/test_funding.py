@@ -644,3 +644,9 @@ def test_a_partial_name_merges_with_the_fuller_one() -> None:
     )
     (r,) = detect_rounds(text)
     assert (r["company"], r["round"]) == ("Beijing Jinyang Technology", "series_b")
+
+
+def test_german_verb_second_subject_after_the_auxiliary() -> None:
+    text = "In einer neuen Finanzierungsrunde hat Propstar insgesamt drei Millionen Euro eingesammelt."
+    (r,) = detect_rounds(text)
+    assert (r["company"], r["amount"], r["currency"]) == ("Propstar", 3_000_000, "EUR")

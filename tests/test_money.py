@@ -105,3 +105,22 @@ def test_pathological_inputs_are_fast(text: str) -> None:
     find_money(text)
     find_undisclosed(text)
     assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "currency"),
+    [
+        ("raised two million dollars", 2e6, "USD"),
+        ("hat insgesamt drei Millionen Euro eingesammelt", 3e6, "EUR"),
+        ("a levé trois millions d'euros", 3e6, "EUR"),
+        ("ha raccolto due milioni di euro", 2e6, "EUR"),
+    ],
+)
+def test_number_words_before_a_multiplier(text: str, value: float, currency: str) -> None:
+    (money,) = find_money(text)
+    assert (money.value, money.currency) == (value, currency)
+    assert text[money.start : money.end] == money.text
+
+
+def test_number_words_need_a_multiplier_and_a_currency() -> None:
+    assert find_money("two of the three founders won one award") == []
