@@ -193,6 +193,12 @@ _TOTAL_LEFT_RE = re.compile(
     r"\b[^$€£¥₹\d.;]{0,25}$",
     re.I,
 )
+# "raised a total of USD 58 million in a Strategic Growth Round": the size of this round, not a running total
+_ROUND_TOTAL_RE = re.compile(
+    r"\ba\s+total\s+of\s+\S+(?:\s+\S+)?\s+(?:[a-z]+\s+)?(?:in|through)\s+(?:a|an|its|the)\s+(?:new\s+|latest\s+)?"
+    r"(?:[\w-]+\s+){0,3}(?:round|financing|funding)\b",
+    re.I,
+)
 _TOTAL_RIGHT_RE = re.compile(r"^\s{0,2}(?:in total|to date|so far|in all|overall|total|since)\b", re.I)
 _FUND_RIGHT_RE = re.compile(
     r"^\s{0,2}(?:\([^)]{0,40}\)\s*)?(?:(?:[\w-]+\s+){0,3}(?<!to )(?:fund|funds|Fund|vehicle)\b(?!ing)|"
@@ -394,7 +400,9 @@ def _role(sentence: str, money: Money) -> str:
         return "range"
     if _VALUATION_RIGHT_RE.search(right) or _VALUATION_LEFT_RE.search(left):
         return "valuation"
-    if _TOTAL_LEFT_RE.search(left) or _TOTAL_RIGHT_RE.search(right):
+    if (_TOTAL_LEFT_RE.search(left) or _TOTAL_RIGHT_RE.search(right)) and not _ROUND_TOTAL_RE.search(
+        sentence[max(0, money.start - 12) : money.end + 60]
+    ):
         return "total"
     if _FUND_RIGHT_RE.search(sentence[money.end : money.end + 75]) or _FUND_LEFT_RE.search(left):
         return "fund"
@@ -450,6 +458,15 @@ def _clean_company(run: list[str]) -> str:
     return name
 
 
+_FUNCTION_WORDS = frozenset(
+    "will would has have had is was are were be been to and or in on for of with which that who by from as at "
+    "its their this these also now".split()
+)
+
+
+_CLAUSE_WORDS = frozenset("will would has have had is was are were to which who that be been".split())
+
+
 def _name_after(text: str, start: int) -> str:
     """The company named after a passive trigger: "by SME lending platform iwoca" -> "iwoca"."""
     m = re.match(r"[^,.;:()]{1,120}", text[start:])
@@ -460,11 +477,13 @@ def _name_after(text: str, start: int) -> str:
     rest = tokens[last_desc + 1 :]
     run: list[str] = []
     for tok in rest:
+        if tok in _CLAUSE_WORDS:  # the agent phrase ends where a verb starts: "... company will be used to"
+            break
         if _NAME_TOKEN_RE.match(tok) and not tok.endswith("-based"):
             run.append(tok)
         elif run:
             break
-    if not run and last_desc >= 0 and rest and rest[0].isalpha() and rest[0] not in GENERIC:
+    if not run and last_desc >= 0 and rest and rest[0].isalpha() and rest[0] not in GENERIC | _FUNCTION_WORDS:
         run = rest[:1]  # lower-case names right after a descriptor: "platform iwoca"
     return _clean_company(run)
 
@@ -553,7 +572,12 @@ def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | N
     left = max(0, start - 80)
     boundary = max(sentence.rfind(b, left, start) for b in (" and ", "; ", " while ", " whereas "))
     clause = sentence[boundary if boundary >= 0 else left : end + 30]  # not the history of a coordinated clause
-    history = [m for m in HISTORY_RE.finditer(clause) if not _BACKSHIFT_RE.search(clause[: m.start()])]
+    history = [
+        m
+        for m in HISTORY_RE.finditer(clause)
+        if not _BACKSHIFT_RE.search(clause[: m.start()])
+        and not (m.group(0).casefold() == "a total of" and _ROUND_TOTAL_RE.match(clause, m.start()))
+    ]
     if history or _WHEN_PAST_RE.search(sentence[start : start + 200]):
         return "history"
     for m in _YEAR_RE.finditer(clause):
@@ -572,10 +596,12 @@ def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | N
 
 
 _GENERIC_OBJECT_RE = re.compile(
-    r"\s*(?:(?:a|an|the|its|new|fresh|more|additional|further|another|first|some|substantial|significant|"
+    r"\s*(?:(?:the\s+)?(?:completion|close|closing)\s+of\s+)?"  # "announced the completion of a seed round"
+    r"(?:(?:a|an|the|its|new|fresh|more|additional|further|another|first|some|substantial|significant|"
     r"undisclosed|external|outside|largest|biggest|latest|recent|maiden|initial|new\s+round\s+of)\s+){0,4}"
     r"(?:[a-z]+\s+)?(?:pre-?[Ss]eries\s+[A-J]\+?\s+)?(?:(?:funding|financing|investment|venture|growth|equity)\s+)?"
-    r"(?:round|funding|financing|capital|investments?)\b(?!\s+(?:firm|fund|arm|partners?)\b)",
+    r"(?:round|funding|financing|capital|investments?|(?:new\s+)?(?:investors|backers))\b"
+    r"(?!\s+(?:firm|fund|arm|partners?)\b)",
     re.I,
 )
 
@@ -715,8 +741,13 @@ def _events_in(
         money, undisclosed, ok = _object(text, trig.start(), trig.end(), monies)
         if not ok:
             continue
-        if " ".join(trig.group(0).casefold().split()) in WEAK_RAISE and not _FUNDING_OBJECT_RE.search(
-            text[trig.end() : (money.end if money else trig.end()) + 45]
+        # a weak verb ("received") needs funding words, unless it continues a raise in the same sentence
+        # ("Insurteam has secured CHF 700,000, and Nevermined has received CHF 3.6 million")
+        continues_raise = bool(money and events and events[-1].money)
+        if (
+            " ".join(trig.group(0).casefold().split()) in WEAK_RAISE
+            and not continues_raise
+            and not _FUNDING_OBJECT_RE.search(text[trig.end() : (money.end if money else trig.end()) + 45])
         ):
             continue
         if money is None and not undisclosed:
@@ -871,7 +902,12 @@ def _money_first_events(
         passive = RAISE_PASSIVE_RE.search(after)
         final = RAISE_AFTER_RE.search(after)
         if passive and not re.search(r"[.;]", after[: passive.start()]):
-            company = _name_after(text, money.end + passive.end())
+            agent_at = money.end + passive.end()
+            agent = re.match(r"\s*((?:the|this)\s+(?:[\w-]+\s+){0,3}?[\w-]+)\b", text[agent_at:], re.I)
+            if agent and _is_anaphor(agent.group(1)):  # "The CHF31 million received by the biotech company"
+                company = context()
+            else:
+                company = _name_after(text, agent_at)
             start = money.start
         elif final and final.start() <= 45 and not re.search(r"[,.;]|\d", after[: final.start()]):
             pre = text[: money.start]

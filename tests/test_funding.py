@@ -650,3 +650,18 @@ def test_german_verb_second_subject_after_the_auxiliary() -> None:
     text = "In einer neuen Finanzierungsrunde hat Propstar insgesamt drei Millionen Euro eingesammelt."
     (r,) = detect_rounds(text)
     assert (r["company"], r["amount"], r["currency"]) == ("Propstar", 3_000_000, "EUR")
+
+
+def test_roundup_sentence_forms_in_a_weekly_editorial() -> None:
+    text = (
+        "Switzerland has a new unicorn. Digital asset bank Sygnix, which was launched in 2018, has raised a total "
+        "of USD 58 million in a Strategic Growth Round.\n"
+        "B2B travel insurtech company Insurtim has secured CHF 700,000, and Nevermind has received CHF 3.6 million."
+    )
+    found = [(r["company"], r["amount"], r["round"]) for r in detect_rounds(text)]
+    assert found == [("Sygnix", 58_000_000, "growth"), ("Insurtim", 700_000, None), ("Nevermind", 3_600_000, None)]
+
+
+def test_a_passive_agent_must_follow_its_descriptor() -> None:
+    text = "The CHF31 million received by the biotech company will be used to fund tests for Parkinson's disease."
+    assert detect_rounds(text) == []
