@@ -176,7 +176,8 @@ _AUX_TAIL_RE = re.compile(
     r"planning|plans|plan|looking|seeking|seeks|aims|aiming|set|expected|hoping|hopes|trying|tried|wants|"
     r"(?:in\s+)?(?:early|advanced|preliminary|final)?\s*(?:talks|discussions|negotiations)|close|about|"
     r"in\s+the\s+(?:midst|process)\s+of|reported(?:ly)?|said|understood|believed|poised|likely|"
-    r"recently|reportedly|quietly|yesterday|tonight|earlier|announced|announces|said|says|that|it|on\s+\w+day|this\s+week|has\s+announced))+"
+    r"recently|reportedly|quietly|yesterday|tonight|earlier|already|announced|announces|said|says|that|it|on\s+\w+day|"
+    r"this\s+week|has\s+announced))+"
     r"\s*$",
     re.I,
 )
@@ -225,7 +226,7 @@ _RANGE_LEFT_RE = re.compile(
 )
 _RANGE_RE = re.compile(r"^\s{0,2}(?:-|to|and)\s{0,2}[$€£¥₹]?\s?\d", re.I)
 _FUNDING_OBJECT_RE = re.compile(
-    r"\b(?:round|funding|financing|investment|series|seed|grant|capital|led\s+by|"
+    r"\b(?:round|funding|financing|investment|series|seed|grant|capital|led\s+by|valuation|"
     r"from\s+(?:[\w-]+\s+){0,3}(?:investors|backers)|from\s+[A-Z]|venture|equity|debt|loan|facility)\b",
     re.I,
 )
@@ -237,7 +238,7 @@ _FUNDING_WORDS_RE = re.compile(
     r"\b(?:round|funding|financing|raise[sd]?|raising|investment|invest(?:ed|s)?|"
     r"capital|series|seed|backers|investors|Geldgeber|Investoren|Finanzierung\w*|investisseurs?|financement|"
     r"tour\s+de\s+table|investitori|finanziamento|inversores|financiaci[oó]n|investidores|rodada|Geld|Kapital|"
-    r"\w*[Ii]nvestoren|investiert)\b",
+    r"\w*[Ii]nvestoren|investiert|convertible)\b",
     re.I,
 )
 _LIST_STOP_RE = re.compile(
@@ -246,9 +247,7 @@ _LIST_STOP_RE = re.compile(
     r"will|has|have|had|said|says|also|but|joined|according|after|before|from|through|via|under|since|led|"
     r"participated|both|each|took|this|its|their|the\s+round|the\s+company)\b"
 )
-_LIST_SPLIT_RE = re.compile(
-    r",\s*(?:and\s+|&\s+|und\s+|et\s+)?|\s+(?:and|und|et|e|y|sowie)\s+|\s+as\s+well\s+as\s+"
-)
+_LIST_SPLIT_RE = re.compile(r",\s*(?:and\s+|&\s+|und\s+|et\s+)?|\s+(?:and|und|et|e|y|sowie)\s+|\s+as\s+well\s+as\s+")
 # lower-case only: "New Enterprise Associates" keeps its "New"
 _FILLER_RE = re.compile(
     r"^(?:and|or|existing|new|other|returning|previous|investors?|backers?|including|entrant|"
@@ -460,7 +459,7 @@ def _clean_company(run: list[str]) -> str:
 
 _FUNCTION_WORDS = frozenset(
     "will would has have had is was are were be been to and or in on for of with which that who by from as at "
-    "its their this these also now".split()
+    "its their this these also now capital funding financing money equity debt cash".split()
 )
 
 
@@ -485,6 +484,9 @@ def _name_after(text: str, start: int) -> str:
             break
     if not run and last_desc >= 0 and rest and rest[0].isalpha() and rest[0] not in GENERIC | _FUNCTION_WORDS:
         run = rest[:1]  # lower-case names right after a descriptor: "platform iwoca"
+    lower = re.match(r"\s*([a-z][\w.-]+),\s+(?:a|an|the)\s+((?:[\w-]+\s+){0,5})", text[start:])
+    if not run and lower and lower.group(1) not in _FUNCTION_WORDS and any(map(_is_descriptor, lower.group(2).split())):
+        run = [lower.group(1)]  # "in relayr, a Berlin-based startup"
     return _clean_company(run)
 
 
@@ -617,6 +619,8 @@ def _object(sentence: str, start: int, end: int, monies: list[Money]) -> tuple[M
                 return money, False, True
             if role in {"fund", "other", "total"}:
                 return None, False, False
+            if role == "valuation" and money.start - end <= 20:
+                return None, False, True  # "is reportedly seeking a valuation of $70 billion": size not given
     undisclosed = bool(find_undisclosed(window[:60]))
     if _GENERIC_OBJECT_RE.match(window):
         return None, undisclosed, True
@@ -660,6 +664,8 @@ def _topic(text: str) -> str:
     """The company a sentence is about: its leading name or the subject of its first verb."""
     verb = _TOPIC_VERB_RE.search(text[:300])
     name = _leading_name(text) or (_company_from_subject(text, verb.start()) if verb else "")
+    if not name and (opening := re.match(r"(?P<name>" + _NAME + r")\s+[a-z]+(?:s|ed)\b", text)):
+        name = _clean_company(opening.group("name").split())  # "Robinhood continues to come under pressure"
     if not name:  # "Den Start machte am Montag das Start-up Outfittery."
         for m in re.finditer(r"(?<![\w-])([\w-]+)\s+(?=(" + _NAME + r"))", text[:300]):
             if _is_descriptor(m.group(1)):
@@ -1260,7 +1266,7 @@ def _scope(group: list[_Event], sents: list[_Sentence], anchors: list[int], sing
 
 
 # a paragraph that continues the story before it ("This round was led by ...") rather than starting another
-_FOLLOW_UP_RE = re.compile(r"(?:This|The|It|Its|These|That)")
+_FOLLOW_UP_RE = re.compile(r"[\s•*·-]*(?:This|The|It|Its|These|That)\b")
 
 
 def _company_name(group: list[_Event], body: str) -> str:
@@ -1331,9 +1337,10 @@ def _build(
     valuation = _valuation(clean, group[0])
     score = 3.0 if group[0].sent.is_title else 2.0
     score += (round_type is not None) + bool(leads) + (body.count(company) >= 2)
-    if title and not has_title_event and not roundup:
+    if title and not has_title_event and not roundup and not _FUNDING_WORDS_RE.search(title):
         score -= 1
-        if anchor.index >= 8:  # deep in a story headlined about something else: a profile recounting history
+        if anchor.index >= 8 and not _FUNDING_WORDS_RE.search(title):
+            # deep in a story headlined about something else: a profile recounting history
             score -= 2
     if money is None and not undisclosed and valuation is None:
         score -= 1
@@ -1380,7 +1387,7 @@ def _in_currency(money: Money, currency: str | None) -> float | None:
 def _mentions(text: str, company: str) -> bool:
     return company.casefold() in text.casefold() or bool(
         re.search(
-            r"\b(?:the|its)\s+(?:company|startup|round)\b"
+            r"\b(?:the|its)\s+(?:company|startup|round)\b|^[\s•*·-]*The\s+(?:[$€£¥₹]|funding|financing|investment|deal)"
             r"|\b(?:it|It)\b",
             text,
         )

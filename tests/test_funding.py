@@ -665,3 +665,40 @@ def test_roundup_sentence_forms_in_a_weekly_editorial() -> None:
 def test_a_passive_agent_must_follow_its_descriptor() -> None:
     text = "The CHF31 million received by the biotech company will be used to fund tests for Parkinson's disease."
     assert detect_rounds(text) == []
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "expected"),
+    [
+        (
+            None,
+            "The corporate VC arm of Munich Re Group has made a $23 million strategic investment in relayx, "
+            "a Berlin-based startup creating technologies for industry.",
+            ("relayx", 23_000_000, "strategic", "announced"),
+        ),
+        (
+            None,
+            "Fintech giant Stripo is reportedly seeking a valuation of $70 billion in a similar deal, "
+            "according to a report by Bloomberg News.",
+            ("Stripo", None, None, "rumored"),
+        ),
+        (
+            "French tech struggles to raise funds as it seeks profitability",
+            "Funding fell this year. "
+            * 9
+            + "According to the Financial Times, Mistrel, the French leader in AI, is reportedly in the midst "
+            "of raising another $1 billion.",
+            ("Mistrel", 1_000_000_000, None, "rumored"),
+        ),
+        (
+            None,
+            "Robinhoot continues to come under pressure.\nDriving the news: The stock trading app yesterday "
+            "announced $2.4 billion in new funding from existing backers.",
+            ("Robinhoot", 2_400_000_000, None, "announced"),
+        ),
+    ],
+    ids=["lower-case-name", "valuation-only-rumour", "funding-headline-deep-story", "anaphor-after-colon"],
+)
+def test_rounds_named_in_other_ways(title: str | None, text: str, expected: tuple) -> None:
+    (r,) = detect_rounds(text, title=title)
+    assert (r["company"], r["amount"], r["round"], r["status"]) == expected
