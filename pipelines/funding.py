@@ -373,14 +373,25 @@ def _clean_title(title: str | None) -> str:
     return title
 
 
+_DOTTED_NAME_RE = re.compile(r"(?<![\w.])[A-Z][a-z]{1,6}\. [A-Z][a-z]+\b")
+
+
 def _split_sentences(text: str) -> list[_Sentence]:
     """Paragraphs on newlines, sentences on terminal punctuation that is not an abbreviation or decimal."""
     out: list[_Sentence] = []
+    # "Infra. Market": a dotted name the text repeats is a name, not a sentence end
+    counts: dict[str, int] = {}
+    for m in _DOTTED_NAME_RE.finditer(text):
+        counts[m.group(0)] = counts.get(m.group(0), 0) + 1
+    dotted = {d for d, n in counts.items() if n >= 2}
     for p_index, para in enumerate(p for p in text.split("\n") if p.strip()):
         start = 0
         for m in _SENT_END_RE.finditer(para):
             if _ABBREV_RE.search(para[max(start, m.end() - 12) : m.end()]):
                 continue
+            if dotted and (around := _DOTTED_NAME_RE.match(para, max(0, para.rfind(" ", 0, m.start()) + 1))):
+                if around.group(0) in dotted:
+                    continue
             out.append(_Sentence(para[start : m.end()].strip(), p_index, len(out)))
             start = m.end()
         if para[start:].strip():

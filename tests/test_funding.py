@@ -702,3 +702,12 @@ def test_a_passive_agent_must_follow_its_descriptor() -> None:
 def test_rounds_named_in_other_ways(title: str | None, text: str, expected: tuple) -> None:
     (r,) = detect_rounds(text, title=title)
     assert (r["company"], r["amount"], r["round"], r["status"]) == expected
+
+
+def test_a_repeated_dotted_name_is_not_split_into_sentences() -> None:
+    text = (
+        "Tide, Infra. Market lead funding charge\n"
+        "Big winners included Tide (fintech), which landed $120 million, and Infra. Market (construction "
+        "marketplace), which raised $83 million."
+    )
+    assert [r["company"] for r in detect_rounds(text)] == ["Tide", "Infra. Market"]
