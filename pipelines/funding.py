@@ -226,7 +226,7 @@ _RANGE_LEFT_RE = re.compile(
 )
 _RANGE_RE = re.compile(r"^\s{0,2}(?:-|to|and)\s{0,2}[$€£¥₹]?\s?\d", re.I)
 _FUNDING_OBJECT_RE = re.compile(
-    r"\b(?:round|funding|financing|investment|series|seed|grant|capital|led\s+by|valuation|"
+    r"\b(?:round|funding|financing|investment|series|seed|grant|capital|led\s+by|valuation|lead\s+investor|"
     r"from\s+(?:[\w-]+\s+){0,3}(?:investors|backers)|from\s+[A-Z]|venture|equity|debt|loan|facility)\b",
     re.I,
 )
@@ -937,6 +937,11 @@ def _money_first_events(
                 start = aux[-1].start()
             else:
                 company, start = _sentence_subject(text), 0
+        elif re.search(r"\bwith\s+an?\s+$", text[max(0, money.start - 8) : money.start]) and _INJECTION_RE.match(after):
+            company, start = (
+                _topic(text[: money.start]),
+                0,
+            )  # "Windward Bio has launched with a $200M capital injection"
         elif sent.is_title and (owner := _title_owner(text, money, after)):
             company, start = _clean_company(owner.group("name").split()), owner.start()
         elif RAISE_NOUN_RE.search(text[max(0, money.start - 40) : money.start]):
@@ -964,6 +969,11 @@ def _name_after_aux(text: str, at: int, limit: int) -> str:
     if not m or m.group(0).split()[0] in STOPWORDS:
         return ""
     return _clean_company(m.group(0).split())
+
+
+_INJECTION_RE = re.compile(
+    r"\s+(?:[\w-]+\s+){0,2}?(?:capital\s+injection|injection|investment|round|funding|financing)\s+(?:from|led|by)\b"
+)
 
 
 def _title_owner(text: str, money: Money, after: str) -> re.Match[str] | None:
@@ -1045,7 +1055,10 @@ def _clause_start(text: str, company: str, at: int) -> int:
     return cut + 1 if cut >= 0 else 0
 
 
-_RELATIVE_START_RE = re.compile(r"(?:,|\))\s*(?:which|who|that|qui|che|que|die|der|das)\s+(?:[\w']+\s+){0,3}$", re.I)
+_RELATIVE_START_RE = re.compile(
+    r"(?:,|\))\s*(?:(?:the|a|an)\s+[^,]{0,80}?\s)?(?:which|who|that|qui|che|que|die|der|das)\s+(?:[\w']+\s+){0,3}$",
+    re.I,
+)
 _PAST_CONTEXT_RE = re.compile(
     r"\b(?:last\s+(?:year|month|week|summer|spring|autumn|fall|winter|round)|\d+\s+(?:years|months)\s+ago|"
     r"earlier\s+this\s+year|previously|had\s+(?:raised|secured|received))\b",
@@ -1056,7 +1069,7 @@ _PAST_CONTEXT_RE = re.compile(
 def _is_relative_news(text: str, start: int, end: int) -> bool:
     """ "Porter, a transport app, which secured $200M in its Series F": a relative clause that is the news
     (roundups), unless it tells history or the main clause reports a raise of its own."""
-    before = text[max(0, start - 40) : start]
+    before = text[max(0, start - 130) : start]
     if not _RELATIVE_START_RE.search(before):
         return False
     clause_end = text.find(",", end)
@@ -1069,10 +1082,10 @@ def _is_relative_news(text: str, start: int, end: int) -> bool:
 
 def _antecedent(text: str, start: int) -> str:
     """The company a relative clause is about: "including Porter, an on-demand transport agency, which"."""
-    m = _RELATIVE_START_RE.search(text[max(0, start - 40) : start])
+    m = _RELATIVE_START_RE.search(text[max(0, start - 130) : start])
     if not m:
         return ""
-    pre = text[: max(0, start - 40) + m.start()].rstrip()
+    pre = text[: max(0, start - 130) + m.start()].rstrip()
     pre = re.sub(r"\s*\([^()]{0,60}\)$", "", pre)  # "Tide (fintech)"
     appositive = re.search(r",\s*(?:the|a|an|un|une|una|la|le|il|el|ein|eine|società|société)\s[^,]{1,90}$", pre, re.I)
     if appositive:

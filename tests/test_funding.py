@@ -711,3 +711,29 @@ def test_a_repeated_dotted_name_is_not_split_into_sentences() -> None:
         "marketplace), which raised $83 million."
     )
     assert [r["company"] for r in detect_rounds(text)] == ["Tide", "Infra. Market"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Seattle has a new unicorn, Outreachy, the sales and marketing automation company that raised a "
+            "$114 million funding round this week.",
+            ("Outreachy", 114_000_000, []),
+        ),
+        (
+            "Founded by serial entrepreneur Luca Santo, Windwart Bio has just launched with a USD 200 million "
+            "capital injection from an international consortium.",
+            ("Windwart Bio", 200_000_000, []),
+        ),
+        (
+            "Another biotech start-up has secured a large sum: RhyGase will receive USD 86 million - the lead "
+            "investor is Google Ventures.",
+            ("RhyGase", 86_000_000, ["Google Ventures"]),
+        ),
+    ],
+    ids=["appositive-then-relative", "launched-with-an-injection", "receive-with-lead"],
+)
+def test_editorial_round_sentences(text: str, expected: tuple) -> None:
+    (r,) = detect_rounds(text)
+    assert (r["company"], r["amount"], r["lead_investors"]) == expected
