@@ -279,6 +279,7 @@ _PARTICIPANT_PATTERNS = [
     ),
     re.compile(r"\bparticipation\s+(?:from|by|of)\s+(?P<list>.{1,250})", re.S),
     re.compile(r"\bjoined\s+by\s+(?P<list>.{1,200})"),
+    re.compile(r"\b(?:round|funding|financing|investment),\s+(?:backed|supported|funded)\s+by\s+(?P<list>.{1,200})"),
     re.compile(r"\balongside\s+(?P<list>.{1,200})"),
     re.compile(
         r"\b(?:participants|investors|backers)\s+(?:in\s+the\s+(?:round|financing|funding)\s+)?"
@@ -376,6 +377,15 @@ def _clean_title(title: str | None) -> str:
 _DOTTED_NAME_RE = re.compile(r"(?<![\w.])[A-Z][a-z]{1,6}\. [A-Z][a-z]+\b")
 
 
+def _back(text: str, pos: int, width: int) -> int:
+    """``pos - width``, moved forward to a word start: a window must not begin inside a word, or "Health|care"
+    would read as "are" and "Un|former" as "former"."""
+    i = max(0, pos - width)
+    while 0 < i < pos and text[i - 1].isalnum() and text[i].isalnum():
+        i += 1
+    return i
+
+
 def _split_sentences(text: str) -> list[_Sentence]:
     """Paragraphs on newlines, sentences on terminal punctuation that is not an abbreviation or decimal."""
     out: list[_Sentence] = []
@@ -404,14 +414,14 @@ def _split_sentences(text: str) -> list[_Sentence]:
 
 def _role(sentence: str, money: Money) -> str:
     """The role of a money mention from the words next to it: raise, valuation, total, fund, range, other."""
-    left = sentence[max(0, money.start - 45) : money.start]
+    left = sentence[_back(sentence, money.start, 45) : money.start]
     right = sentence[money.end : money.end + 40]
     if _RANGE_RE.search(right) or _RANGE_LEFT_RE.search(left):
         return "range"
     if _VALUATION_RIGHT_RE.search(right) or _VALUATION_LEFT_RE.search(left):
         return "valuation"
     if (_TOTAL_LEFT_RE.search(left) or _TOTAL_RIGHT_RE.search(right)) and not _ROUND_TOTAL_RE.search(
-        sentence[max(0, money.start - 12) : money.end + 60]
+        sentence[_back(sentence, money.start, 12) : money.end + 60]
     ):
         return "total"
     if _FUND_RIGHT_RE.search(sentence[money.end : money.end + 75]) or _FUND_LEFT_RE.search(left):
@@ -427,6 +437,9 @@ def _role(sentence: str, money: Money) -> str:
 # ---------------------------------------------------------------- stage 4: company
 
 
+_NAME_TAIL_WORDS = frozenset("technologies technology labs systems solutions networks holdings".split())
+
+
 def _name_tokens(subject: str) -> list[str]:
     tokens = subject.split()
     run: list[str] = []
@@ -437,6 +450,11 @@ def _name_tokens(subject: str) -> list[str]:
         if _NAME_TOKEN_RE.match(tok_clean) and not re.search(r"-(?:based|backed|founded|led)$", tok_clean, re.I):
             run.insert(0, tok_clean)
             continue
+        if not run and tok_clean in _NAME_TAIL_WORDS and len(tokens) >= 2:  # "Cassava technologies"
+            prev = tokens[tokens.index(tok) - 1].strip("\"',") if tokens.index(tok) > 0 else ""
+            if _NAME_TOKEN_RE.match(prev) and not _is_descriptor(prev):
+                run.insert(0, tok_clean)
+                continue
         if not run and tok_clean.islower() and tok_clean.isalpha() and len(tokens) >= 2:
             prev = tokens[tokens.index(tok) - 1].casefold() if tokens.index(tok) > 0 else ""
             if prev in DESCRIPTORS and not prev.endswith("s") and tok_clean not in GENERIC:  # "startup smallcase"
@@ -598,9 +616,9 @@ def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | N
             return "history"
     if IPO_RE.search(clause):
         return "ipo"
-    if ACQ_RE.search(sentence[max(0, start - 40) : end + 15]):
+    if ACQ_RE.search(sentence[_back(sentence, start, 40) : end + 15]):
         return "acquisition"
-    before = sentence[max(0, start - 40) : start]
+    before = sentence[_back(sentence, start, 40) : start]
     if _RELATIVE_RE.search(before) and not _COMPLEMENT_RE.search(before):
         return "passing_mention"
     if _NEG_BEFORE_RE.search(before):
@@ -792,7 +810,8 @@ def _events_in(
         beneficiary = _FOR_COMPANY_RE.match(text, money.end) if money else None
         if beneficiary and not _is_descriptor(beneficiary.group("desc")):
             beneficiary = None
-        if not relative and not beneficiary and _PLURAL_AUX_RE.search(text[max(0, trig.start() - 25) : trig.end()]):
+        # search in place, not in a slice: a slice could start inside a word ("Health|care" -> "are")
+        if not relative and not beneficiary and _PLURAL_AUX_RE.search(text, max(0, trig.start() - 25), trig.end()):
             continue  # "Le start-up israeliane hanno raccolto", "Twiga and Komaza have raised": aggregates
         if _SUBORDINATE_PAST_RE.match(text) and "," not in text[: trig.start()]:
             continue  # "When Natasia and her cofounder raised $1.5 million for Wyzerr, she became ...": background
@@ -937,14 +956,16 @@ def _money_first_events(
                 start = aux[-1].start()
             else:
                 company, start = _sentence_subject(text), 0
-        elif re.search(r"\bwith\s+an?\s+$", text[max(0, money.start - 8) : money.start]) and _INJECTION_RE.match(after):
+        elif re.search(r"\bwith\s+an?\s+$", text[_back(text, money.start, 8) : money.start]) and _INJECTION_RE.match(
+            after
+        ):
             company, start = (
                 _topic(text[: money.start]),
                 0,
             )  # "Windward Bio has launched with a $200M capital injection"
         elif sent.is_title and (owner := _title_owner(text, money, after)):
             company, start = _clean_company(owner.group("name").split()), owner.start()
-        elif RAISE_NOUN_RE.search(text[max(0, money.start - 40) : money.start]):
+        elif RAISE_NOUN_RE.search(text[_back(text, money.start, 40) : money.start]):
             agent = _GAP_PASSIVE_RE.match(after)
             company = _name_after(text, money.end + agent.end()) if agent else _sentence_subject(text)
             start = max(0, money.start - 40)
@@ -954,7 +975,7 @@ def _money_first_events(
             company = context()  # "Das Berliner Start-up konnte eine Finanzierungsrunde von 20 Mio. Euro verkünden"
         if not company or _is_investor(company) or _guard(text, start, money.end, ref_year):
             continue
-        rumored = bool(RUMOR_RE.search(text[max(0, start - 60) : money.end + 60]))
+        rumored = bool(RUMOR_RE.search(text[_back(text, start, 60) : money.end + 60]))
         events.append(_Event(company, sent, money, False, rumored, start=_clause_start(text, company, start)))
     return events
 
@@ -1056,7 +1077,8 @@ def _clause_start(text: str, company: str, at: int) -> int:
 
 
 _RELATIVE_START_RE = re.compile(
-    r"(?:,|\))\s*(?:(?:the|a|an)\s+[^,]{0,80}?\s)?(?:which|who|that|qui|che|que|die|der|das)\s+(?:[\w']+\s+){0,3}$",
+    r"(?:(?:,|\))\s*(?:(?:the|a|an)\s+[^,]{0,80}?\s)?(?:which|who|that|qui|che|que|die|der|das)"
+    r"|(?<=[A-Za-z0-9])\s+(?:who|which))\s+(?:[\w']+\s+){0,3}$",  # "... CrossBoundary Energy Access who received"
     re.I,
 )
 _PAST_CONTEXT_RE = re.compile(
@@ -1069,11 +1091,11 @@ _PAST_CONTEXT_RE = re.compile(
 def _is_relative_news(text: str, start: int, end: int) -> bool:
     """ "Porter, a transport app, which secured $200M in its Series F": a relative clause that is the news
     (roundups), unless it tells history or the main clause reports a raise of its own."""
-    before = text[max(0, start - 130) : start]
+    before = text[_back(text, start, 130) : start]
     if not _RELATIVE_START_RE.search(before):
         return False
     clause_end = text.find(",", end)
-    clause = text[max(0, start - 40) : clause_end if clause_end > 0 else len(text)]
+    clause = text[_back(text, start, 40) : clause_end if clause_end > 0 else len(text)]
     if _PAST_CONTEXT_RE.search(clause) or HISTORY_RE.search(clause) or _YEAR_RE.search(clause):
         return False
     rest = text[clause_end:] if clause_end > 0 else ""
@@ -1082,10 +1104,11 @@ def _is_relative_news(text: str, start: int, end: int) -> bool:
 
 def _antecedent(text: str, start: int) -> str:
     """The company a relative clause is about: "including Porter, an on-demand transport agency, which"."""
-    m = _RELATIVE_START_RE.search(text[max(0, start - 130) : start])
+    base = _back(text, start, 130)
+    m = _RELATIVE_START_RE.search(text[base:start])
     if not m:
         return ""
-    pre = text[: max(0, start - 130) + m.start()].rstrip()
+    pre = text[: base + m.start()].rstrip()
     pre = re.sub(r"\s*\([^()]{0,60}\)$", "", pre)  # "Tide (fintech)"
     appositive = re.search(r",\s*(?:the|a|an|un|une|una|la|le|il|el|ein|eine|società|société)\s[^,]{1,90}$", pre, re.I)
     if appositive:
@@ -1218,7 +1241,7 @@ def _valuation(texts: list[str], event: _Event) -> Money | None:
             if (
                 _role(text, monies[i]) == "valuation"
                 and MIN_ROUND_USD <= (to_usd(money.value, money.currency) or money.value) <= 10 * MAX_ROUND_USD
-                and not HISTORY_RE.search(text[max(0, money.start - 60) : money.end])
+                and not HISTORY_RE.search(text[_back(text, money.start, 60) : money.end])
             ):
                 if event.money is None or money.value > event.money.value:
                     return money

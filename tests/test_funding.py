@@ -737,3 +737,34 @@ def test_a_repeated_dotted_name_is_not_split_into_sentences() -> None:
 def test_editorial_round_sentences(text: str, expected: tuple) -> None:
     (r,) = detect_rounds(text)
     assert (r["company"], r["amount"], r["lead_investors"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Healthcare company PB Healthkit led this segment with an impressive USD 218 million seed round, "
+            "backed by General Catalyst.",
+            ("PB Healthkit", 218_000_000, ["General Catalyst"]),
+        ),
+        (
+            "In cleantech, thanks to Kenya's CrossBound Energy Access who received a $40m investment from "
+            "Norfund and KLP.",
+            ("CrossBound Energy Access", 40_000_000, ["Norfund", "KLP"]),
+        ),
+        (
+            "Africa's first integrated tech company, Cassiva technologies received a $50m investment from C5 Capital.",
+            ("Cassiva technologies", 50_000_000, ["C5 Capital"]),
+        ),
+    ],
+    ids=["led-this-segment-with", "who-without-comma", "lower-case-name-tail"],
+)
+def test_weekly_roundup_forms(text: str, expected: tuple) -> None:
+    (r,) = detect_rounds(text)
+    assert (r["company"], r["amount"], r["investors"]) == expected
+
+
+def test_a_look_back_window_never_starts_inside_a_word() -> None:
+    # 25 characters before "led" fall inside "Healthcare": the plural guard must not read "are"
+    text = "Healthcare company PB Healthkit led this segment with an impressive USD 218 million seed round."
+    assert [r["company"] for r in detect_rounds(text)] == ["PB Healthkit"]
