@@ -184,7 +184,7 @@ _AUX_TAIL_RE = re.compile(
 _APPOSITIVE_RE = re.compile(r",\s*(?:the|a|an|which|who)\s[^,]{1,80},?\s*$", re.I)
 _NAME_TOKEN_RE = re.compile(r"^(?:[A-Z0-9][\w.'&|+-]*|[a-z]+[A-Z0-9.][\w.]*|&)$")
 _VALUATION_LEFT_RE = re.compile(
-    r"(?:valu(?:ed|ation|ing|es)(?:\s+\w+)?|worth|Bewertung|valorisation|valutazione|valoración|valuación|"
+    r"(?:valu(?:ed|ation|ing|es|e)(?:\s+\w+)?|worth|Bewertung|valorisation|valutazione|valoración|valuación|"
     r"avaliação|valorizzazione)\b[^$€£¥₹\d.;]{0,45}$",
     re.I,
 )
@@ -238,7 +238,7 @@ _FUNDING_WORDS_RE = re.compile(
     r"\b(?:round|funding|financing|raise[sd]?|raising|investment|invest(?:ed|s)?|"
     r"capital|series|seed|backers|investors|Geldgeber|Investoren|Finanzierung\w*|investisseurs?|financement|"
     r"tour\s+de\s+table|investitori|finanziamento|inversores|financiaci[oó]n|investidores|rodada|Geld|Kapital|"
-    r"\w*[Ii]nvestoren|investiert|convertible)\b",
+    r"\w*[Ii]nvestoren|investiert|convertible|[Ff]inanzierungsrunde|Runde|VCs?)\b",
     re.I,
 )
 _LIST_STOP_RE = re.compile(
@@ -247,7 +247,9 @@ _LIST_STOP_RE = re.compile(
     r"will|has|have|had|said|says|also|but|joined|according|after|before|from|through|via|under|since|led|"
     r"participated|both|each|took|this|its|their|the\s+round|the\s+company)\b"
 )
-_LIST_SPLIT_RE = re.compile(r",\s*(?:and\s+|&\s+|und\s+|et\s+)?|\s+(?:and|und|et|e|y|sowie)\s+|\s+as\s+well\s+as\s+")
+_LIST_SPLIT_RE = re.compile(
+    r",\s*(?:and\s+|&\s+|und\s+|et\s+)?|\s+(?:and|und|et|e|y|sowie|oder|or)\s+|\s+as\s+well\s+as\s+"
+)
 # lower-case only: "New Enterprise Associates" keeps its "New"
 _FILLER_RE = re.compile(
     r"^(?:and|or|existing|new|other|returning|previous|investors?|backers?|including|entrant|"
@@ -260,7 +262,8 @@ _NAME = r"(?<![\w.&'-])[A-Z0-9][\w.&'-]*(?:\s+(?:&\s+)?[A-Z0-9][\w.&'-]*){0,5}"
 _LEAD_PATTERNS = [
     re.compile(r"\b(?:co-)?lea?d\s+by\s+(?P<list>.{1,200})", re.S),
     re.compile(
-        r"\b(?:angeführt\s+(?:wird\s+die\s+Runde\s+)?von|guidat[ao]\s+da|men[ée]e?\s+par|lid[ea]rad[ao]\s+por|"
+        r"\b(?:[Aa]ngeführt\s+(?:(?:wird|wurde)\s+die\s+(?:Finanzierungs)?[Rr]unde\s+)?von(?:\s+den)?|"
+        r"[Ff]ederführend\s+investiert(?:en|\s+hätten|\s+haben)?(?:\s+die)?|guidat[ao]\s+da|men[ée]e?\s+par|lid[ea]rad[ao]\s+por|"
         r"co-?men[ée]e?\s+par)\s+(?P<list>.{1,200})",
         re.S,
     ),
@@ -274,15 +277,21 @@ _PARTICIPANT_PATTERNS = [
     re.compile(r"\baupr[èe]s\s+d(?:e\s+|')(?P<list>[A-Z].{1,200})", re.S),
     re.compile(
         r"\b(?:Bestandsinvestoren|Investoren|Geldgeber|investisseurs|investitori|inversores|investidores)\s*"
-        r":?\s*(?:sind\s+|waren\s+|wie\s+|come\s+|comme\s+|como\s+)?(?P<list>[A-Z].{1,200})",
+        r"[:-]?\s*(?:sind\s+|waren\s+|wie\s+|come\s+|comme\s+|como\s+)?(?:[a-zäöüéè][\w-]*\s+){0,2}"
+        r"(?P<list>[A-Z].{1,200})",
         re.S,
     ),
     re.compile(r"\bparticipation\s+(?:from|by|of)\s+(?P<list>.{1,250})", re.S),
     re.compile(r"\bjoined\s+by\s+(?P<list>.{1,200})"),
+    re.compile(r"\b(?:continued\s+)?backing\s+from\s+(?P<list>.{1,200})"),
+    re.compile(
+        r"\b(?:funding|round|investment|capital|money|financing)\s+(?:was|were|is|has\s+been)\s+(?:provided|put\s+up)"
+        r"\s+by\s+(?P<list>.{1,200})"
+    ),
     re.compile(r"\b(?:round|funding|financing|investment),\s+(?:backed|supported|funded)\s+by\s+(?P<list>.{1,200})"),
     re.compile(r"\balongside\s+(?P<list>.{1,200})"),
     re.compile(
-        r"\b(?:participants|investors|backers)\s+(?:in\s+the\s+(?:round|financing|funding)\s+)?"
+        r"\b(?:participants|investors|backers)\s+(?:in\s+the\s+(?:funding\s+|financing\s+)?(?:round|financing|funding)\s+)?"
         r"(?:include|included|including|are|were)\s+(?P<list>.{1,250})"
     ),
     re.compile(
@@ -1173,20 +1182,26 @@ def _round_type(texts: list[str]) -> str | None:
 
 
 def _split_names(raw: str) -> list[str]:
+    raw = re.sub(r"\s*\([^()]{0,80}\)", "", raw[:MAX_SENTENCE_CHARS])  # "Monkfish Equity (Trivago founders' firm)"
     stop = _LIST_STOP_RE.search(raw)
     raw = raw[: stop.start()] if stop else raw
     names = []
     for part in _LIST_SPLIT_RE.split(raw):
-        part = part.strip(" ,.'")
+        part = re.sub(r"(?<!\bCo)(?<!\bInc)(?<!\bCorp)(?<!\bLtd)\.+$", "", part.strip(" ,'"))  # keeps "Burrill & Co."
         for _ in range(3):
             part = _FILLER_RE.sub("", part)
         part = re.sub(r"^.*?'s\s+(?=[A-Z])", "", part)  # "Ashton Kutcher's Sound Ventures"
         part = re.sub(r"^(?:[a-z][\w-]*\s+){1,3}(?=[A-Z])", "", part)  # "e-commerce giant Alibaba"
         part = re.sub(r"\s+(?:aus|in)\s+[A-ZÄÖÜ]\w+$", "", part)  # "PI-Labs aus Großbritannien"
-        part = re.sub(r"^(?:VC|Investor|Investorin)\s+(?=[A-Z])", "", part)  # "der französische VC Axeleo"
-        if re.fullmatch(r"(?:Alt|Bestands|Neu)?[Ii]nvestoren|Geldgeber|Business\s+Angels", part):
-            continue
-        part = re.sub(r"^\S+-(?:[Ii]nvestor|[Bb]acker|Geldgeber)\s+(?=[A-Z])", "", part)  # "Spotify-Investor Northzone"
+        part = re.sub(r"\s+(?:mit|an|bei|dabei|ein)$", "", part)  # "ziehen ... All Iron Ventures mit"
+        part = re.sub(r"^(?:VCs?|Investor|Investorin)\s+(?=[A-Z])", "", part)  # "der französische VC Axeleo"
+        if re.fullmatch(r"(?:Alt|Bestands|Neu)?[Ii]nvestoren|Geldgeber|Business\s+Angels", part) or re.match(
+            r"\d+(?:[.,]\d+)?(?:\s|$)", part
+        ):
+            continue  # a German word for investors, or an amount ("5 Millionen Euro")
+        part = re.sub(
+            r"^\S+-(?:[Ii]nvestor|[Bb]acker|Geldgeber|Finanzierer)\s+(?=[A-Z])", "", part
+        )  # "Spotify-Investor Northzone"
         part = re.sub(r"\s+(?:and\s+)?others?$|\s+among\s+others$", "", part)
         tokens = part.split()
         longest = 8 if tokens and FIRM_SUFFIX_RE.search(" " + tokens[-1]) else 6  # "... Equity Investment Fund"
@@ -1198,12 +1213,17 @@ def _split_names(raw: str) -> list[str]:
 
 
 def _investors_in(text: str) -> tuple[list[str], list[str]]:
-    text = text[:MAX_SENTENCE_CHARS]
+    text = re.sub(r"\s*\([^()]{0,60}\)", "", text[:MAX_SENTENCE_CHARS])  # "GV (née Google Ventures)"
     leads: list[str] = []
     participants: list[str] = []
     for pattern in _LEAD_PATTERNS:
         for m in pattern.finditer(text):
-            leads.extend(_split_names(m.group("list")))
+            raw = m.group("list")
+            # "led by Spark Capital, and Williams, GV and Andreessen Horowitz participated": the clause after
+            # ", and" names participants, not leads
+            joined = re.search(r"\b(?:participated|joined|took\s+part|also\s+invested)\b", raw)
+            cut = raw.rfind(", and ", 0, joined.start()) if joined else -1
+            leads.extend(_split_names(raw[:cut] if cut > 0 else raw))
     for pattern in _PARTICIPANT_PATTERNS:
         for m in pattern.finditer(text):
             participants.extend(_split_names(m.group("list")))

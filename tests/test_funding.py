@@ -768,3 +768,51 @@ def test_a_look_back_window_never_starts_inside_a_word() -> None:
     # 25 characters before "led" fall inside "Healthcare": the plural guard must not read "are"
     text = "Healthcare company PB Healthkit led this segment with an impressive USD 218 million seed round."
     assert [r["company"] for r in detect_rounds(text)] == ["PB Healthkit"]
+
+
+@pytest.mark.parametrize(
+    ("text", "leads", "investors"),
+    [
+        (
+            "Tee has raised $8 million in a seed round led by crypto exchange Binanza. Other participants in the "
+            "funding round include XBT, Lattice Capital and Coral Capital.",
+            ["Binanza"],
+            ["Binanza", "XBT", "Lattice Capital", "Coral Capital"],
+        ),
+        (
+            "BetterDoc raised $10.4M in new venture funding. The funding was provided by SoftTechVC and Burrill & Co.",
+            [],
+            ["SoftTechVC", "Burrill & Co."],
+        ),
+        (
+            "PowerUp Cash has raised $12 million in a Series A round led by Peak XV Partners. The startup also "
+            "saw participation from existing investors Accel and Blume Ventures, along with continued backing "
+            "from 8i Ventures.",
+            ["Peak XV Partners"],
+            ["Peak XV Partners", "Accel", "Blume Ventures", "8i Ventures"],
+        ),
+        (
+            "Das Startup Meditopa hat eine Finanzierung über 13,1 Millionen Euro abgeschlossen. Angeführt wurde "
+            "die Runde von den VCs Creandum und Highlands Europe.",
+            ["Creandum", "Highlands Europe"],
+            ["Creandum", "Highlands Europe"],
+        ),
+        (
+            "Refurb hat 45 Millionen Euro eingesammelt. Federführend investiert hätten die finnische Evli Growth "
+            "Partners und die kalifornische Almaz Capital. Ebenso ziehen bestehende Investoren wie der "
+            "österreichische Start-up-Finanzierer Speedinvest oder All Iron Ventures mit.",
+            ["Evli Growth Partners", "Almaz Capital"],
+            ["Evli Growth Partners", "Almaz Capital", "Speedinvest", "All Iron Ventures"],
+        ),
+        (
+            "Medio raised $50 million in a new round. The most recent investment was led by Spark Capital, and "
+            "Williams, GV (née Google Ventures) and Andreessen Horowitz participated.",
+            ["Spark Capital"],
+            ["Spark Capital", "Williams", "GV", "Andreessen Horowitz"],
+        ),
+    ],
+    ids=["other-participants", "provided-by", "backing-from", "angefuehrt-wurde", "federfuehrend", "and-participated"],
+)
+def test_investor_sentences(text: str, leads: list[str], investors: list[str]) -> None:
+    (r,) = detect_rounds(text)
+    assert (r["lead_investors"], r["investors"]) == (leads, investors)
