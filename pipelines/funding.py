@@ -774,6 +774,8 @@ def _events_in(
         return []
     text = text[:MAX_SENTENCE_CHARS]
     monies = find_money(text)
+    if not monies and "(" not in text and not RAISE_RE.search(text) and not _LIST_VERB_RE.search(text):
+        return []  # no amount, no raise verb, no list: most sentences of an article (speed)
     events: list[_Event] = []
     earlier: list[int] = []  # starts of the raise verbs before this one
     for trig in RAISE_RE.finditer(text):
@@ -1061,8 +1063,9 @@ def _list_events(sent: _Sentence, text: str, ref_year: int | None) -> list[_Even
         dated = re.search(r"\b(?:this|last)\s+year\b|\bso\s+far\b", text[m.end() : m.end() + 40], re.I)
         if re.search(r",|\band\b", raw) and not dated and not _guard(text, m.start(), m.end(), ref_year):
             lists.append((m.start(), re.split(r"^.*?\b(?:Additionally|Also|Meanwhile|while|Moreover),?\s+", raw)[-1]))
-    for pattern in (_LIST_INCLUDE_RE, _LIST_PAREN_RE):
-        lists.extend((m.start(), m.group("list")) for m in pattern.finditer(text))
+    for pattern, hints in ((_LIST_INCLUDE_RE, (" that ", " which ")), (_LIST_PAREN_RE, ("(",))):
+        if any(h in text for h in hints):  # a cheap test first: most sentences have neither form
+            lists.extend((m.start(), m.group("list")) for m in pattern.finditer(text))
     for start, raw in lists:
         for part in _LIST_SPLIT_RE.split(raw):
             part = part.strip(" ,.")

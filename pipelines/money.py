@@ -176,6 +176,7 @@ _WORD_MULTS = [
     "milliards",
     "miliardi",
 ]
+_WORD_MULT_HINT_RE = re.compile(r"illi|iliard|ilhõ", re.IGNORECASE)  # cheap test before the word scan
 _WORD_MONEY_RE = re.compile(
     rf"(?<![\w-]){_first_chars(list(NUMBER_WORDS))}(?P<word>{_alternation(list(NUMBER_WORDS))})\s+"
     rf"(?P<mult>{_alternation(_WORD_MULTS)})\s{{0,2}}{_SUFFIX_WORD}",
@@ -245,7 +246,7 @@ def find_money(text: str) -> list[Money]:
                 continue
             if money is not None and math.isfinite(money.value):  # "$1,000,000,...": no float holds it
                 found.append(money)
-    for m in _WORD_MONEY_RE.finditer(text):
+    for m in _WORD_MONEY_RE.finditer(text) if _WORD_MULT_HINT_RE.search(text) else ():
         code = _currency(m.group("sufword"))
         if code:
             value = NUMBER_WORDS[m.group("word").casefold()] * MULTIPLIERS.get(m.group("mult").casefold(), 1e6)
