@@ -176,7 +176,7 @@ _WORD_MULTS = [
     "milliards",
     "miliardi",
 ]
-_WORD_MULT_HINT_RE = re.compile(r"illi|iliard|ilhõ", re.IGNORECASE)  # cheap test before the word scan
+_WORD_MULT_HINT_RE = re.compile(r"[mb]il", re.IGNORECASE)  # cheap test before the word scan (million, Milliarden, ...)
 _WORD_MONEY_RE = re.compile(
     rf"(?<![\w-]){_first_chars(list(NUMBER_WORDS))}(?P<word>{_alternation(list(NUMBER_WORDS))})\s+"
     rf"(?P<mult>{_alternation(_WORD_MULTS)})\s{{0,2}}{_SUFFIX_WORD}",
