@@ -6,6 +6,7 @@ company, round type, investors, valuation, status, confidence. Module state is r
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import math
@@ -942,10 +943,18 @@ def _money_first_events(
     """Raises written money first: verb-final ("hat 50 Millionen Euro eingesammelt") or passive
     ("the $30m raised by chip startup Graphcore", "35 milioni di dollari raccolti dalla società Playbuzz")."""
     events = []
-    for money in monies:
+    for i, money in enumerate(monies):
         if _role(text, money) != "raise":
             continue
+        if i and re.fullmatch(
+            r"\s*\(\s*(?:approximately|approx\.?|about|around|ca\.|rund|environ|circa)?\s*",
+            text[monies[i - 1].end : money.start],
+            re.I,
+        ):
+            continue  # "12,3 Millionen Euro (15 Millionen US-Dollar)": a conversion, not a second raise
         after = text[money.end : money.end + 60]
+        # the verb may follow a conversion: "12,3 Millionen Euro (15 Millionen US-Dollar) eingesammelt"
+        after = re.sub(r"^\s*\([^()]{0,40}\)", lambda m: " " * len(m.group(0)), after)
         passive = RAISE_PASSIVE_RE.search(after)
         final = RAISE_AFTER_RE.search(after)
         if passive and not re.search(r"[.;]", after[: passive.start()]):
@@ -956,7 +965,7 @@ def _money_first_events(
             else:
                 company = _name_after(text, agent_at)
             start = money.start
-        elif final and final.start() <= 45 and not re.search(r"[,.;]|\d", after[: final.start()]):
+        elif final and final.start() <= 70 and not re.search(r"[,.;]|\d", after[: final.start()]):
             pre = text[: money.start]
             aux = list(_AUX_RE.finditer(pre))
             inverted = _name_after_aux(text, aux[-1].end(), money.start) if aux else ""
@@ -1313,6 +1322,13 @@ def _pick_amount(group: list[_Event]) -> tuple[Money | None, bool]:
             and abs(e.money.value - first.value) <= 0.1 * first.value
         ):
             return e.money, False
+    # the body states the raise in another currency first ("US$ 1 million (S$ 1.4 million)" under an "S$1.4m"
+    # headline): the first-stated figure of the body is the amount
+    body = next((e.money for e in group if e.money and not e.sent.is_title), None)
+    if body is not None and to_usd(body.value, body.currency) and to_usd(first.value, first.currency):
+        ratio = to_usd(body.value, body.currency) / to_usd(first.value, first.currency)
+        if body.currency != first.currency and 0.8 <= ratio <= 1.25:
+            return body, False
     return first, False
 
 
@@ -1373,6 +1389,12 @@ def _build(
 ) -> dict | None:
     company = _company_name(group, body)
     money, undisclosed = _pick_amount(group)
+    if money is not None:  # any report of the same figure may carry the "(US$...)" conversion
+        for e in group:
+            if e.money and e.money.text == money.text and money.currency == "USD":
+                local = _local_dollar(e.money, e.sent.text, title + "\n" + body)
+                if local.currency != "USD":
+                    money = dataclasses.replace(money, currency=local.currency)
     anchor_event = next((e for e in group if not e.sent.is_title), group[0])
     anchor = anchor_event.sent
     title_part = [title] if group[0].sent.is_title else []
@@ -1430,6 +1452,21 @@ def _build(
         "confidence": round(min(0.99, max(0.01, 1 / (1 + math.exp(-(score - _THETA + 0.5) / _TAU)))), 2),
         "evidence": {"company": anchor.text[:500], "title": title[:300]} if title else {"company": anchor.text[:500]},
     }
+
+
+_LOCAL_DOLLARS = {"S$": "SGD", "A$": "AUD", "C$": "CAD", "HK$": "HKD", "NZ$": "NZD"}
+_DOLLAR_COUNTRIES = {"Singapore": "SGD", "Australia": "AUD", "Canada": "CAD", "Hong Kong": "HKD", "New Zealand": "NZD"}
+
+
+def _local_dollar(money: Money, sentence: str, text: str) -> Money:
+    """A bare "$" followed by a "(US$...)" conversion is the local dollar ("$28.35m (US$20m)" in a Singapore
+    story): the one other dollar symbol the text uses, else the one dollar country it names."""
+    if not money.text.startswith("$") or not re.match(r"\s*\(\s*US\s?\$", sentence[money.end :]):
+        return money
+    codes = {_LOCAL_DOLLARS[m.group(0)] for m in re.finditer(r"(?<![A-Za-z])(?:S|A|C|HK|NZ)\$", text)}
+    if not codes:
+        codes = {code for country, code in _DOLLAR_COUNTRIES.items() if country in text}
+    return dataclasses.replace(money, currency=codes.pop()) if len(codes) == 1 else money
 
 
 def _segment(event: _Event, group: list[_Event], all_events: list[_Event]) -> tuple[str, bool]:
@@ -1503,6 +1540,8 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
     body = _normalise(text or "")
     clean_title = _clean_title(title)
     sents = _drop_related_links(_split_sentences(body))
+    if clean_title:  # extracted text often repeats the headline as its first line: it is the title, once
+        sents = [s for s in sents if s.para > 1 or s.text.rstrip(".") != clean_title.rstrip(".")]
     ref_year = published.year if published else _reference_year(clean_title + "\n" + body)
     events: list[_Event] = []
     if clean_title:

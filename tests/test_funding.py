@@ -816,3 +816,28 @@ def test_a_look_back_window_never_starts_inside_a_word() -> None:
 def test_investor_sentences(text: str, leads: list[str], investors: list[str]) -> None:
     (r,) = detect_rounds(text)
     assert (r["lead_investors"], r["investors"]) == (leads, investors)
+
+
+def test_the_body_first_stated_currency_beats_a_converted_headline() -> None:
+    title = "Hotel booking site RedDoors raises S$1.4m from Temasek-backed venture"
+    text = (
+        title + "\nSINGAPORE: Online budget hotel booking platform RedDoors has raised US$ 1 million "
+        "(S$ 1.4 million) in venture debt from InnoVen Capital."
+    )
+    (r,) = detect_rounds(text, title=title)
+    assert (r["amount"], r["currency"], r["round"]) == (1_000_000, "USD", "debt")
+
+
+def test_a_bare_dollar_before_a_us_dollar_conversion_is_the_local_dollar() -> None:
+    text = (
+        "Lending platform Validos has secured $28.35m (US$20m) in a series B round from Vertex Growth Fund.\n"
+        "Singapore Food Agency launched tenders for urban farming sites."
+    )
+    (r,) = detect_rounds(text)
+    assert (r["amount"], r["currency"]) == (28_350_000, "SGD")
+
+
+def test_a_conversion_in_brackets_is_not_a_second_raise() -> None:
+    text = "Das Biotech-Firma Origen.Bio hat umgerechnet 12,3 Millionen Euro (15 Millionen US-Dollar) eingesammelt."
+    (r,) = detect_rounds(text)
+    assert (r["company"], r["amount"], r["currency"]) == ("Origen.Bio", 12_300_000, "EUR")
