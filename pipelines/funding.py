@@ -167,7 +167,7 @@ _RELATIVE_RE = re.compile(
 )
 # "announced that it has raised": a reported raise of the subject, not a relative clause about another company
 _COMPLEMENT_RE = re.compile(
-    r"\b(?:announc\w*|said|says|confirm\w*|reveal\w*|disclos\w*|stated|told\s+\w+)\s+(?:on\s+\w+\s+)?"
+    r"\b(?:announc\w*|said|says|confirm\w*|reveal\w*|disclos\w*|stated|told\s+\w+)\s+(?:on\s+\w+\s+|today\s+|yesterday\s+)?"
     r"(?:that\s+)?(?:it|they|the\s+(?:company|startup|start-up|firm))\s+(?:\w+\s+){0,2}$",
     re.I,
 )
@@ -244,7 +244,7 @@ _FUNDING_WORDS_RE = re.compile(
 )
 _LIST_STOP_RE = re.compile(
     r"[;:!?()\[\]\"]|\s-\s|(?<!\bCo)(?<!\bInc)(?<!\bCorp)(?<!\bLtd)(?<!\b[A-Z])\.(?=\s|$)|"
-    r"\b(?:with|who|which|that|to|for|in|at|as|on|among|alongside|while|bringing|valuing|plus|is|are|was|were|"
+    r"\b(?:with|who|which|that|to|for|in|into|at|as|on|among|alongside|while|bringing|valuing|plus|is|are|was|were|"
     r"will|has|have|had|said|says|also|but|joined|according|after|before|from|through|via|under|since|led|"
     r"participated|both|each|took|this|its|their|the\s+round|the\s+company)\b"
 )
@@ -284,6 +284,7 @@ _PARTICIPANT_PATTERNS = [
     ),
     re.compile(r"\bparticipation\s+(?:from|by|of)\s+(?P<list>.{1,250})", re.S),
     re.compile(r"\bjoined\s+by\s+(?P<list>.{1,200})"),
+    re.compile(r"\bin\s+conjunction\s+with\s+(?P<list>.{1,200})"),
     re.compile(r"\b(?:continued\s+)?backing\s+from\s+(?P<list>.{1,200})"),
     re.compile(
         r"\b(?:funding|round|investment|capital|money|financing)\s+(?:was|were|is|has\s+been)\s+(?:provided|put\s+up)"
@@ -507,6 +508,7 @@ _CLAUSE_WORDS = frozenset("will would has have had is was are were to which who 
 
 def _name_after(text: str, start: int) -> str:
     """The company named after a passive trigger: "by SME lending platform iwoca" -> "iwoca"."""
+    text, start = re.sub(r"\s*\([^()]{0,40}\)", "", text[start : start + 300]), 0  # 'service ("robo-advising") Acorns'
     m = re.match(r"[^,.;:()]{1,120}", text[start:])
     if not m:
         return ""
@@ -775,7 +777,13 @@ def _events_in(
         return []
     text = text[:MAX_SENTENCE_CHARS]
     monies = find_money(text)
-    if not monies and "(" not in text and not RAISE_RE.search(text) and not _LIST_VERB_RE.search(text):
+    if (
+        not monies
+        and "(" not in text
+        and "nvestment" not in text
+        and not RAISE_RE.search(text)
+        and not _LIST_VERB_RE.search(text)
+    ):
         return []  # no amount, no raise verb, no list: most sentences of an article (speed)
     events: list[_Event] = []
     earlier: list[int] = []  # starts of the raise verbs before this one
@@ -1151,15 +1159,27 @@ _INVESTEE_RE = re.compile(
 )
 
 
+_KIND_INVESTEE_RE = re.compile(
+    r"\s+(?:an?\s+)?(?P<kind>lead|seed|strategic|pre-seed|angel)\s+investment\s+"
+    r"(?:in\s+conjunction\s+with\s+[^,.;]{1,60},\s+)?(?:in|into)\s+(?:the\s+)?",
+    re.I,
+)
+
+
 def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money], ref_year: int | None) -> list[_Event]:
     """ "Sequoia leads $20M round in Acme": the company is the object after "in"."""
     events = []
     for trig in INVEST_RE.finditer(text):
         money, _, _ = _object(text, trig.end(), trig.end(), monies)
-        if money is None:
-            continue
-        m = _INVESTEE_RE.match(text, money.end)
-        if not m or not (m.group("noun") or re.search(r"\b(?:put|invest|back)", trig.group(0), re.I)):
+        kind = None
+        if money is None:  # "made a seed investment in the startup SkySafe", "makes lead investment in X"
+            m = _KIND_INVESTEE_RE.match(text, trig.end())
+            if not m:
+                continue
+            kind = m.group("kind").casefold()
+        else:
+            m = _INVESTEE_RE.match(text, money.end)
+        if not m or not (kind or m.group("noun") or re.search(r"\b(?:put|invest|back)", trig.group(0), re.I)):
             continue
         if re.match(r"\d|(?:several|many|multiple|dozens|\w+\s+(?:startups|companies))\b", text[m.end() :]):
             continue  # "invests €278 million in 75 companies": a programme, not a round
@@ -1173,7 +1193,7 @@ def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money], re
             named = _split_names(_AUX_TAIL_RE.sub("", clause).lstrip(" -•*·"))
             # the names coordinated with the subject investor are its co-investors
             backers = named if any(investor in n for n in named) else [investor]
-            lead = backers if trig.group(0).lower().startswith(("lead", "led", "co-")) else []
+            lead = backers if trig.group(0).lower().startswith(("lead", "led", "co-")) or kind == "lead" else []
             events.append(_Event(company, sent, money, False, rumored, leads=lead, backers=backers, start=trig.start()))
     return events
 
@@ -1217,7 +1237,14 @@ def _split_names(raw: str) -> list[str]:
         part = re.sub(r"\s+(?:and\s+)?others?$|\s+among\s+others$", "", part)
         tokens = part.split()
         longest = 8 if tokens and FIRM_SUFFIX_RE.search(" " + tokens[-1]) else 6  # "... Equity Investment Fund"
-        if not tokens or len(tokens) > longest or not re.match(r"[A-Z0-9]", part) or tokens[0] in STOPWORDS:
+        if (
+            not tokens
+            or len(tokens) > longest
+            or not re.match(r"[A-Z0-9]|[a-z]+[A-Z.]\w", part)
+            or tokens[0] in STOPWORDS
+        ):
+            continue
+        if all(t.strip(".,") in LEGAL for t in tokens):  # "Social Quant, LLC": the suffix is not an investor
             continue
         if all(_NAME_TOKEN_RE.match(t) or t.lower() in {"of", "de", "and", "&", "du", "la"} for t in tokens):
             names.append(part)
@@ -1253,7 +1280,13 @@ def _dedupe(names: list[str], company: str) -> list[str]:
     out = []
     for name in names:
         key = INVESTOR_CANON.get(_k(name), _k(name))
-        if key and key not in seen:
+        tokens = name.casefold().split()
+        # "Atlantic Merchant Capital" (headline) and "Atlantic Merchant Capital Investors" (body) are one firm
+        longer_form = any(
+            len(tokens) != len(k.split()) and tokens[: len(k.split())] == k.split()[: len(tokens)]
+            for k in (n.casefold() for n in out)
+        )
+        if key and key not in seen and not longer_form:
             seen.add(key)
             out.append(name)
     return out
@@ -1495,6 +1528,7 @@ def _mentions(text: str, company: str) -> bool:
     return company.casefold() in text.casefold() or bool(
         re.search(
             r"\b(?:the|its)\s+(?:company|startup|round)\b|^[\s•*·-]*The\s+(?:[$€£¥₹]|funding|financing|investment|deal)"
+            r"|\b(?:led|co-led)\s+the\s+(?:[\w-]+\s+){0,2}(?:round|financing|funding)\b"
             r"|\b(?:it|It)\b",
             text,
         )

@@ -841,3 +841,40 @@ def test_a_conversion_in_brackets_is_not_a_second_raise() -> None:
     text = "Das Biotech-Firma Origen.Bio hat umgerechnet 12,3 Millionen Euro (15 Millionen US-Dollar) eingesammelt."
     (r,) = detect_rounds(text)
     assert (r["company"], r["amount"], r["currency"]) == ("Origen.Bio", 12_300_000, "EUR")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Atlantic Merchant Capital Investors announced today that it has made a lead investment in "
+            "conjunction with Fleur De Lis Partners, into Social Quanta, LLC.",
+            ("Social Quanta", None, ["Atlantic Merchant Capital Investors"], ["Fleur De Lis Partners"]),
+        ),
+        (
+            "- Andreessen Horowitz made a seed investment in the startup SkySafes, which brings drones down.\n"
+            "SkySafes works with police.",
+            ("SkySafes", "seed", [], []),
+        ),
+        (
+            '- PayPal led a $30 million investment in the automated investment service ("robo-advising") Acornz, '
+            "with participation from Rakuten and e.Ventures.",
+            ("Acornz", None, ["PayPal"], ["Rakuten", "e.Ventures"]),
+        ),
+    ],
+    ids=["lead-investment-into", "seed-investment-in", "bracketed-descriptor"],
+)
+def test_investor_first_rounds_without_a_verb_of_raising(text: str, expected: tuple) -> None:
+    (r,) = detect_rounds(text)
+    company, round_type, leads, others = expected
+    assert (r["company"], r["round"], r["lead_investors"]) == (company, round_type, leads)
+    assert all(name in r["investors"] for name in leads + others)
+
+
+def test_the_round_type_of_a_lead_sentence() -> None:
+    text = (
+        "Email security startup Agaro raised $22 million in funding on Tuesday.\n"
+        "Norwest Venture Partners led the Series D round with participation from Alloy Ventures."
+    )
+    (r,) = detect_rounds(text)
+    assert (r["round"], r["lead_investors"]) == ("series_d", ["Norwest Venture Partners"])
