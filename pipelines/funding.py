@@ -178,11 +178,14 @@ _AUX_TAIL_RE = re.compile(
     r"(?:in\s+)?(?:early|advanced|preliminary|final)?\s*(?:talks|discussions|negotiations)|close|about|"
     r"in\s+the\s+(?:midst|process)\s+of|reported(?:ly)?|said|understood|believed|poised|likely|"
     r"recently|reportedly|quietly|yesterday|tonight|earlier|already|announced|announces|said|says|that|it|on\s+\w+day|"
-    r"this\s+week|has\s+announced))+"
+    r"this\s+week|has\s+announced|(?:close|about|set|poised|expected|likely|planning|looking|aiming|hoping|"
+    r"trying|seeking)\s+to))+"
     r"\s*$",
     re.I,
 )
-_APPOSITIVE_RE = re.compile(r",\s*(?:the|a|an|which|who)\s[^,]{1,80},?\s*$", re.I)
+_APPOSITIVE_RE = re.compile(
+    r",\s*(?:the|a|an|which|who|ein|eine|einer|der|die|das|un|une|una|uno|la|le|il|lo|el)\s[^,]{1,80},?\s*$", re.I
+)
 _NAME_TOKEN_RE = re.compile(r"^(?:[A-Z0-9][\w.'&|+-]*|[a-z]+[A-Z0-9.][\w.]*|&)$")
 _VALUATION_LEFT_RE = re.compile(
     r"(?:valu(?:ed|ation|ing|es|e)(?:\s+\w+)?|worth|Bewertung|valorisation|valutazione|valoración|valuación|"
@@ -318,7 +321,7 @@ _PARTICIPANT_PATTERNS = [
     re.compile(r"\b(?:prior|previous)\s+investors\s+(?P<list>[A-Z].{1,200})"),
     re.compile(
         r"\b(?:Geld|Kapital)\s+(?:kommt|kam|kamen|stammt|stammen)\s+(?:\w+\s+)?(?:von|vom)\s+"
-        r"(?:[a-zäöü]\w*\s+){0,2}(?P<list>[A-Z].{1,200})"
+        r"(?:[a-zäöü]\w*\s+){0,2}(?:[A-ZÄÖÜ]\w+\s+wie\s+)?(?P<list>[A-Z].{1,200})"
     ),
 ]
 _ANY_YEAR_RE = re.compile(r"(?<![\d.,/-])((?:19[89]|20[0-3])\d)(?![\d.,/-]?\d)")
@@ -477,7 +480,8 @@ def _name_tokens(subject: str) -> list[str]:
 def _is_descriptor(token: str) -> bool:
     """ "startup", "Biotech-Firma", "Fantasy-Fußball-Plattform": a word describing what a company is."""
     word = token.casefold().removesuffix("'s")
-    return word in DESCRIPTORS or word.rsplit("-", 1)[-1] in DESCRIPTORS
+    parts = word.split("-")  # "Software-Start-up": its tail "start-up" is a descriptor
+    return any("-".join(parts[i:]) in DESCRIPTORS for i in range(len(parts)))
 
 
 def _clean_company(run: list[str]) -> str:
@@ -782,6 +786,7 @@ def _events_in(
         and "(" not in text
         and "nvestment" not in text
         and not RAISE_RE.search(text)
+        and not RAISE_AFTER_RE.search(text)
         and not _LIST_VERB_RE.search(text)
     ):
         return []  # no amount, no raise verb, no list: most sentences of an article (speed)
@@ -863,6 +868,7 @@ def _events_in(
                 start=_clause_start(text, company, trig.start()),
             )
         )
+    events.extend(_verb_final_noun_events(sent, text, events, ref_year))
     used = {id(e.money) for e in events if e.money}
     events.extend(_money_first_events(sent, text, [m for m in monies if id(m) not in used], ref_year, context))
     events.extend(_investor_subject_events(sent, text, monies, ref_year))
@@ -924,6 +930,36 @@ def _earlier_month(clause: str, published: datetime.date) -> bool:
     return any(months.index(m.group(1).capitalize()) + 1 != published.month for m in _MONTH_RE.finditer(clause))
 
 
+_VERB_FINAL_NOUN_RE = re.compile(
+    r"\s(?:hat|haben|die|das|der)\s+(?:eine[nm]?\s+)?(?:[\w-]+\s+){0,3}?"
+    r"(?P<noun>[\w-]*(?:Finanzierung|Finanzierungsrunde|Runde)|(?:sechs|sieben|acht)stellige\s+Summe)\b"
+    r"(?P<rest>[^.;:]{0,80}?)\s(?:abgeschlossen|erhalten|eingesammelt|eingeworben|erhält|erhielt)\b"
+)
+
+
+def _german_antecedent(pre: str) -> str:
+    """The company a German relative clause ending in the raise refers to: "LeanIX, das ... einsammeln konnte"."""
+    m = re.search(r",\s*(?:das|die|der)\s+[^,;:]{0,120}$", pre)
+    return _clean_company(_name_tokens(pre[: m.start()])) if m else ""
+
+
+def _verb_final_noun_events(sent: _Sentence, text: str, events: list[_Event], ref_year: int | None) -> list[_Event]:
+    """German verb-final raises with no figure: "Lemonswan hat eine Seed-Finanzierung in siebenstelliger Höhe
+    abgeschlossen" (amounts, when given, are read by the money-first path)."""
+    out = []
+    for m in _VERB_FINAL_NOUN_RE.finditer(text):
+        if find_money(m.group(0)) or _guard(text, m.start(), m.end(), ref_year):
+            continue
+        company = (
+            _german_antecedent(text[: m.start() + 5])
+            or _company_from_subject(text, m.start() + 1)
+            or _name_after_aux(text, m.start() + 5, m.end())
+        )
+        if company and not _is_investor(company) and not any(_same_company(company, e.company) for e in events):
+            out.append(_Event(company, sent, None, True, False, start=m.start()))  # a named round, size not given
+    return out
+
+
 def _later_round_size(text: str, after: int, monies: list[Money]) -> Money | None:
     """The size given later in the clause: "raised additional funding ... summing up its Series A at $3 million"."""
     stop = re.search(r"[;:]|\.\s", text[after:])
@@ -976,8 +1012,13 @@ def _money_first_events(
         elif final and final.start() <= 70 and not re.search(r"[,.;]|\d", after[: final.start()]):
             pre = text[: money.start]
             aux = list(_AUX_RE.finditer(pre))
+            relative = _german_antecedent(pre)
+            if relative:  # "sowie das Software-Start-up LeanIX, das ... 2,2 Millionen Euro einsammeln konnte"
+                aux = []
             inverted = _name_after_aux(text, aux[-1].end(), money.start) if aux else ""
-            if inverted:  # German verb-second: "In einer neuen Finanzierungsrunde hat Propster ... eingesammelt"
+            if relative:
+                company, start = relative, money.start
+            elif inverted:  # German verb-second: "In einer neuen Finanzierungsrunde hat Propster ... eingesammelt"
                 company, start = inverted, aux[-1].start()
             elif aux:
                 company = _company_from_subject(text, aux[-1].start())
@@ -1244,8 +1285,8 @@ def _split_names(raw: str) -> list[str]:
             or tokens[0] in STOPWORDS
         ):
             continue
-        if all(t.strip(".,") in LEGAL for t in tokens):  # "Social Quant, LLC": the suffix is not an investor
-            continue
+        if all(t.strip(".,") in LEGAL for t in tokens) or tokens[-1].lower() in {"of", "de", "and", "&", "du", "la"}:
+            continue  # "Social Quant, LLC": the suffix is not an investor; "dem VC de": a cut-off phrase
         if all(_NAME_TOKEN_RE.match(t) or t.lower() in {"of", "de", "and", "&", "du", "la"} for t in tokens):
             names.append(part)
     return names

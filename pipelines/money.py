@@ -144,7 +144,10 @@ _WINDOW_BEFORE, _WINDOW_AFTER = 24, 64
 _UNDISCLOSED_RE = re.compile(
     r"\b(?:undisclosed|unspecified|unnamed)\s(?:amount|sum|funding|round|investment|figure)"
     r"|\b(?:did\snot|didn't|does\snot|doesn't|declined\sto|would\snot|wouldn't|without)\s(?:disclos|reveal)\w*"
-    r"|\b(?:amount|terms|size)\s(?:was|were|is|are|has\snot\sbeen|have\snot\sbeen)\s(?:not\s)?(?:un)?disclosed",
+    r"|\b(?:amount|terms|size)\s(?:was|were|is|are|has\snot\sbeen|have\snot\sbeen)\s(?:not\s)?(?:un)?disclosed"
+    r"|\b(?:six|seven|eight|nine)[-\s]figure\s(?:sum|amount|round|investment|funding)"
+    r"|\b(?:sechs|sieben|acht|neun)stellige[nmrs]?\s(?:Summe|Höhe|Betrag|Investment)"
+    r"|\bmontant\s(?:non\s)?(?:divulgué|communiqué|dévoilé)",
     re.IGNORECASE,
 )
 

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines.funding import MAX_INPUT_CHARS, ROUND_KEYS, ROUND_TYPES, _detect, detect_rounds
+from pipelines.money import find_undisclosed
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SEED = SHARED / "seed"
@@ -878,3 +879,32 @@ def test_the_round_type_of_a_lead_sentence() -> None:
     )
     (r,) = detect_rounds(text)
     assert (r["round"], r["lead_investors"]) == ("series_d", ["Norwest Venture Partners"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Das Hamburger Startup Lemonswen, eine Online-Partnervermittlung, hat eine Seed-Finanzierung in "
+            "siebenstelliger Höhe abgeschlossen.",
+            [("Lemonswen", None, "seed")],
+        ),
+        (
+            "Neben Outfitter meldeten auch die Plattform Vertragslotsa, die eine sechsstellige Summe von ihren "
+            "Investoren erhält, sowie das Bonner Software-Start-up LeanIQ, das für seine weiteren Pläne sogar "
+            "2,2 Millionen Euro einsammeln konnte.",
+            [("Vertragslotsa", None, None), ("LeanIQ", 2_200_000, None)],
+        ),
+        (
+            "Milk tea chain Nayuka Tea close to raising $100 million",
+            [("Nayuka Tea", 100_000_000, None)],
+        ),
+    ],
+    ids=["verb-final-seed-undisclosed", "german-relative-clauses", "close-to-raising"],
+)
+def test_more_languages_and_forms(text: str, expected: list) -> None:
+    assert [(r["company"], r["amount"], r["round"]) for r in detect_rounds(text)] == expected
+
+
+def test_six_and_seven_figure_sums_are_undisclosed_amounts() -> None:
+    assert find_undisclosed("raised a six-figure sum") and find_undisclosed("eine siebenstellige Summe")
