@@ -154,7 +154,8 @@ _TRANSLATE = str.maketrans(
 _SENT_END_RE = re.compile(r"[.!?]+[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9$€£¥₹])")
 _ABBREV_RE = re.compile(
     r"(?:\b(?:Inc|Corp|Co|Ltd|Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|No|Nos|approx|est|Mio|Rs|U\.S|U\.K|"
-    r"S\.A|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)|\b[A-Z])[.!?]+[\"')\]]?\s+$"
+    r"S\.A|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|"
+    r"(?i:janv|févr|avr|juil|sept|oct|nov|déc|jan|feb|aug|dic|ene|gen|giu|lug|ago|set))|\b[A-Z])[.!?]+[\"')\]]?\s+$"
 )
 _TITLE_SUFFIX_RE = re.compile(r"\s+[|\-–—]\s+[^|]{1,30}$")
 _SERIES_RE = re.compile(
@@ -186,7 +187,7 @@ _AUX_TAIL_RE = re.compile(
 _APPOSITIVE_RE = re.compile(
     r",\s*(?:the|a|an|which|who|ein|eine|einer|der|die|das|un|une|una|uno|la|le|il|lo|el)\s[^,]{1,80},?\s*$", re.I
 )
-_NAME_TOKEN_RE = re.compile(r"^(?:[A-Z0-9][\w.'&|+-]*|[a-z]+[A-Z0-9.][\w.]*|&)$")
+_NAME_TOKEN_RE = re.compile(r"^(?:[A-Z0-9][\w.'&|+/-]*|[a-z]+[A-Z0-9.][\w.]*|&)$")
 _VALUATION_LEFT_RE = re.compile(
     r"(?:valu(?:ed|ation|ing|es|e)(?:\s+\w+)?|worth|Bewertung|valorisation|valutazione|valoración|valuación|"
     r"avaliação|valorizzazione)\b[^$€£¥₹\d.;]{0,45}$",
@@ -242,7 +243,8 @@ _FUNDING_WORDS_RE = re.compile(
     r"\b(?:round|funding|financing|raise[sd]?|raising|investment|invest(?:ed|s)?|"
     r"capital|series|seed|backers|investors|Geldgeber|Investoren|Finanzierung\w*|investisseurs?|financement|"
     r"tour\s+de\s+table|investitori|finanziamento|inversores|financiaci[oó]n|investidores|rodada|Geld|Kapital|"
-    r"\w*[Ii]nvestoren|investiert|convertible|[Ff]inanzierungsrunde|Runde|VCs?)\b",
+    r"\w*[Ii]nvestoren|investiert|convertible|[Ff]inanzierungsrunde|Runde|VCs?|valuation|valorisation|"
+    r"valutazione|Bewertung|men[ée]e?\s+par|guidat[ao]\s+da|angeführt)\b",
     re.I,
 )
 _LIST_STOP_RE = re.compile(
@@ -288,6 +290,11 @@ _PARTICIPANT_PATTERNS = [
     re.compile(r"\bparticipation\s+(?:from|by|of)\s+(?P<list>.{1,250})", re.S),
     re.compile(r"\bjoined\s+by\s+(?P<list>.{1,200})"),
     re.compile(r"\bin\s+conjunction\s+with\s+(?P<list>.{1,200})"),
+    # French: "37 M€ de la BEI + 20 M€ (Definvest, EIC Fund, ...)"
+    re.compile(
+        r"\d\s?(?:M|Md|millions?\s+d')\s?(?:€|euros)\s+(?:de\s+la|du|de\s+l'|des|de)\s+(?P<list>[A-Z][^+;]{1,120})"
+    ),
+    re.compile(r"\d\s?(?:M|Md)\s?€\s*\((?P<list>[A-Z][^()]{1,200})\)"),
     re.compile(r"\b(?:continued\s+)?backing\s+from\s+(?P<list>.{1,200})"),
     re.compile(
         r"\b(?:funding|round|investment|capital|money|financing)\s+(?:was|were|is|has\s+been)\s+(?:provided|put\s+up)"
@@ -367,6 +374,7 @@ class _Event:
     score: float = 0.0
     start: int = 0  # where this raise's clause starts in its sentence (several raises can share one)
     listed: bool = False  # named in a roundup list: no details of its own
+    own_clause: bool = False  # its clause starts at ``start`` even when no raise comes before it (a bullet)
 
 
 # ---------------------------------------------------------------- stage 0: normalise and split
@@ -988,6 +996,7 @@ def _money_first_events(
     ("the $30m raised by chip startup Graphcore", "35 milioni di dollari raccolti dalla società Playbuzz")."""
     events = []
     for i, money in enumerate(monies):
+        own_clause = False
         if _role(text, money) != "raise":
             continue
         if i and re.fullmatch(
@@ -1032,6 +1041,12 @@ def _money_first_events(
                 _topic(text[: money.start]),
                 0,
             )  # "Windward Bio has launched with a $200M capital injection"
+        elif bullet := _BULLET_ITEM_RE.search(text, _back(text, money.start, 140), money.start):
+            company, start = (
+                _clean_company(bullet.group("name").split()),
+                bullet.start("name"),
+            )  # "- Cailabs (...), 57 M€"
+            own_clause = True
         elif sent.is_title and (owner := _title_owner(text, money, after)):
             company, start = _clean_company(owner.group("name").split()), owner.start()
         elif RAISE_NOUN_RE.search(text[_back(text, money.start, 40) : money.start]):
@@ -1045,7 +1060,8 @@ def _money_first_events(
         if not company or _is_investor(company) or _guard(text, start, money.end, ref_year):
             continue
         rumored = bool(RUMOR_RE.search(text[_back(text, start, 60) : money.end + 60]))
-        events.append(_Event(company, sent, money, False, rumored, start=_clause_start(text, company, start)))
+        clause = start if own_clause else _clause_start(text, company, start)
+        events.append(_Event(company, sent, money, False, rumored, start=clause, own_clause=own_clause))
     return events
 
 
@@ -1061,6 +1077,8 @@ def _name_after_aux(text: str, at: int, limit: int) -> str:
     return _clean_company(m.group(0).split())
 
 
+# a roundup bullet that gives the company, a description in brackets, then the amount
+_BULLET_ITEM_RE = re.compile(r"(?:^|\s-\s)[\s•*·-]*(?P<name>" + _NAME + r")\s*\([^()]{0,80}\)\s*[,:]\s*$")
 _INJECTION_RE = re.compile(
     r"\s+(?:[\w-]+\s+){0,2}?(?:capital\s+injection|injection|investment|round|funding|financing)\s+(?:from|led|by)\b"
 )
@@ -1293,7 +1311,8 @@ def _split_names(raw: str) -> list[str]:
 
 
 def _investors_in(text: str) -> tuple[list[str], list[str]]:
-    text = re.sub(r"\s*\([^()]{0,60}\)", "", text[:MAX_SENTENCE_CHARS])  # "GV (née Google Ventures)"
+    # "GV (née Google Ventures)"; not a bracketed list of investors after an amount
+    text = re.sub(r"(?<![€$\d])\s*\([^()]{0,60}\)", "", text[:MAX_SENTENCE_CHARS])
     leads: list[str] = []
     participants: list[str] = []
     for pattern in _LEAD_PATTERNS:
@@ -1460,6 +1479,7 @@ def _build(
     published: datetime.date | None,
     ref_year: int | None,
     all_events: list[_Event],
+    next_sentence: _Sentence | None = None,
 ) -> dict | None:
     company = _company_name(group, body)
     money, undisclosed = _pick_amount(group)
@@ -1480,6 +1500,10 @@ def _build(
     others = {c for c in {e.company for e in all_events} if not _same_company(c, company)}
     scope = [s for s in scope if _mentions(s.text, company) or not any(o in s.text for o in others)]
     texts = title_part + [anchor_text] + [s.text for s in scope if s is not anchor]
+    if anchor_text.rstrip().endswith(":") and next_sentence is not None:
+        # "- Mistral AI (IA générative), 1,7 Md€ en Série C :" continues on the next line, up to the next raise
+        cuts = [e.start for e in all_events if e.sent is next_sentence and e not in group]
+        texts.append(next_sentence.text[: min(cuts)] if cuts else next_sentence.text)
     # the group's other reports of this raise ("... a $40 million Series B+ round in Beijing Jinying")
     texts += [_segment(e, group, all_events)[0] for e in group[:6] if e.sent is not anchor and not e.sent.is_title]
     clean = [
@@ -1548,7 +1572,7 @@ def _segment(event: _Event, group: list[_Event], all_events: list[_Event]) -> tu
     text = event.sent.text
     others = [e.start for e in all_events if e.sent is event.sent and e not in group and e.start > event.start]
     earlier = [e.start for e in all_events if e.sent is event.sent and e not in group and e.start <= event.start]
-    begin = event.start if earlier else 0
+    begin = event.start if earlier or event.own_clause else 0
     if others:
         return text[begin : min(others)], True
     return text[begin:], False
@@ -1648,7 +1672,11 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
     rounds = []
     for group in groups:
         scope = _scope(group, sents, anchors, single=len(groups) == 1)
-        built = _build(group, scope, clean_title, body, roundup, has_title_event, published, ref_year, events)
+        anchor_index = min((e.sent.index for e in group if not e.sent.is_title), default=-2)
+        following = next((s for s in sents if s.index == anchor_index + 1), None)
+        built = _build(
+            group, scope, clean_title, body, roundup, has_title_event, published, ref_year, events, following
+        )
         if built:
             rounds.append(built)
     return rounds

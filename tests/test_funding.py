@@ -908,3 +908,23 @@ def test_more_languages_and_forms(text: str, expected: list) -> None:
 
 def test_six_and_seven_figure_sums_are_undisclosed_amounts() -> None:
     assert find_undisclosed("raised a six-figure sum") and find_undisclosed("eine siebenstellige Summe")
+
+
+def test_roundup_bullets_with_a_description_in_brackets() -> None:
+    text = (
+        "Depuis début septembre, la tendance s'inverse.\n"
+        "- Mistrale AI (IA générative), 1,7 Md€ en Série C, 9 sept. 2025 :\n"
+        "un tour mené par ASML (≈ 1,3 Md€), valorisation 11,7 Md€ ; ASML devient le premier actionnaire. "
+        "- Cailab (photonique / communications optiques), 57 M€, financement structuré, 12 sept. 2025 :\n"
+        "37 M€ de la BEI."
+    )
+    found = [(r["company"], r["amount"], r["round"], r["lead_investors"], r["valuation"]) for r in detect_rounds(text)]
+    assert found == [
+        ("Mistrale AI", 1_700_000_000, "series_c", ["ASML"], 11_700_000_000),
+        ("Cailab", 57_000_000, None, [], None),
+    ]
+
+
+def test_a_numbered_ranking_of_the_years_largest_rounds_is_not_news() -> None:
+    text = "Estas son las cinco rondas más destacadas:\n1. Perko: 190.000.000 €\n2. Multiverso: 189.000.000 €"
+    assert detect_rounds(text) == []
