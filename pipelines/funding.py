@@ -1225,6 +1225,10 @@ _KIND_INVESTEE_RE = re.compile(
 )
 
 
+_ROUND_AFTER_RE = re.compile(r"\s+(?:[\w-]+\s+){0,2}?(?:round|funding|financing|investment)\b")
+_SAID_BEFORE_RE = re.compile(r"(?P<who>(?:[\w-]+\s+){0,4}?" + _NAME + r")\s+said\s+(?:that\s+)?[^,;]{0,100}$")
+
+
 def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money], ref_year: int | None) -> list[_Event]:
     """ "Sequoia leads $20M round in Acme": the company is the object after "in"."""
     events = []
@@ -1238,6 +1242,25 @@ def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money], re
             kind = m.group("kind").casefold()
         else:
             m = _INVESTEE_RE.match(text, money.end)
+            if not m and trig.group(0).lower().startswith(("led", "co-led")) and _ROUND_AFTER_RE.match(text, money.end):
+                # "startup Ninox Medical said the venture fund Pitango led a $10 million round"
+                teller = _SAID_BEFORE_RE.search(text, _back(text, trig.start(), 160), trig.start())
+                company = _clean_company(_name_tokens(teller.group("who"))) if teller else ""
+                if company and not _is_investor(company) and not _guard(text, trig.start(), money.end, ref_year):
+                    investor = _company_from_subject(text, trig.start())
+                    events.append(
+                        _Event(
+                            company,
+                            sent,
+                            money,
+                            False,
+                            False,
+                            leads=[investor] if investor else [],
+                            backers=[investor] if investor else [],
+                            start=teller.start(),
+                        )
+                    )
+                continue
         if not m or not (kind or m.group("noun") or re.search(r"\b(?:put|invest|back)", trig.group(0), re.I)):
             continue
         if re.match(r"\d|(?:several|many|multiple|dozens|\w+\s+(?:startups|companies))\b", text[m.end() :]):
@@ -1627,6 +1650,10 @@ def _drop_related_links(sents: list[_Sentence]) -> list[_Sentence]:
     return out
 
 
+_FIRST_HAND_RE = re.compile(
+    r"\b(?:said|says|announced|announces)\s+(?:on\s+\w+\s+)?(?:that\s+)?(?:it|they)\s+(?:has\s+|had\s+)?"
+    r"(?:raised|secured|closed|received)\b|\bsaid\s+(?:the\s+)?[\w\s]{0,60}\bled\s+a\b"
+)
 _STATISTICS_TITLE_RE = re.compile(
     r"\b(?:[1-4]Q\s?\d{2}|Q[1-4]\s?(?:20)?\d{2}|H[12]\s?(?:20)?\d{2}|first\s+half|second\s+half|half-year|quarter|"
     r"year\s+in\s+review|annual\s+report|(?:top|biggest|largest)\s+(?:\d+\s+)?(?:\w+\s+){0,3}"
@@ -1668,7 +1695,9 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
     # three or more companies raising money in the body: a roundup whatever its headline ("Money from Switzerland")
     roundup = roundup or sum(any(e.money for e in g) for g in groups) >= 3
     if clean_title and _STATISTICS_TITLE_RE.search(clean_title):
-        return []  # quarterly/annual statistics and "top rounds of the year" lists report no new round
+        # quarterly/annual statistics and "top rounds of the year" lists report no new round, except a raise
+        # the company itself just announced ("Windward ... said it raised $10.8 million")
+        groups = [g for g in groups if any(_FIRST_HAND_RE.search(e.sent.text) for e in g if not e.sent.is_title)]
     rounds = []
     for group in groups:
         scope = _scope(group, sents, anchors, single=len(groups) == 1)

@@ -928,3 +928,15 @@ def test_roundup_bullets_with_a_description_in_brackets() -> None:
 def test_a_numbered_ranking_of_the_years_largest_rounds_is_not_news() -> None:
     text = "Estas son las cinco rondas más destacadas:\n1. Perko: 190.000.000 €\n2. Multiverso: 189.000.000 €"
     assert detect_rounds(text) == []
+
+
+def test_first_hand_announcements_survive_a_statistics_headline() -> None:
+    title = "Israeli Tech Startups Boosted Fundraising 48% to $994 Million in First Quarter"
+    text = (
+        "IVC said 166 Israeli startups raised an average $6 million in the first quarter.\n"
+        "Windwart, a maritime data and analytics company, said it raised $10.8 million led by Horizons Ventures, "
+        "while the sleep apnea startup Ninix Medical said the Israeli venture capital fund Pitango led a "
+        "$10 million round."
+    )
+    found = [(r["company"], r["amount"], r["lead_investors"]) for r in detect_rounds(text, title=title)]
+    assert found == [("Windwart", 10_800_000, ["Horizons Ventures"]), ("Ninix Medical", 10_000_000, ["Pitango"])]
