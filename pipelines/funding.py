@@ -675,8 +675,11 @@ def _object(sentence: str, start: int, end: int, monies: list[Money]) -> tuple[M
             if role == "valuation" and money.start - end <= 20:
                 return None, False, True  # "is reportedly seeking a valuation of $70 billion": size not given
     undisclosed = bool(find_undisclosed(window[:60]))
-    if _GENERIC_OBJECT_RE.match(window):
-        return None, undisclosed, True
+    generic = _GENERIC_OBJECT_RE.match(window)
+    if generic:
+        # "in talks for a new funding round": an explicit round whose size is not given
+        explicit = re.search(r"\b(?:funding|financing|investment|equity)\s+round\b", generic.group(0), re.I)
+        return None, undisclosed or bool(explicit), True
     named = bool(_SERIES_RE.search(window[:50])) or any(
         r.search(window[:40]) for k, r in _ROUND_RES if k not in {"debt", "grant"}
     )
@@ -792,7 +795,7 @@ def _events_in(
     if (
         not monies
         and "(" not in text
-        and "nvestment" not in text
+        and not any(word in text for word in ("nvestment", "undrais", "round"))
         and not RAISE_RE.search(text)
         and not RAISE_AFTER_RE.search(text)
         and not _LIST_VERB_RE.search(text)
@@ -877,6 +880,7 @@ def _events_in(
             )
         )
     events.extend(_verb_final_noun_events(sent, text, events, ref_year))
+    events.extend(_fundraising_by_events(sent, text, events, ref_year))
     used = {id(e.money) for e in events if e.money}
     events.extend(_money_first_events(sent, text, [m for m in monies if id(m) not in used], ref_year, context))
     events.extend(_investor_subject_events(sent, text, monies, ref_year))
@@ -943,6 +947,27 @@ _VERB_FINAL_NOUN_RE = re.compile(
     r"(?P<noun>[\w-]*(?:Finanzierung|Finanzierungsrunde|Runde)|(?:sechs|sieben|acht)stellige\s+Summe)\b"
     r"(?P<rest>[^.;:]{0,80}?)\s(?:abgeschlossen|erhalten|eingesammelt|eingeworben|erhält|erhielt)\b"
 )
+
+
+_FUNDRAISING_BY_RE = re.compile(
+    r"\b(?:participating|taking\s+part|investing|joining)\s+in\s+the\s+(?:new\s+|latest\s+)?"
+    r"(?:fundraising|funding\s+round|financing\s+round|round)\s+(?:by|of|for)\s+"
+)
+
+
+def _fundraising_by_events(sent: _Sentence, text: str, events: list[_Event], ref_year: int | None) -> list[_Event]:
+    """ "Thrive Capital and DST Global are participating in the fundraising by Databricks": the company follows."""
+    out = []
+    for m in _FUNDRAISING_BY_RE.finditer(text):
+        company = _name_after(text, m.end())
+        if not company or _is_investor(company) or _guard(text, m.start(), m.end() + len(company), ref_year):
+            continue
+        if any(_same_company(company, e.company) for e in events):
+            continue
+        backers = _split_names(_AUX_TAIL_RE.sub("", re.sub(r"\s+(?:are|is|were|was)\s*$", "", text[: m.start()])))
+        rumored = bool(RUMOR_RE.search(text[_back(text, m.start(), 60) : m.end() + 80]))
+        out.append(_Event(company, sent, None, True, rumored, backers=backers, start=m.start()))
+    return out
 
 
 def _german_antecedent(pre: str) -> str:
@@ -1306,6 +1331,7 @@ def _split_names(raw: str) -> list[str]:
             part = _FILLER_RE.sub("", part)
         part = re.sub(r"^.*?'s\s+(?=[A-Z])", "", part)  # "Ashton Kutcher's Sound Ventures"
         part = re.sub(r"^(?:[a-z][\w-]*\s+){1,3}(?=[A-Z])", "", part)  # "e-commerce giant Alibaba"
+        part = re.sub(r"^.{0,60}\b(?:investors|backers|VCs|firms)\s+(?=[A-Z])", "", part)  # "Major VC investors Thrive"
         part = re.sub(r"\s+(?:aus|in)\s+[A-ZÄÖÜ]\w+$", "", part)  # "PI-Labs aus Großbritannien"
         part = re.sub(r"\s+(?:mit|an|bei|dabei|ein)$", "", part)  # "ziehen ... All Iron Ventures mit"
         part = re.sub(r"^(?:VCs?|Investor|Investorin)\s+(?=[A-Z])", "", part)  # "der französische VC Axeleo"

@@ -940,3 +940,24 @@ def test_first_hand_announcements_survive_a_statistics_headline() -> None:
     )
     found = [(r["company"], r["amount"], r["lead_investors"]) for r in detect_rounds(text, title=title)]
     assert found == [("Windwart", 10_800_000, ["Horizons Ventures"]), ("Ninix Medical", 10_000_000, ["Pitango"])]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Fintech player Navo is reportedly in talks for a new funding round, and InShorts announces new "
+            "leadership.",
+            ("Navo", None, "rumored", []),
+        ),
+        (
+            "Major venture capital investors Thrive Capital and DST Global are participating in the fundraising by "
+            "Databrick, two sources said.",
+            ("Databrick", None, "rumored", ["Thrive Capital", "DST Global"]),
+        ),
+    ],
+    ids=["explicit-round-without-size", "fundraising-by"],
+)
+def test_rounds_without_a_size(text: str, expected: tuple) -> None:
+    (r,) = detect_rounds(text)
+    assert (r["company"], r["amount"], r["status"], r["investors"]) == expected
