@@ -3,9 +3,9 @@
 Usage: python benchmarks/detector.py [--labels PATH] [--repeat N] [--out FILE.json]
 
 Single process. A warm-up pass, then N timed passes over every labelled item: articles per second is the median
-pass, per-article p50/p95/max are over all timed calls. Each pathological input is timed as the median of 3 runs;
-the exit status is 1 when any takes over 100 ms (the detector must run in linear time), else 0; 2 when the labels
-file is absent.
+pass (and the fastest pass, least disturbed by other load), per-article p50/p95/max are over all timed calls.
+Each pathological input is timed as the median of 3 runs; the exit status is 1 when any takes over 100 ms (the
+detector must run in linear time), else 0; 2 when the labels file is absent.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ def time_corpus(items: list[Item], repeat: int) -> dict[str, float]:
     cpu_s = time.process_time() - cpu_start
     return {
         "detect_articles_per_s": len(items) / statistics.median(passes),
+        # the fastest pass is the one least disturbed by other work on the machine (timeit's convention)
+        "detect_articles_per_s_best": len(items) / min(passes),
         "p50_ms": percentile(calls_ms, 50),
         "p95_ms": percentile(calls_ms, 95),
         "max_ms": max(calls_ms),
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"detect_rounds on {len(items)} items x {args.repeat} passes (Python {figures['python']})")
     print(f"  {'articles/s (median pass)':<28}{figures['detect_articles_per_s']:>10.1f}")
+    print(f"  {'articles/s (fastest pass)':<28}{figures['detect_articles_per_s_best']:>10.1f}")
     for key in ("p50_ms", "p95_ms", "max_ms"):
         print(f"  {'per-article ' + key.removesuffix('_ms') + ' ms':<28}{figures[key]:>10.2f}")
     print(f"  {'wall s / CPU s':<28}{figures['wall_s']:>10.2f} / {figures['cpu_s']:.2f}")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import logging
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from importlib import resources
 
 from pipelines.money import USD_RATES, Money, find_money, find_undisclosed, to_usd
@@ -434,6 +434,7 @@ def _split_sentences(text: str) -> list[_Sentence]:
 # ---------------------------------------------------------------- stage 2: amount roles
 
 
+@functools.lru_cache(maxsize=4096)  # asked again for the same mention by each reading of a sentence
 def _role(sentence: str, money: Money) -> str:
     """The role of a money mention from the words next to it: raise, valuation, total, fund, range, other."""
     left = sentence[_back(sentence, money.start, 45) : money.start]
@@ -1703,7 +1704,7 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
     # the sentences since, computed only when asked (most sentences never need it)
     last_company, since = "", []
     for sent in sents:
-        found = _events_in(sent, ref_year, partial(_context, last_company, since[-3:]), published)
+        found = _events_in(sent, ref_year, functools.partial(_context, last_company, since[-3:]), published)
         events += found
         if found:
             last_company, since = found[-1].company, []
