@@ -717,12 +717,18 @@ def _is_anaphor(phrase: str) -> bool:
     )  # "the Basel-based biotech", "Das Berliner Start-up"; not "the Ethos yoga chain"
 
 
+_DESCRIBED_NAME_RE = re.compile(r"(?P<name>" + _NAME + r"),\s+(?:a|an)\s+(?:[\w-]+\s+){0,3}?(?P<desc>[\w-]+)\b")
+
+
 def _topic(text: str) -> str:
     """The company a sentence is about: its leading name or the subject of its first verb."""
     verb = _TOPIC_VERB_RE.search(text[:300])
     name = _leading_name(text) or (_company_from_subject(text, verb.start()) if verb else "")
     if not name and (opening := re.match(r"(?P<name>" + _NAME + r")\s+[a-z]+(?:s|ed)\b", text)):
         name = _clean_company(opening.group("name").split())  # "Robinhood continues to come under pressure"
+    if not name and (described := _DESCRIBED_NAME_RE.search(text[:400])):  # "... Prexton Therapeutics, a spin-off"
+        if _is_descriptor(described.group("desc")):
+            name = _clean_company(described.group("name").split())
     if not name:  # "Den Start machte am Montag das Start-up Outfittery."
         for m in re.finditer(r"(?<![\w-])([\w-]+)\s+(?=(" + _NAME + r"))", text[:300]):
             if _is_descriptor(m.group(1)):
@@ -1577,9 +1583,9 @@ def _build(
     valuation = _valuation(clean, group[0])
     score = 3.0 if group[0].sent.is_title else 2.0
     score += (round_type is not None) + bool(leads) + (body.count(company) >= 2)
-    if title and not has_title_event and not roundup and not _FUNDING_WORDS_RE.search(title):
+    if title and not has_title_event and not roundup and not _funding_headline(title):
         score -= 1
-        if anchor.index >= 8 and not _FUNDING_WORDS_RE.search(title):
+        if anchor.index >= 8 and not _funding_headline(title):
             # deep in a story headlined about something else: a profile recounting history
             score -= 2
     if money is None and not undisclosed and valuation is None:
@@ -1615,6 +1621,11 @@ def _local_dollar(money: Money, sentence: str, text: str) -> Money:
     if not codes:
         codes = {code for country, code in _DOLLAR_COUNTRIES.items() if country in text}
     return dataclasses.replace(money, currency=codes.pop()) if len(codes) == 1 else money
+
+
+def _funding_headline(title: str) -> bool:
+    """A headline about funding or money in general ("Let's talk about money", "French tech struggles to raise")."""
+    return bool(_FUNDING_WORDS_RE.search(title) or re.search(r"\b(?:money|cash|funds|VC)\b", title, re.I))
 
 
 def _segment(event: _Event, group: list[_Event], all_events: list[_Event]) -> tuple[str, bool]:

@@ -961,3 +961,14 @@ def test_first_hand_announcements_survive_a_statistics_headline() -> None:
 def test_rounds_without_a_size(text: str, expected: tuple) -> None:
     (r,) = detect_rounds(text)
     assert (r["company"], r["amount"], r["status"], r["investors"]) == expected
+
+
+def test_a_passive_anaphor_resolves_to_the_company_described_before() -> None:
+    title = "Let's talk about money"
+    text = (
+        "In the past week, CHF35 million flowed into Swiss start-ups, with the lion's share going to Prexten "
+        "Therapeutics, a spin-off of Merck Serono. The CHF31 million received by the biotech company will be "
+        "used to fund tests for a drug."
+    )
+    (r,) = detect_rounds(text, title=title)
+    assert (r["company"], r["amount"], r["currency"]) == ("Prexten Therapeutics", 31_000_000, "CHF")
