@@ -195,7 +195,7 @@ _VALUATION_LEFT_RE = re.compile(
 )
 _VALUATION_RIGHT_RE = re.compile(r"^\s{0,2}(?:\w+\s+)?(?:\(?(?:post|pre)[- ]money\)?\s+)?valuation", re.I)
 _TOTAL_LEFT_RE = re.compile(
-    r"(?:total(?:ing|ling)?|totals|to date|bringing|cumulative|altogether|overall)"
+    r"(?:total(?:ing|ling)?|totals|to date|bringing|cumulative|altogether|overall|au\s+total|कुल)"
     r"\b[^$€£¥₹\d.;]{0,25}$",
     re.I,
 )
@@ -244,7 +244,7 @@ _FUNDING_WORDS_RE = re.compile(
     r"capital|series|seed|backers|investors|Geldgeber|Investoren|Finanzierung\w*|investisseurs?|financement|"
     r"tour\s+de\s+table|investitori|finanziamento|inversores|financiaci[oó]n|investidores|rodada|Geld|Kapital|"
     r"\w*[Ii]nvestoren|investiert|convertible|[Ff]inanzierungsrunde|Runde|VCs?|valuation|valorisation|"
-    r"valutazione|Bewertung|men[ée]e?\s+par|guidat[ao]\s+da|angeführt)\b",
+    r"valutazione|Bewertung|men[ée]e?\s+par|guidat[ao]\s+da|angeführt)\b|फंडिंग|राउंड|निवेश|नेतृत्व",
     re.I,
 )
 _LIST_STOP_RE = re.compile(
@@ -254,7 +254,7 @@ _LIST_STOP_RE = re.compile(
     r"participated|both|each|took|this|its|their|the\s+round|the\s+company)\b"
 )
 _LIST_SPLIT_RE = re.compile(
-    r",\s*(?:and\s+|&\s+|und\s+|et\s+)?|\s+(?:and|und|et|e|y|sowie|oder|or)\s+|\s+as\s+well\s+as\s+"
+    r",\s*(?:and\s+|&\s+|und\s+|et\s+)?|\s+(?:and|und|et|e|y|sowie|oder|or|और)\s+|\s+as\s+well\s+as\s+"
 )
 # lower-case only: "New Enterprise Associates" keeps its "New"
 _FILLER_RE = re.compile(
@@ -274,6 +274,7 @@ _LEAD_PATTERNS = [
         re.S,
     ),
     re.compile(r"\bled\s+jointly\s+by\s+(?P<list>.{1,200})", re.S),
+    re.compile(r"नेतृत्व\s+(?P<list>[^.।]{1,200}?)\s+ने\s+किया"),  # Hindi: "... का नेतृत्व X और Y ने किया"
     re.compile(r"\bwith\s+(?P<list>.{1,80}?)\s+leading\b"),
     re.compile(rf"(?P<list>{_NAME}(?:\s*(?:,|and)\s+{_NAME}){{0,3}})\s+(?:co-)?led\s+(?:the|this|a)\b"),
     re.compile(rf"(?P<list>{_NAME})\s+(?:acted|served|identified|named|was|is)\s+as\s+(?:the\s+)?lead(?:\s+investor)?"),
@@ -290,6 +291,7 @@ _PARTICIPANT_PATTERNS = [
     re.compile(r"\bparticipation\s+(?:from|by|of)\s+(?P<list>.{1,250})", re.S),
     re.compile(r"\bjoined\s+by\s+(?P<list>.{1,200})"),
     re.compile(r"\bin\s+conjunction\s+with\s+(?P<list>.{1,200})"),
+    re.compile(r"निवेशकों\W{0,3}(?P<list>[^.।]{1,200}?)\s+से\s"),  # Hindi: "निवेशकों—X और Y से ... जुटाए"
     # French: "37 M€ de la BEI + 20 M€ (Definvest, EIC Fund, ...)"
     re.compile(
         r"\d\s?(?:M|Md|millions?\s+d')\s?(?:€|euros)\s+(?:de\s+la|du|de\s+l'|des|de)\s+(?P<list>[A-Z][^+;]{1,120})"
@@ -554,6 +556,7 @@ def _leading_name(sentence: str) -> str:
 
 def _subject(sentence: str, trigger_start: int) -> str:
     raw = sentence[:trigger_start]
+    raw = raw.split(" ने ", 1)[0] if " ने " in raw else raw  # Hindi: the subject is marked by "ने"
     pre = _AUX_TAIL_RE.sub("", raw)
     # "Taimba, which operates ... has raised", "StoreDot, che sta sviluppando ..., ha raccolto"
     pre = re.sub(r",\s*(?:which|who|that|che|qui|que|die|der|das|welche)\s[^;:]{0,300}$", "", pre)
@@ -1356,7 +1359,8 @@ def _split_names(raw: str) -> list[str]:
             not tokens
             or len(tokens) > longest
             or not re.match(r"[A-Z0-9]|[a-z]+[A-Z.]\w", part)
-            or tokens[0] in STOPWORDS
+            # a leading stop word ("The", "British") unless the name ends like a firm ("British ... Investment")
+            or (tokens[0] in STOPWORDS and not (len(tokens) >= 2 and FIRM_SUFFIX_RE.search(" " + tokens[-1])))
         ):
             continue
         if all(t.strip(".,") in LEGAL for t in tokens) or tokens[-1].lower() in {"of", "de", "and", "&", "du", "la"}:

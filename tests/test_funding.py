@@ -972,3 +972,11 @@ def test_a_passive_anaphor_resolves_to_the_company_described_before() -> None:
     )
     (r,) = detect_rounds(text, title=title)
     assert (r["company"], r["amount"], r["currency"]) == ("Prexten Therapeutics", 31_000_000, "CHF")
+
+
+def test_hindi_headline_and_lead_sentence() -> None:
+    title = "Eula Motors ने सीरीज सी फंडिंग राउंड में जुटाए 120 करोड़ रुपये"
+    text = title + "\nइस राउंड का नेतृत्व Blume Ventures ने किया था.\nEula Motors ने सीरीज सी राउंड में कुल 690 करोड़ रुपये जुटाए हैं."
+    (r,) = detect_rounds(text, title=title)
+    assert (r["company"], r["amount"], r["currency"], r["round"]) == ("Eula Motors", 1_200_000_000, "INR", "series_c")
+    assert r["lead_investors"] == ["Blume Ventures"]
