@@ -714,7 +714,12 @@ def _is_anaphor(phrase: str) -> bool:
     if not m:
         return False
     *modifiers, head = m.group("rest").split()
-    german = phrase.split()[0].casefold() in {"das", "die", "der"}
+    article = phrase.split()[0].casefold()
+    german = article in {"das", "die", "der"}
+    if article in {"la", "le", "il", "el", "lo", "o", "a"} or article.startswith("l'"):
+        # Romance order puts the noun first: "La compañía francesa", "la start-up parisienne"
+        words = m.group("rest").split()
+        return _is_descriptor(words[0]) and all(w.islower() for w in words[1:])
     return _is_descriptor(head) and all(
         w.islower() or w.endswith("-based") or (german and w.endswith("er")) for w in modifiers
     )  # "the Basel-based biotech", "Das Berliner Start-up"; not "the Ethos yoga chain"
@@ -732,6 +737,10 @@ def _topic(text: str) -> str:
     if not name and (described := _DESCRIBED_NAME_RE.search(text[:400])):  # "... Prexton Therapeutics, a spin-off"
         if _is_descriptor(described.group("desc")):
             name = _clean_company(described.group("name").split())
+    if not name and len(text) <= 90:  # "Una de esas megarrondas es la de Payfit.": the one name of a short sentence
+        names = [t.strip(".,;:'\"") for t in text.split()[1:] if _NAME_TOKEN_RE.match(t.strip(".,;:'\""))]
+        if len(names) == 1 and names[0] not in STOPWORDS:
+            name = _clean_company(names)
     if not name:  # "Den Start machte am Montag das Start-up Outfittery."
         for m in re.finditer(r"(?<![\w-])([\w-]+)\s+(?=(" + _NAME + r"))", text[:300]):
             if _is_descriptor(m.group(1)):
@@ -764,8 +773,11 @@ def _resolve_anaphor(text: str, trigger_start: int, context: Callable[[], str]) 
     """ "the Basel-based start-up has now raised", "it has raised": the sentence's own topic before the
     anaphor, else the previous sentence's (``context``)."""
     clause = re.split(r"[;:]|\s-\s", text[:trigger_start])[-1]
-    chunks = [_ADVERB_RE.sub("", c.strip()) for c in re.split(r",\s*", _AUX_TAIL_RE.sub("", clause))]
-    subject = next((c for c in (chunks[-1], chunks[0]) if _is_anaphor(c)), "")
+    # the noun phrase ends where a relative clause starts: "La compañía francesa que desarrolla ... ha captado"
+    noun_phrase = re.split(r"\s(?:que|qui|che|that|which|who)\s", _AUX_TAIL_RE.sub("", clause))
+    chunks = [_ADVERB_RE.sub("", c.strip()) for c in re.split(r",\s*", noun_phrase[0])]
+    chunks += [_ADVERB_RE.sub("", c.strip()) for c in re.split(r",\s*", _AUX_TAIL_RE.sub("", clause))]
+    subject = next((c for c in (chunks[0], chunks[-1]) if _is_anaphor(c)), "")
     if not subject:
         return ""
     head = text[: trigger_start - len(clause)]
@@ -1156,6 +1168,13 @@ _LIST_INCLUDE_RE = re.compile(
     r"received|attracted|bagged|landed)\s+(?:\w+\s+){0,2}?(?:funding|investments?|capital|rounds?)\b[^.;:]{0,30}?"
     r"\s+(?:include|included|including|are|were)\s+(?P<list>[^.;:]{3,400})"
 )
+# "the mega-rounds of A, B and C total $1.3 billion", "Las megarrondas en las francesas A y B y la estonia C suman"
+_LIST_ROUNDS_OF_RE = re.compile(
+    r"\b(?:mega-?rounds?|megarr?ondas?|rondas|rounds|tours\s+de\s+table|Finanzierungsrunden)\s+(?:en|de|of|by|in|für|von)"
+    r"\s+(?P<list>[^.;:]{3,160}?)\s+(?:suman|sumaron|total(?:led|ed)?|add\s+up\s+to|amount\s+to|totalisent|"
+    r"représentent|summieren\s+sich|ammontano)\b",
+    re.I,
+)
 _LIST_PAREN_RE = re.compile(
     r"\b(?:\d+|two|three|four|five|six|deux|trois|quatre|cinq|zwei|drei|vier|fünf)\s+"
     r"(?:opérations|levées|deals|rounds|raises|Finanzierungsrunden|Deals)\s*\((?P<list>[^()]{3,200})\)",
@@ -1174,7 +1193,11 @@ def _list_events(sent: _Sentence, text: str, ref_year: int | None) -> list[_Even
         dated = re.search(r"\b(?:this|last)\s+year\b|\bso\s+far\b", text[m.end() : m.end() + 40], re.I)
         if re.search(r",|\band\b", raw) and not dated and not _guard(text, m.start(), m.end(), ref_year):
             lists.append((m.start(), re.split(r"^.*?\b(?:Additionally|Also|Meanwhile|while|Moreover),?\s+", raw)[-1]))
-    for pattern, hints in ((_LIST_INCLUDE_RE, (" that ", " which ")), (_LIST_PAREN_RE, ("(",))):
+    for pattern, hints in (
+        (_LIST_INCLUDE_RE, (" that ", " which ")),
+        (_LIST_PAREN_RE, ("(",)),
+        (_LIST_ROUNDS_OF_RE, ("ound", "onda", "rrond", "tour")),
+    ):
         if any(h in text for h in hints):  # a cheap test first: most sentences have neither form
             lists.extend((m.start(), m.group("list")) for m in pattern.finditer(text))
     for start, raw in lists:
@@ -1592,7 +1615,7 @@ def _build(
         if anchor.index >= 8 and not _funding_headline(title):
             # deep in a story headlined about something else: a profile recounting history
             score -= 2
-    if money is None and not undisclosed and valuation is None:
+    if money is None and not undisclosed and valuation is None and not all(e.listed for e in group):
         score -= 1
     if score < _THETA:
         return None
@@ -1629,7 +1652,15 @@ def _local_dollar(money: Money, sentence: str, text: str) -> Money:
 
 def _funding_headline(title: str) -> bool:
     """A headline about funding or money in general ("Let's talk about money", "French tech struggles to raise")."""
-    return bool(_FUNDING_WORDS_RE.search(title) or re.search(r"\b(?:money|cash|funds|VC)\b", title, re.I))
+    return bool(
+        _FUNDING_WORDS_RE.search(title)
+        or re.search(
+            r"\b(?:money|cash|funds|VC|rondas?|megarr?ondas?|inversi[oó]n|lev[ée]es?|raccolt[ae]|Finanzierung\w*|"
+            r"Geld|rodadas?|investimentos?)\b",
+            title,
+            re.I,
+        )
+    )
 
 
 def _segment(event: _Event, group: list[_Event], all_events: list[_Event]) -> tuple[str, bool]:

@@ -980,3 +980,14 @@ def test_hindi_headline_and_lead_sentence() -> None:
     (r,) = detect_rounds(text, title=title)
     assert (r["company"], r["amount"], r["currency"], r["round"]) == ("Eula Motors", 1_200_000_000, "INR", "series_c")
     assert r["lead_investors"] == ["Blume Ventures"]
+
+
+def test_rounds_named_in_an_aggregate_and_a_romance_anaphor() -> None:
+    title = "Las startups españolas pelean con el aluvión de rondas de rivales europeos"
+    text = (
+        "Las megarrondas en las francesas Payfix y Qonta y la estonia Bolto suman más de 1.300 millones de euros.\n"
+        "Una de esas megarrondas es la de Payfix. La compañía francesa que desarrolla una plataforma de nóminas "
+        "ha captado 254 millones de euros."
+    )
+    found = sorted((r["company"], r["amount"]) for r in detect_rounds(text, title=title))
+    assert found == [("Bolto", None), ("Payfix", 254_000_000), ("Qonta", None)]
