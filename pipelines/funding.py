@@ -232,7 +232,8 @@ _RANGE_LEFT_RE = re.compile(
 _RANGE_RE = re.compile(r"^\s{0,2}(?:-|to|and)\s{0,2}[$€£¥₹]?\s?\d", re.I)
 _FUNDING_OBJECT_RE = re.compile(
     r"\b(?:round|funding|financing|investment|series|seed|grant|capital|led\s+by|valuation|lead\s+investor|"
-    r"from\s+(?:[\w-]+\s+){0,3}(?:investors|backers)|from\s+[A-Z]|venture|equity|debt|loan|facility)\b",
+    r"from\s+(?:[\w-]+\s+){0,3}(?:investors|backers|lenders?)|from\s+(?-i:[A-Z])[\w.&-]*|venture|equity|debt|loan|"
+    r"facility)\b",
     re.I,
 )
 # a sentence that talks about a round (not "every bank account, credit card, loan" in a product description)
@@ -605,6 +606,11 @@ def _is_investor(name: str) -> bool:
 # ---------------------------------------------------------------- stage 3: candidates and guards
 
 
+# "had earlier received", "had previously raised": the pluperfect with an adverb, right before the trigger
+_HAD_ADVERB_RE = re.compile(
+    r"\bhad\s+(?:\w+\s+){1,2}(?:raised|received|secured|closed|attracted|bagged|landed|garnered|obtained)\b(?=.{0,60}$)",
+    re.S,
+)
 _WHEN_PAST_RE = re.compile(
     r"\b(?:last\s+(?:year|month|week|summer|spring|autumn|fall|winter)|\d+\s+(?:years|months)\s+ago|"
     r"earlier\s+this\s+year)\b",
@@ -637,7 +643,7 @@ def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | N
         if not _BACKSHIFT_RE.search(clause[: m.start()])
         and not (m.group(0).casefold() == "a total of" and _ROUND_TOTAL_RE.match(clause, m.start()))
     ]
-    if history or _WHEN_PAST_RE.search(sentence[start : start + 200]):
+    if history or _WHEN_PAST_RE.search(sentence[start : start + 200]) or _HAD_ADVERB_RE.search(sentence, 0, end):
         return "history"
     for m in _YEAR_RE.finditer(clause):
         if ref_year is not None and int(m.group(1)) < ref_year:
@@ -837,12 +843,15 @@ def _events_in(
         # a weak verb ("received") needs funding words, unless it continues a raise in the same sentence
         # ("Insurteam has secured CHF 700,000, and Nevermined has received CHF 3.6 million")
         continues_raise = bool(money and events and events[-1].money)
+        weak = " ".join(trig.group(0).casefold().split()) in WEAK_RAISE
         if (
-            " ".join(trig.group(0).casefold().split()) in WEAK_RAISE
+            weak
             and not continues_raise
             and not _FUNDING_OBJECT_RE.search(text[trig.end() : (money.end if money else trig.end()) + 45])
         ):
             continue
+        if weak and _NOT_FUNDING_RE.search(text, 0, min(len(text), (money.end if money else trig.end()) + 100)):
+            continue  # "received USD 25 million from AbbVie for meeting a development milestone": not a round
         if money is None and not undisclosed:
             money = _later_round_size(text, trig.end(), monies)
         end = money.end if money else trig.end() + 30
@@ -1013,6 +1022,15 @@ def _verb_final_noun_events(sent: _Sentence, text: str, events: list[_Event], re
         if company and not _is_investor(company) and not any(_same_company(company, e.company) for e in events):
             out.append(_Event(company, sent, None, True, False, start=m.start()))  # a named round, size not given
     return out
+
+
+# what a company receives or wins that is not a funding round
+_NOT_FUNDING_RE = re.compile(
+    r"\b(?:milestones?|upfront\s+payment|licen[cs]ing\s+(?:fee|deal|agreement)|royalt\w+|settlement|damages|"
+    r"contracts?\s+(?:from|with|to)|orders?\s+from|tender|prize|award(?:ed)?\s+(?:for|at)|purchase\s+order|"
+    r"as\s+part\s+of\s+the\s+(?:agreement|partnership|collaboration|licen[cs]e|deal))\b",
+    re.I,
+)
 
 
 def _later_round_size(text: str, after: int, monies: list[Money]) -> Money | None:
@@ -1350,7 +1368,12 @@ def _round_type(texts: list[str]) -> str | None:
             for m in pattern.finditer(text):
                 if not _PAST_ROUND_RE.search(text[max(0, m.start() - 30) : m.start()]):
                     return key
+        if _AMOUNT_FACILITY_RE.search(text):  # "sought a $5 million facility" (not "a manufacturing facility")
+            return "debt"
     return None
+
+
+_AMOUNT_FACILITY_RE = re.compile(r"(?:million|billion|\d[mMbB]n?|crore)\s+(?:credit\s+|debt\s+|loan\s+)?facility\b")
 
 
 def _split_names(raw: str) -> list[str]:

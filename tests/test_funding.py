@@ -991,3 +991,30 @@ def test_rounds_named_in_an_aggregate_and_a_romance_anaphor() -> None:
     )
     found = sorted((r["company"], r["amount"]) for r in detect_rounds(text, title=title))
     assert found == [("Bolto", None), ("Payfix", 254_000_000), ("Qonta", None)]
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "expected"),
+    [
+        (
+            "Lipo Later sought $5 million from UK lender two weeks after entering administration",
+            "A term sheet shows the company sought a $5 million facility from UK-based Advanced Global Capital.",
+            [("Lipo Later", 5_000_000, "debt", "rumored")],
+        ),
+        (
+            None,
+            "Drug firm Lupan said it has received USD 25 million from AbbVie Inc for meeting a key development "
+            "milestone. The drug maker had earlier received USD 30 million from AbbVie for other milestones.",
+            [],
+        ),
+        (
+            None,
+            "As part of the agreement, Lupan has received USD 25 million from AbbVie for starting Phase 1.",
+            [],
+        ),
+    ],
+    ids=["sought-from-a-lender", "milestone-payments", "part-of-an-agreement"],
+)
+def test_loans_sought_and_payments_received(title: str | None, text: str, expected: list) -> None:
+    found = [(r["company"], r["amount"], r["round"], r["status"]) for r in detect_rounds(text, title=title)]
+    assert found == expected
