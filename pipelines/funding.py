@@ -378,6 +378,7 @@ class _Event:
     start: int = 0  # where this raise's clause starts in its sentence (several raises can share one)
     listed: bool = False  # named in a roundup list: no details of its own
     own_clause: bool = False  # its clause starts at ``start`` even when no raise comes before it (a bullet)
+    kind: str | None = None  # the round type its context gives (a winner of a grant programme)
 
 
 # ---------------------------------------------------------------- stage 0: normalise and split
@@ -1001,6 +1002,69 @@ def _fundraising_by_events(sent: _Sentence, text: str, events: list[_Event], ref
     return out
 
 
+# the lead of a grant-programme story: "51 projects have been awarded a share of £1.95 million in ... funding"
+_GRANT_LEAD_RE = re.compile(
+    r"\b(?:awarded|won|granted|given|receive[sd]?)\b[^;!?]{0,120}?\b(?:grants?|funding)\b"
+    r"|\bgrants?\s+(?:\([^()]{0,20}\)\s+)?(?:programme|program|fund|scheme|competition)",
+    re.I,
+)
+# who pays a grant programme: "in Department for Transport (DfT) funding", "has come from the X Grant Fund"
+_GRANT_FUNDER_RE = re.compile(
+    r"\bin\s+(?P<funder>(?:[A-Z][\w&'-]*\s+)(?:(?:for|of|and|[A-Z][\w&'-]*)\s+){0,6}?[A-Z][\w&'-]*"
+    r"(?:\s+\([A-Z][A-Za-z]{1,7}\))?)\s+(?:funding|grants?)\b"
+    r"|\b(?:money|funds?|funding)\s+(?:has\s+|have\s+)?(?:come|comes|came)\s+from\s+(?:the\s+)?"
+    r"(?P<funder2>[A-Z][\w&'-]*(?:\s+[A-Z][\w&'-]*){0,6})"
+)
+_GRANT_WINNER_RES = [
+    re.compile(r"\b(?:One|Another)\s+(?:of\s+the\s+)?winners?,\s+(?P<name>" + _NAME + r"),"),
+    re.compile(
+        r"(?P<name>" + _NAME + r")\s+(?:is|was|are)\s+(?:also\s+)?among\s+(?:those|the\s+\w+)\s+"
+        r"(?:awarded|granted|given|selected|backed|receiving)\b"
+    ),
+    re.compile(r"(?P<name>" + _NAME + r")\s+(?:is\s+being|has\s+been|was|were)\s+(?:backed|funded|awarded)\s+to\b"),
+    re.compile(r"(?P<name>" + _NAME + r")\s+(?:has\s+)?won\s+(?=[$€£]|\w{3}\s?\d)"),
+]
+
+
+def _grant_winner_events(sents: list[_Sentence], events: list[_Event], ref_year: int | None) -> list[_Event]:
+    """Winners named in a story whose lead announces a grant programme: "One winner, Makesense Technology Ltd,
+    will develop ...", "AJEA Products Ltd is also among those awarded funding", "Sentinel Photonics has won
+    £180,000"."""
+    body = [s for s in sents if not s.is_title]
+    lead = " ".join(s.text for s in body[:10])[:800]  # the lead, hard-wrapped lines joined
+    if not _GRANT_LEAD_RE.search(lead):
+        return []
+    funder = _GRANT_FUNDER_RE.search(lead) or _GRANT_FUNDER_RE.search(" ".join(s.text for s in body[:20])[:2000])
+    backers = [funder.group("funder") or funder.group("funder2")] if funder else []
+    out: list[_Event] = []
+    for sent in body[1:]:
+        for pattern in _GRANT_WINNER_RES:
+            m = pattern.search(sent.text)
+            if not m or _guard(sent.text, m.start(), m.end(), ref_year):
+                continue
+            name = _clean_company(_name_tokens(m.group("name")))
+            known = [*events, *out]
+            if name and not _is_investor(name) and not any(_same_company(name, e.company) for e in known):
+                money = next((x for x in find_money(sent.text[m.end() : m.end() + 40]) if x.start == 0), None)
+                money = (
+                    dataclasses.replace(money, start=money.start + m.end(), end=money.end + m.end()) if money else None
+                )
+                out.append(
+                    _Event(
+                        name,
+                        sent,
+                        money,
+                        money is None,
+                        False,
+                        start=m.start(),
+                        listed=money is None,
+                        kind="grant",
+                        backers=backers,
+                    )
+                )
+    return out
+
+
 def _german_antecedent(pre: str) -> str:
     """The company a German relative clause ending in the raise refers to: "LeanIX, das ... einsammeln konnte"."""
     m = re.search(r",\s*(?:das|die|der)\s+[^,;:]{0,120}$", pre)
@@ -1621,7 +1685,7 @@ def _build(
     ]
     round_type = _round_type(
         title_part + [anchor_text] + [t for t in clean if _mentions(t, company) and _ROUND_CONTEXT_RE.search(t)]
-    )
+    ) or next((e.kind for e in group if e.kind), None)
     leads, participants = [], []
     for t in clean:
         lead, part = _investors_in(t)
@@ -1779,6 +1843,7 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
             last_company, since = found[-1].company, []
         else:
             since.append(sent)
+    events += _grant_winner_events(sents, events, ref_year)
     digest_title = bool(clean_title) and (
         bool(ROUNDUP_RE.search(clean_title)) or len(re.findall(r"[,;]\s", clean_title)) >= 2  # several stories
     )

@@ -1018,3 +1018,26 @@ def test_rounds_named_in_an_aggregate_and_a_romance_anaphor() -> None:
 def test_loans_sought_and_payments_received(title: str | None, text: str, expected: list) -> None:
     found = [(r["company"], r["amount"], r["round"], r["status"]) for r in detect_rounds(text, title=title)]
     assert found == expected
+
+
+def test_winners_of_a_grant_programme() -> None:
+    text = (
+        "Innovators are being backed by government\nfunding announced today.\n"
+        "In total, 51 projects have been awarded a share of £1.95 million\nin Department for Transport (DfT) "
+        "funding as part of the Transport Research and Innovation Grant (TRIG) programme.\n"
+        "One winner, Makesens Technology Ltd, will develop a guide for visually impaired people.\n"
+        "AJEO Products Ltd is also among those awarded funding, creating flood protection.\n"
+        "Meanwhile, Unitrov Innovation Ltd is being backed to develop a control system."
+    )
+    found = [(r["company"], r["round"], r["investors"]) for r in detect_rounds(text)]
+    funder = ["Department for Transport (DfT)"]
+    assert found == [
+        ("Makesens Technology", "grant", funder),  # legal suffixes are dropped, as everywhere
+        ("AJEO Products", "grant", funder),
+        ("Unitrov Innovation", "grant", funder),
+    ]
+
+
+def test_winner_phrases_need_a_grant_programme_lead() -> None:
+    text = "The match was close. One winner, Acme Sports Ltd, will host the next final."
+    assert detect_rounds(text) == []
