@@ -275,6 +275,7 @@ _LEAD_PATTERNS = [
         re.S,
     ),
     re.compile(r"\bled\s+jointly\s+by\s+(?P<list>.{1,200})", re.S),
+    re.compile(r"\bLeading\s+the\s+(?:round|financing|investment)\s+(?:was|were|is|are)\s+(?P<list>.{1,200})"),
     re.compile(r"नेतृत्व\s+(?P<list>[^.।]{1,200}?)\s+ने\s+किया"),  # Hindi: "... का नेतृत्व X और Y ने किया"
     re.compile(r"\bwith\s+(?P<list>.{1,80}?)\s+leading\b"),
     re.compile(rf"(?P<list>{_NAME}(?:\s*(?:,|and)\s+{_NAME}){{0,3}})\s+(?:co-)?led\s+(?:the|this|a)\b"),
@@ -291,6 +292,11 @@ _PARTICIPANT_PATTERNS = [
     ),
     re.compile(r"\bparticipation\s+(?:from|by|of)\s+(?P<list>.{1,250})", re.S),
     re.compile(r"\bjoined\s+by\s+(?P<list>.{1,200})"),
+    re.compile(r"\bjoined\s+with\s+(?:existing\s+|new\s+)?(?:investors\s+|backers\s+)?(?P<list>[A-Z].{1,200})"),
+    re.compile(
+        r"\b(?:round|financing|funding)\s+(?:sees|saw|includes|included)\s+(?:new\s+|existing\s+)?"
+        r"(?:investors\s+|backers\s+)?(?P<list>[A-Z].{1,200})"
+    ),
     re.compile(r"\bin\s+conjunction\s+with\s+(?P<list>.{1,200})"),
     re.compile(r"निवेशकों\W{0,3}(?P<list>[^.।]{1,200}?)\s+से\s"),  # Hindi: "निवेशकों—X और Y से ... जुटाए"
     # French: "37 M€ de la BEI + 20 M€ (Definvest, EIC Fund, ...)"
@@ -310,7 +316,8 @@ _PARTICIPANT_PATTERNS = [
         r"(?:include|included|including|are|were)\s+(?P<list>.{1,250})"
     ),
     re.compile(
-        rf"(?P<list>{_NAME}(?:\s*(?:,|and)\s+{_NAME}){{0,8}})\s+(?:also\s+)?"
+        rf"(?P<list>{_NAME}(?:\s*(?:,\s*(?:and\s+)?|and\s+){_NAME}){{0,8}})"
+        r"(?:\s+and\s+other\s+(?:\w+\s+)?(?:investors|backers))?\s+(?:also\s+)?"
         r"(?:participated|joined|took\s+part|invested\s+in\s+the\s+(?:round|financing|funding))\b"
     ),
     re.compile(
@@ -898,7 +905,11 @@ def _events_in(
             company = _leading_name(text) if not RAISE_RE.search(text[: trig.start()]) else ""
         if not company and not relative:
             company = _resolve_anaphor(text, trig.start(), context)
-        if not company or _is_investor(company):
+        if not company:
+            continue
+        if _is_investor(company) and (
+            _k(company) in INVESTOR_CANON or not re.search(r"\bled\s+by\b", text[trig.end() : end + 60])
+        ):  # an unknown "... Investments" that raised a round led by someone else is a company
             continue
         rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60) : end + 40]))
         events.append(
@@ -1600,22 +1611,33 @@ def _scope(group: list[_Event], sents: list[_Sentence], anchors: list[int], sing
     body = [s for s in sents if not s.is_title]
     if single:
         return body
-    first = min(e.sent.index for e in group if not e.sent.is_title) if any(not e.sent.is_title for e in group) else -1
-    if first < 0:
+    starts = sorted({e.sent.index for e in group if not e.sent.is_title})
+    if not starts:
         return body[:3]
-    nxt = min((a for a in anchors if a > first), default=first + 6)
-    para = next(s.para for s in body if s.index == first)
+    own = set(starts)
+    others = [a for a in anchors if a not in own]  # where another company's raise is told
     company = group[0].company
-    return [
-        s
-        for s in body
-        if first <= s.index < min(nxt, first + 6)
-        and (s.para <= para or (s.para == para + 1 and (company in s.text or _FOLLOW_UP_RE.match(s.text))))
-    ]
+    picked: set[int] = set()
+    for first in starts:  # around each report of this raise: a summary line and its own story
+        nxt = min((a for a in others if a > first), default=first + 6)
+        para = next(s.para for s in body if s.index == first)
+        picked.update(
+            s.index
+            for s in body
+            if first <= s.index < min(nxt, first + 6)
+            and (s.para <= para or (s.para == para + 1 and (company in s.text or _is_follow_up(s.text))))
+        )
+    return [s for s in body if s.index in picked]
 
 
 # a paragraph that continues the story before it ("This round was led by ...") rather than starting another
 _FOLLOW_UP_RE = re.compile(r"[\s•*·-]*(?:This|The|It|Its|These|That)\b")
+_BACK_REFERENCE_RE = re.compile(r"\b(?:the|its)\s+(?:startup|start-up|company|firm|round|funding|financing)\b", re.I)
+
+
+def _is_follow_up(text: str) -> bool:
+    """ "This round was led by", "Founded in 2024, the startup also saw participation from": about the story before."""
+    return bool(_FOLLOW_UP_RE.match(text) or _BACK_REFERENCE_RE.search(text[:80]))
 
 
 def _company_name(group: list[_Event], body: str) -> str:
@@ -1659,7 +1681,10 @@ def _build(
                 local = _local_dollar(e.money, e.sent.text, title + "\n" + body)
                 if local.currency != "USD":
                     money = dataclasses.replace(money, currency=local.currency)
-    anchor_event = next((e for e in group if not e.sent.is_title), group[0])
+    body_events = [e for e in group if not e.sent.is_title]
+    # the anchor is the first report of this raise that has its sentence to itself (not a two-raise summary line)
+    anchor_event = next((e for e in body_events if not _segment(e, group, all_events)[1]), None)
+    anchor_event = anchor_event or (body_events[0] if body_events else group[0])
     anchor = anchor_event.sent
     title_part = [title] if group[0].sent.is_title else []
     anchor_text, cut = _segment(anchor_event, group, all_events)

@@ -1041,3 +1041,50 @@ def test_winners_of_a_grant_programme() -> None:
 def test_winner_phrases_need_a_grant_programme_lead() -> None:
     text = "The match was close. One winner, Acme Sports Ltd, will host the next final."
     assert detect_rounds(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "leads", "investors"),
+    [
+        (
+            "JFrogg has raised $50 million. The round sees new investors Scale Venture Partners, Sapphire Ventures "
+            "and Qumra Capital, as well as participation from existing investors.",
+            [],
+            ["Scale Venture Partners", "Sapphire Ventures", "Qumra Capital"],
+        ),
+        (
+            "Fortera announced today the close of its $32 million Series C round. Leading the round was Scale Venture "
+            "Partners, who joined with existing investors Sequoia Capital and New Enterprise Associates.",
+            ["Scale Venture Partners"],
+            ["Scale Venture Partners", "Sequoia Capital", "New Enterprise Associates"],
+        ),
+        (
+            "CircleCo has secured $18 million in Series B funding led by Scale Venture Partners. Existing investors "
+            "DFJ, Baseline Ventures, and Harrison Metal also participated.",
+            ["Scale Venture Partners"],
+            ["Scale Venture Partners", "DFJ", "Baseline Ventures", "Harrison Metal"],
+        ),
+        (
+            "Dugar Fin has raised $18 million in debt funding led by Symbiotics. The round also saw participation "
+            "from Indian banks, including Union Bank of India and Indian Overseas Bank.",
+            ["Symbiotics"],
+            ["Symbiotics", "Union Bank of India", "Indian Overseas Bank"],
+        ),
+    ],
+    ids=["round-sees-new-investors", "leading-the-round-was", "comma-and-participated", "banks-including"],
+)
+def test_more_investor_sentences(text: str, leads: list[str], investors: list[str]) -> None:
+    (r,) = detect_rounds(text)
+    assert (r["lead_investors"], r["investors"]) == (leads, investors)
+
+
+def test_a_summary_line_with_two_raises_does_not_hide_a_rounds_own_story() -> None:
+    text = (
+        "Dugar Fin raised $18 million in debt led by Symbiotics, while wealthtech startup PowerUp Cash secured "
+        "$12 million in a Series A round led by Peak XV Partners.\n"
+        "PowerUp Cash, a wealthtech platform, has raised $12 million in a Series A funding round led by Peak XV "
+        "Partners.\n"
+        "Founded in 2024, the startup also saw participation from existing investors Accel and Blume Ventures."
+    )
+    power = next(r for r in detect_rounds(text) if r["company"] == "PowerUp Cash")
+    assert power["investors"] == ["Peak XV Partners", "Accel", "Blume Ventures"]
