@@ -598,9 +598,26 @@ def _longest_in_body(name: str, body: str) -> str:
     tokens = name.split()
     for i in range(len(tokens)):
         cand = " ".join(tokens[i:])
-        if cand and re.search(r"(?<!\w)" + re.escape(cand) + r"(?!\w)(?!'s\s+[$€£¥₹\d])", body):
+        if cand and any(not _POSSESSIVE_AMOUNT_RE.match(body, end) for end in _word_ends(body, cand)):
             return cand
     return name
+
+
+_POSSESSIVE_AMOUNT_RE = re.compile(r"'s\s+[$€£¥₹\d]")  # "Rapido's $120 Mn round": a headline form, not a mention
+
+
+def _word_ends(text: str, word: str, limit: int = 50) -> list[int]:
+    """End offsets of ``word`` where it stands as a whole word (str.find, not a regex per name: the regex cache
+    would fill with one-off patterns)."""
+    ends, at = [], text.find(word)
+    while at >= 0 and len(ends) < limit:
+        end = at + len(word)
+        if (at == 0 or not text[at - 1].isalnum() and text[at - 1] != "_") and (
+            end == len(text) or not (text[end].isalnum() or text[end] == "_")
+        ):
+            ends.append(end)
+        at = text.find(word, at + 1)
+    return ends
 
 
 _INVESTOR_SUFFIX_RE = re.compile(r"\s(?:Ventures|Venture\s+Partners|VC|Fund|Investments|Investors)$")
@@ -1491,12 +1508,31 @@ def _split_names(raw: str) -> list[str]:
     return names
 
 
+# the words without which a name-first investor pattern cannot match
+def _hints(source: str) -> tuple[str, ...]:
+    if "participated" in source:
+        return ("participated", "joined", "took part", "invested in the")
+    if "led\\s+(?:the" in source:
+        return ("led ",)
+    if "as\\s+(?:the\\s+)?lead" in source:
+        return (" as ",)
+    return ("were ", "are ")  # "A and B were among the investors"
+
+
+_NAME_FIRST_HINTS: dict[str, tuple[str, ...]] = {
+    p.pattern: _hints(p.pattern) for p in _LEAD_PATTERNS + _PARTICIPANT_PATTERNS if p.pattern.startswith("(?P<list>")
+}
+
+
 def _investors_in(text: str) -> tuple[list[str], list[str]]:
     # "GV (née Google Ventures)"; not a bracketed list of investors after an amount
     text = re.sub(r"(?<![€$\d])\s*\([^()]{0,60}\)", "", text[:MAX_SENTENCE_CHARS])
     leads: list[str] = []
     participants: list[str] = []
+    low = text.casefold()
     for pattern in _LEAD_PATTERNS:
+        if not _worth_trying(pattern, low):
+            continue
         for m in pattern.finditer(text):
             raw = m.group("list")
             # "led by Spark Capital, and Williams, GV and Andreessen Horowitz participated": the clause after
@@ -1505,15 +1541,28 @@ def _investors_in(text: str) -> tuple[list[str], list[str]]:
             cut = raw.rfind(", and ", 0, joined.start()) if joined else -1
             leads.extend(_split_names(raw[:cut] if cut > 0 else raw))
     for pattern in _PARTICIPANT_PATTERNS:
+        if not _worth_trying(pattern, low):
+            continue
         for m in pattern.finditer(text):
             participants.extend(_split_names(m.group("list")))
     return leads, participants
 
 
+def _worth_trying(pattern: re.Pattern[str], low: str) -> bool:
+    """A cheap substring test before the patterns that start with a name (tried at every position): speed."""
+    words = _NAME_FIRST_HINTS.get(pattern.pattern)
+    return words is None or any(w in low for w in words)
+
+
 def _fuller_form(name: str, body: str) -> str:
     """Prefer the body's fuller form of a short lead name ("Salesforce" -> "Salesforce Ventures")."""
-    m = re.search(re.escape(name) + FIRM_SUFFIX_RE.pattern, body)
-    return m.group(0) if m and not re.search(re.escape(name) + r"'s", m.group(0)) else name
+    at = body.find(name)
+    while at >= 0:
+        suffix = FIRM_SUFFIX_RE.match(body, at + len(name))
+        if suffix:
+            return body[at : suffix.end()]
+        at = body.find(name, at + 1)
+    return name
 
 
 def _dedupe(names: list[str], company: str) -> list[str]:
