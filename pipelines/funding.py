@@ -1,7 +1,8 @@
 """Funding-round detector: pure functions over (text, title, published) returning ROUND dicts (DESIGN.md).
 
 Stages: normalise and split, money (pipelines.money), amount roles, headline-anchored candidates and guards,
-company, round type, investors, valuation, status, confidence. Module state is read-only after import.
+company, round type, investors, valuation, status, confidence. Module state is read-only after import, apart
+from a bounded cache of amount roles (``_role``).
 """
 
 from __future__ import annotations
