@@ -674,7 +674,9 @@ def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | N
     for m in _YEAR_RE.finditer(clause):
         if ref_year is not None and int(m.group(1)) < ref_year:
             return "history"
-    if IPO_RE.search(clause):
+    if IPO_RE.search(clause) or IPO_RE.search(
+        sentence, end, end + 60
+    ):  # "raised $4.87B in its initial public offering"
         return "ipo"
     if ACQ_RE.search(sentence[_back(sentence, start, 40) : end + 15]):
         return "acquisition"

@@ -1088,3 +1088,9 @@ def test_a_summary_line_with_two_raises_does_not_hide_a_rounds_own_story() -> No
     )
     power = next(r for r in detect_rounds(text) if r["company"] == "PowerUp Cash")
     assert power["investors"] == ["Peak XV Partners", "Accel", "Blume Ventures"]
+
+
+def test_ipo_proceeds_named_after_the_amount_are_not_a_round() -> None:
+    title = "Armo raises $4.87 billion in Nasdaq IPO, the year's largest listing"
+    text = "Armo Holdings raised $4.87 billion in its initial public offering after pricing its shares at $51 each."
+    assert detect_rounds(text, title=title) == []
