@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import subprocess
 import sys
 import time
@@ -282,7 +283,7 @@ def test_import_pulls_in_neither_scrapy_nor_sqlalchemy() -> None:
 )
 def test_gazetteer_lines_parse(name: str) -> None:
     lines = resources.files("pipelines").joinpath("data", name).read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("#") and "v1" in lines[0] and "2025-01-02" in lines[0]
+    assert re.match(r"# \w+ v\d+, \d{4}-\d{2}-\d{2}: ", lines[0]), "the header names a version and its date"
     for line in lines:
         if not line.strip() or line.startswith("#"):
             continue
