@@ -1570,17 +1570,18 @@ def _fuller_form(name: str, body: str) -> str:
 
 def _dedupe(names: list[str], company: str) -> list[str]:
     seen: set[str] = {_k(company)}
+    kept: set[tuple[str, ...]] = set()  # token tuples of the names kept
+    kept_prefixes: set[tuple[str, ...]] = set()  # their proper prefixes
     out = []
     for name in names:
         key = INVESTOR_CANON.get(_k(name), _k(name))
-        tokens = name.casefold().split()
+        tokens = tuple(name.casefold().split())
         # "Atlantic Merchant Capital" (headline) and "Atlantic Merchant Capital Investors" (body) are one firm
-        longer_form = any(
-            len(tokens) != len(k.split()) and tokens[: len(k.split())] == k.split()[: len(tokens)]
-            for k in (n.casefold() for n in out)
-        )
-        if key and key not in seen and not longer_form:
+        other_form = tokens in kept_prefixes or any(tokens[:i] in kept for i in range(1, len(tokens)))
+        if key and key not in seen and not other_form:
             seen.add(key)
+            kept.add(tokens)
+            kept_prefixes.update(tokens[:i] for i in range(1, len(tokens)))
             out.append(name)
     return out
 
@@ -1727,15 +1728,17 @@ def _build(
 ) -> dict | None:
     company = _company_name(group, body)
     money, undisclosed = _pick_amount(group)
-    if money is not None:  # any report of the same figure may carry the "(US$...)" conversion
+    if money is not None and money.text.startswith("$"):  # a report of the figure may carry "(US$...)"
+        whole = title + "\n" + body
         for e in group:
             if e.money and e.money.text == money.text and money.currency == "USD":
-                local = _local_dollar(e.money, e.sent.text, title + "\n" + body)
+                local = _local_dollar(e.money, e.sent.text, whole)
                 if local.currency != "USD":
                     money = dataclasses.replace(money, currency=local.currency)
+                    break
     body_events = [e for e in group if not e.sent.is_title]
     # the anchor is the first report of this raise that has its sentence to itself (not a two-raise summary line)
-    anchor_event = next((e for e in body_events if not _segment(e, group, all_events)[1]), None)
+    anchor_event = next((e for e in body_events[:6] if not _segment(e, group, all_events)[1]), None)
     anchor_event = anchor_event or (body_events[0] if body_events else group[0])
     anchor = anchor_event.sent
     title_part = [title] if group[0].sent.is_title else []
@@ -1768,7 +1771,8 @@ def _build(
         lead, part = _investors_in(t)
         leads += lead
         participants += part
-    leads = [_fuller_form(n, body) for n in [*(x for e in group for x in e.leads), *leads]]
+    # each distinct name once (a long article can repeat one lead in hundreds of sentences)
+    leads = [_fuller_form(n, body) for n in dict.fromkeys([*(x for e in group for x in e.leads), *leads])]
     leads = _dedupe(leads, company)
     investors = _dedupe(leads + [x for e in group for x in e.backers] + participants, company)
     valuation = _valuation(clean, group[0])
@@ -1830,8 +1834,10 @@ def _funding_headline(title: str) -> bool:
 def _segment(event: _Event, group: list[_Event], all_events: list[_Event]) -> tuple[str, bool]:
     """The part of the event's sentence about its raise, and whether another raise cuts it short."""
     text = event.sent.text
-    others = [e.start for e in all_events if e.sent is event.sent and e not in group and e.start > event.start]
-    earlier = [e.start for e in all_events if e.sent is event.sent and e not in group and e.start <= event.start]
+    mine = {id(e) for e in group}
+    same = [e.start for e in all_events if e.sent is event.sent and id(e) not in mine]
+    others = [at for at in same if at > event.start]
+    earlier = [at for at in same if at <= event.start]
     begin = event.start if earlier or event.own_clause else 0
     if others:
         return text[begin : min(others)], True

@@ -215,8 +215,23 @@ def test_passing_mention_of_another_round() -> None:
         "Acme raises $5M. " * 15_000,
         "led by " * 30_000,
         "a. " * 70_000,
+        "Acme raised $5M. Acme said Fund led a $5M round. " * 4_000,
+        " ".join(f"Acme{i} raised ${i % 90 + 1}M in a Series A round led by Fund{i}." for i in range(4_000)),
+        "Acme raised $5M, Beta $4M, " * 7_000,
     ],
-    ids=["digits", "spaces", "dollars", "million-words", "1MB-token", "repeated-raise", "led-by", "sentences"],
+    ids=[
+        "digits",
+        "spaces",
+        "dollars",
+        "million-words",
+        "1MB-token",
+        "repeated-raise",
+        "led-by",
+        "sentences",
+        "one-company-thousands-of-reports",
+        "thousands-of-companies",
+        "one-long-gapped-sentence",
+    ],
 )
 def test_pathological_inputs(text: str) -> None:
     start = time.perf_counter()
