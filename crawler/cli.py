@@ -99,6 +99,82 @@ def extract(file: Path, url: str | None, as_json: bool) -> None:
     _print_rounds_table(console, rounds, title=f"{len(rounds)} funding round(s)")
 
 
+@cli.command(
+    epilog="Examples: newsmon ingest saved/*.html  |  newsmon ingest page.html --url https://techcrunch.com/x/  |  "
+    "newsmon ingest --manifest pages.tsv"
+)
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--url", help="The page's URL, for a single FILE (default: its canonical link or file:// path).")
+@click.option(
+    "--manifest",
+    type=click.Path(path_type=Path),
+    help="A TSV of URL<TAB>PATH lines (paths relative to the TSV's folder; '#' lines are comments).",
+)
+@click.option("--source", metavar="NAME", help="Record the pages as coming from this source (seed name).")
+@click.pass_obj
+def ingest(
+    obj: dict[str, str], files: tuple[Path, ...], url: str | None, manifest: Path | None, source: str | None
+) -> None:
+    """Store saved pages through the same extraction, detection and storage as a crawl (backfills)."""
+    from pipelines.extract import ExtractionSkipped, extract_article
+    from pipelines.funding import detect_rounds
+    from pipelines.urls import canonical_url
+    from storage import Store
+
+    pages = [(url if len(files) == 1 else None, path) for path in files]
+    if url and len(files) != 1:
+        raise click.UsageError("--url names the URL of exactly one FILE")
+    if manifest is not None:
+        pages += _manifest_pages(manifest)
+    if not pages:
+        raise click.UsageError("give FILE arguments or --manifest TSV")
+    try:
+        store = Store(obj["db_url"])
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    counts = {"new": 0, "updated": 0, "unchanged": 0, "skipped": 0, "rounds_new": 0, "rounds_merged": 0}
+    for page_url, path in pages:
+        try:
+            article = extract_article(_read_page(path), page_url or path.resolve().as_uri())
+        except (CliError, ExtractionSkipped) as exc:
+            counts["skipped"] += 1
+            click.echo(f"skipped {path}: {exc.message if isinstance(exc, CliError) else exc}", err=True)
+            continue
+        found = detect_rounds(article.text, title=article.title, published=article.published)
+        try:
+            result = store.save_article(
+                article, found, source=source, listed_url=canonical_url(page_url or article.url)
+            )
+        except StoreError as exc:
+            raise CliError(f"{path}: not stored ({exc}); the pages before it are stored") from None
+        counts[result.outcome] += 1
+        counts["rounds_new"] += result.rounds_new
+        counts["rounds_merged"] += result.rounds_merged
+    click.echo(
+        f"{len(pages)} page(s): {counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged, "
+        f"{counts['skipped']} skipped; {counts['rounds_new']} round(s) new, {counts['rounds_merged']} merged"
+    )
+    if counts["skipped"] == len(pages):
+        raise CliError("no page could be ingested")
+
+
+def _manifest_pages(manifest: Path) -> list[tuple[str, Path]]:
+    """(URL, path) pairs of a manifest TSV; a malformed line is a one-line error naming it."""
+    try:
+        lines = manifest.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"{manifest}: cannot read ({getattr(exc, 'strerror', None) or 'not UTF-8 text'})") from None
+    pages = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cells = line.split("\t")
+        if len(cells) != 2 or not cells[0].strip().startswith(("http://", "https://")) or not cells[1].strip():
+            raise CliError(f"{manifest}:{number}: expected URL<TAB>PATH with an http(s) URL")
+        pages.append((cells[0].strip(), manifest.parent / cells[1].strip()))
+    return pages
+
+
 def _read_page(file: Path) -> str:
     """A saved page as text (charset sniffed as browsers do), or a one-line error."""
     from w3lib.encoding import html_to_unicode

@@ -250,3 +250,45 @@ def test_demo_refuses_the_stores_db_option(tmp_path: Path, capsys) -> None:
     code, _, err = run(capsys, "--db", f"sqlite:///{store}", "demo")
     assert code == 2 and "newsmon demo --db PATH" in err
     assert not store.exists()
+
+
+def _agari_manifest(shared: Path, folder: Path) -> Path:
+    """A manifest of the three corpus pages that report Agari's Series D (paths into ../shared, never copied)."""
+    pages = [json.loads(line) for line in (shared / "corpus" / "pages.jsonl").read_text().splitlines()]
+    chosen = [p for p in pages if "agari-raises-22m" in p["file"]]
+    manifest = folder / "pages.tsv"
+    lines = ["# URL<TAB>PATH"] + [f"{p['url']}\t{shared / 'corpus' / p['file']}" for p in chosen]
+    manifest.write_text("\n".join(lines) + "\n")
+    return manifest
+
+
+def test_ingest_stores_saved_pages_as_a_crawl_would(shared: Path, sqlite_url: str, tmp_path: Path, capsys) -> None:
+    manifest = _agari_manifest(shared, tmp_path)
+    code, out, err = run(capsys, "--db", sqlite_url, "ingest", "--manifest", str(manifest), "--source", "corpus")
+    assert code == 0, err
+    assert "3 page(s): 3 new" in out and "1 round(s) new, 2 merged" in out
+    code, out, _ = run(capsys, "--db", sqlite_url, "rounds", "--json")
+    (agari,) = json.loads(out)
+    assert (agari["company"], agari["amount"], agari["round"]) == ("Agari", 22_000_000, "series_d")
+    assert len(agari["sources"]) == 3
+
+    code, out, _ = run(capsys, "--db", sqlite_url, "ingest", "--manifest", str(manifest))
+    assert code == 0 and "3 unchanged" in out and "0 round(s) new" in out
+    _, out, _ = run(capsys, "--db", sqlite_url, "rounds", "--json")
+    assert len(json.loads(out)) == 1  # a second ingest adds nothing
+
+
+def test_ingest_reports_bad_pages_and_manifests_in_one_line(sqlite_url: str, tmp_path: Path, capsys) -> None:
+    empty = tmp_path / "empty.html"
+    empty.write_text("")
+    code, _, err = run(capsys, "--db", sqlite_url, "ingest", str(empty), str(tmp_path / "missing.html"))
+    assert code == 1
+    assert err.count("skipped ") == 2 and "no page could be ingested" in err and "Traceback" not in err
+
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("https://example.com/a\tpage.html\nnot-a-url\tpage.html\n")
+    code, _, err = run(capsys, "--db", sqlite_url, "ingest", "--manifest", str(bad))
+    assert code == 1 and f"{bad}:2: expected URL<TAB>PATH" in err and len(err.strip().splitlines()) == 1
+
+    code, _, err = run(capsys, "--db", sqlite_url, "ingest")
+    assert code == 2 and "give FILE arguments or --manifest TSV" in err
