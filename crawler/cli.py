@@ -18,7 +18,7 @@ from crawler.formatting import money, parse_amount, safe_text
 from crawler.seeds import PROJECT_ROOT
 from pipelines.dates import parse_since
 from pipelines.funding import ROUND_TYPES
-from storage import RoundFilters, StoreError, db_url, list_articles, list_rounds
+from storage import RoundFilters, StoreError, db_url, list_articles, list_rounds, source_health
 from storage.engine import remove_sqlite
 
 DEMO_DIR = PROJECT_ROOT / "demo"
@@ -212,6 +212,39 @@ def rounds(obj: dict[str, str], as_json: bool, round_type: str | None, **filters
         _print_json([record.as_json() for record in found])
         return
     _print_rounds_table(_console(), [r.as_json() for r in found], title=f"{len(found)} funding round(s)")
+
+
+@cli.command(epilog="Example: newsmon sources --json")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def sources(obj: dict[str, str], as_json: bool) -> None:
+    """Every source (seed file or recorded run) with its last run, status, counts and error rate; sources
+    whose last runs all failed or all found nothing are flagged."""
+    from crawler.seeds import SeedError, load_seeds
+
+    try:
+        names = sorted(load_seeds())
+    except SeedError as exc:
+        raise CliError(str(exc)) from None
+    found = _query(source_health, obj["db_url"], names)
+    if as_json:
+        _print_json([record.as_json() for record in found])
+        return
+    table = Table(title=f"{len(found)} source(s)")
+    for column in ("Source", "Last run (UTC)", "Status", "New articles", "New rounds", "Runs", "Error rate", "Flag"):
+        table.add_column(column, no_wrap=column != "Flag")
+    for record in found:
+        table.add_row(
+            safe_text(record.name),
+            record.last_started.strftime("%Y-%m-%d %H:%M") if record.last_started else "",
+            record.last_status or "",
+            str(record.last_articles_new) if record.last_status else "",
+            str(record.last_rounds_new) if record.last_status else "",
+            str(record.runs),
+            f"{record.error_rate:.0%}" if record.error_rate is not None else "",
+            f"[red]{record.flag}[/red]" if record.flag else "",
+        )
+    _console().print(table)
 
 
 @cli.command(epilog="Example: newsmon articles --since 2024-05-01 --source venturebeat --json")

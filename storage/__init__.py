@@ -4,7 +4,15 @@ Only this package creates engines and opens sessions.
 """
 
 from storage.engine import StoreError, db_url
-from storage.queries import ArticleRecord, RoundFilters, RoundRecord, list_articles, list_rounds
+from storage.queries import (
+    ArticleRecord,
+    RoundFilters,
+    RoundRecord,
+    SourceHealth,
+    list_articles,
+    list_rounds,
+    source_health,
+)
 from storage.repository import SaveResult, Store
 
 __all__ = [
@@ -12,9 +20,11 @@ __all__ = [
     "RoundFilters",
     "RoundRecord",
     "SaveResult",
+    "SourceHealth",
     "Store",
     "StoreError",
     "db_url",
     "list_articles",
     "list_rounds",
+    "source_health",
 ]

@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.engine import reader_engine, store_errors
-from storage.models import Article, FundingRound, Investor, RoundArticle, RoundInvestor, Source
+from storage.models import Article, CrawlRun, FundingRound, Investor, RoundArticle, RoundInvestor, Source
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,80 @@ class ArticleRecord:
             "language": self.language,
             "rounds": self.rounds,
         }
+
+
+RECENT_RUNS = 10  # the window for a source's error rate
+WATCH_RUNS = 3  # this many failed, or empty, runs in a row flag a source
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """One source as `newsmon sources` shows it: its last run and how its recent runs went."""
+
+    name: str
+    runs: int
+    last_started: dt.datetime | None
+    last_status: str | None
+    last_articles_new: int
+    last_rounds_new: int
+    last_error: str | None
+    error_rate: float | None  # share of the last RECENT_RUNS finished runs that were not ok
+    flag: str | None  # "never run", "failing", "finding nothing", or None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "source": self.name,
+            "runs": self.runs,
+            "last_started": self.last_started.isoformat() if self.last_started else None,
+            "last_status": self.last_status,
+            "last_articles_new": self.last_articles_new,
+            "last_rounds_new": self.last_rounds_new,
+            "last_error": self.last_error,
+            "error_rate": self.error_rate,
+            "flag": self.flag,
+        }
+
+
+def source_health(url: str, names: list[str]) -> list[SourceHealth]:
+    """Every source in `names` (the seed files) or in the run records, with its last run and a flag when its
+    runs keep failing or keep finding nothing."""
+    with store_errors(), Session(reader_engine(url)) as session:
+        recorded = set(session.scalars(select(CrawlRun.source).distinct()))
+        out = []
+        for name in sorted(set(names) | recorded):
+            count = session.scalar(select(func.count(CrawlRun.id)).where(CrawlRun.source == name)) or 0
+            recent = list(
+                session.scalars(
+                    select(CrawlRun)
+                    .where(CrawlRun.source == name, CrawlRun.status != "running")
+                    .order_by(CrawlRun.started.desc(), CrawlRun.id.desc())
+                    .limit(RECENT_RUNS)
+                )
+            )
+            out.append(_health(name, count, recent))
+        return out
+
+
+def _health(name: str, count: int, recent: list[CrawlRun]) -> SourceHealth:
+    if not recent:
+        return SourceHealth(name, count, None, None, 0, 0, None, None, "never run" if not count else None)
+    last, watched = recent[0], recent[:WATCH_RUNS]
+    flag = None
+    if len(watched) == WATCH_RUNS and all(run.status in {"failed", "interrupted"} for run in watched):
+        flag = "failing"
+    elif len(watched) == WATCH_RUNS and all(run.status == "ok" and run.articles_new == 0 for run in watched):
+        flag = "finding nothing"
+    return SourceHealth(
+        name=name,
+        runs=count,
+        last_started=last.started,
+        last_status=last.status,
+        last_articles_new=last.articles_new,
+        last_rounds_new=last.rounds_new,
+        last_error=last.error,
+        error_rate=round(sum(run.status != "ok" for run in recent) / len(recent), 3),
+        flag=flag,
+    )
 
 
 def list_rounds(url: str, filters: RoundFilters | None = None) -> list[RoundRecord]:

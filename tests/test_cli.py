@@ -292,3 +292,34 @@ def test_ingest_reports_bad_pages_and_manifests_in_one_line(sqlite_url: str, tmp
 
     code, _, err = run(capsys, "--db", sqlite_url, "ingest")
     assert code == 2 and "give FILE arguments or --manifest TSV" in err
+
+
+def test_sources_shows_last_runs_and_flags_failing_or_empty_sources(sqlite_url: str, capsys) -> None:
+    store = Store(sqlite_url)
+    for _ in range(3):  # a site that keeps failing
+        store.finish_run(
+            store.start_run("alpha", None), "failed", finish_reason="finished", counts={}, error="HTTP 500"
+        )
+    for _ in range(3):  # a site whose crawls keep finding nothing
+        store.finish_run(store.start_run("beta", None), "ok", finish_reason="finished", counts={"requests": 2})
+    store.finish_run(store.start_run("alpha", None), "ok", finish_reason="finished", counts={"articles_new": 4})
+    store.finish_run(
+        store.start_run("venturebeat", None),
+        "ok",
+        finish_reason="finished",
+        counts={"articles_new": 6, "rounds_new": 2},
+    )
+
+    code, out, err = run(capsys, "--db", sqlite_url, "sources", "--json")
+    assert code == 0, err
+    by_name = {record["source"]: record for record in json.loads(out)}
+    assert by_name["venturebeat"]["last_status"] == "ok" and by_name["venturebeat"]["last_rounds_new"] == 2
+    assert by_name["alpha"]["flag"] is None  # its last run worked again
+    assert by_name["alpha"]["error_rate"] == 0.75 and by_name["alpha"]["runs"] == 4
+    assert by_name["beta"]["flag"] == "finding nothing"
+
+    store.finish_run(store.start_run("alpha", None), "failed", finish_reason="finished", counts={}, error="DNS")
+    store.finish_run(store.start_run("alpha", None), "failed", finish_reason="finished", counts={}, error="DNS")
+    store.finish_run(store.start_run("alpha", None), "failed", finish_reason="finished", counts={}, error="DNS")
+    _, out, _ = run(capsys, "--db", sqlite_url, "sources")
+    assert "failing" in out and "finding nothing" in out and "venturebeat" in out
