@@ -174,17 +174,31 @@ _COMPLEMENT_RE = re.compile(
     re.I,
 )
 _NEG_BEFORE_RE = re.compile(r"\b(?:not|never|no|n't|denies|denied|without)\s+(?:\w+\s+){0,2}$", re.I)
+# atomic repetitions (Python 3.11+) and one way to split the separator: no backtracking, so a long run of
+# ", talks , talks" before a trigger stays linear (it was exponential)
 _AUX_TAIL_RE = re.compile(
-    r"(?:[\s,]+(?:has|have|had|is|was|will|has\s+now|just|now|today|officially|also|finally|successfully|"
+    r"(?>(?:,\s*|\s+)(?:has\s+now|has\s+announced|has|have|had|is|was|will|just|now|today|officially|also|finally|"
+    r"successfully|(?:close|about|set|poised|expected|likely|planning|looking|aiming|hoping|trying|seeking)\s+to|"
     r"planning|plans|plan|looking|seeking|seeks|aims|aiming|set|expected|hoping|hopes|trying|tried|wants|"
-    r"(?:in\s+)?(?:early|advanced|preliminary|final)?\s*(?:talks|discussions|negotiations)|close|about|"
+    r"(?:in\s+)?(?:(?:early|advanced|preliminary|final)\s+)?(?:talks|discussions|negotiations)|close|about|"
     r"in\s+the\s+(?:midst|process)\s+of|reported(?:ly)?|said|understood|believed|poised|likely|"
-    r"recently|reportedly|quietly|yesterday|tonight|earlier|already|announced|announces|said|says|that|it|on\s+\w+day|"
-    r"this\s+week|has\s+announced|(?:close|about|set|poised|expected|likely|planning|looking|aiming|hoping|"
-    r"trying|seeking)\s+to))+"
-    r"\s*$",
+    r"recently|reportedly|quietly|yesterday|tonight|earlier|already|announced|announces|says|that|it|"
+    r"on\s+\w+day|this\s+week)(?!\w))+"
+    r"[\s,]*$",
     re.I,
 )
+AUX_TAIL_WINDOW = 200
+
+
+def _strip_aux_tail(text: str) -> str:
+    """Drop the auxiliaries and adverbs that end a subject ("Acme has now officially"): on the last
+    AUX_TAIL_WINDOW characters only, so the work per trigger is bounded."""
+    if len(text) <= AUX_TAIL_WINDOW:
+        return _AUX_TAIL_RE.sub("", text)
+    cut = _back(text, len(text), AUX_TAIL_WINDOW)
+    return text[:cut] + _AUX_TAIL_RE.sub("", text[cut:])
+
+
 _APPOSITIVE_RE = re.compile(
     r",\s*(?:the|a|an|which|who|ein|eine|einer|der|die|das|un|une|una|uno|la|le|il|lo|el)\s[^,]{1,80},?\s*$", re.I
 )
@@ -446,9 +460,16 @@ def _split_sentences(text: str) -> list[_Sentence]:
 # ---------------------------------------------------------------- stage 2: amount roles
 
 
-@functools.lru_cache(maxsize=4096)  # asked again for the same mention by each reading of a sentence
 def _role(sentence: str, money: Money) -> str:
     """The role of a money mention from the words next to it: raise, valuation, total, fund, range, other."""
+    if len(sentence) > MAX_SENTENCE_CHARS:  # the cache keeps only sentence-sized strings alive
+        return _role_of.__wrapped__(sentence, money)
+    return _role_of(sentence, money)
+
+
+@functools.lru_cache(maxsize=1024)  # asked again for the same mention by each reading of a sentence
+def _role_of(sentence: str, money: Money) -> str:
+    """_role, cached."""
     left = sentence[_back(sentence, money.start, 45) : money.start]
     right = sentence[money.end : money.end + 40]
     if _RANGE_RE.search(right) or _RANGE_LEFT_RE.search(left):
@@ -567,7 +588,7 @@ def _leading_name(sentence: str) -> str:
 def _subject(sentence: str, trigger_start: int) -> str:
     raw = sentence[:trigger_start]
     raw = raw.split(" ने ", 1)[0] if " ने " in raw else raw  # Hindi: the subject is marked by "ने"
-    pre = _AUX_TAIL_RE.sub("", raw)
+    pre = _strip_aux_tail(raw)
     # "Taimba, which operates ... has raised", "StoreDot, che sta sviluppando ..., ha raccolto"
     pre = re.sub(r",\s*(?:which|who|that|che|qui|que|die|der|das|welche)\s[^;:]{0,300}$", "", pre)
     appositive = _APPOSITIVE_RE.search(pre)
@@ -808,9 +829,9 @@ def _resolve_anaphor(text: str, trigger_start: int, context: Callable[[], str]) 
     anaphor, else the previous sentence's (``context``)."""
     clause = re.split(r"[;:]|\s-\s", text[:trigger_start])[-1]
     # the noun phrase ends where a relative clause starts: "La compañía francesa que desarrolla ... ha captado"
-    noun_phrase = re.split(r"\s(?:que|qui|che|that|which|who)\s", _AUX_TAIL_RE.sub("", clause))
+    noun_phrase = re.split(r"\s(?:que|qui|che|that|which|who)\s", _strip_aux_tail(clause))
     chunks = [_ADVERB_RE.sub("", c.strip()) for c in re.split(r",\s*", noun_phrase[0])]
-    chunks += [_ADVERB_RE.sub("", c.strip()) for c in re.split(r",\s*", _AUX_TAIL_RE.sub("", clause))]
+    chunks += [_ADVERB_RE.sub("", c.strip()) for c in re.split(r",\s*", _strip_aux_tail(clause))]
     subject = next((c for c in (chunks[0], chunks[-1]) if _is_anaphor(c)), "")
     if not subject:
         return ""
@@ -917,7 +938,7 @@ def _events_in(
         )
         if not company and beneficiary:  # "execs have raised a $32M round for their startup Forter"
             company = _clean_company(beneficiary.group("name").split())
-        if not company and not relative and re.search(r"\band\s*$", _AUX_TAIL_RE.sub("", text[: trig.start()])):
+        if not company and not relative and re.search(r"\band\s*$", _strip_aux_tail(text[: trig.start()])):
             # coordinated verbs share the subject: "X had ... and is set to raise", "X exited stealth and announced"
             earlier_subject = _company_from_subject(text, earlier[-2]) if len(earlier) > 1 else ""
             company = earlier_subject or _leading_name(text) or _topic(text[: trig.start()])
@@ -1027,7 +1048,7 @@ def _fundraising_by_events(sent: _Sentence, text: str, events: list[_Event], ref
             continue
         if any(_same_company(company, e.company) for e in events):
             continue
-        backers = _split_names(_AUX_TAIL_RE.sub("", re.sub(r"\s+(?:are|is|were|was)\s*$", "", text[: m.start()])))
+        backers = _split_names(_strip_aux_tail(re.sub(r"\s+(?:are|is|were|was)\s*$", "", text[: m.start()])))
         rumored = bool(RUMOR_RE.search(text[_back(text, m.start(), 60) : m.end() + 80]))
         out.append(_Event(company, sent, None, True, rumored, backers=backers, start=m.start()))
     return out
@@ -1443,7 +1464,7 @@ def _investor_subject_events(sent: _Sentence, text: str, monies: list[Money], re
         if company and investor and not _is_investor(company):
             rumored = bool(RUMOR_RE.search(text[max(0, trig.start() - 60) : m.end() + 40]))
             clause = re.split(r"[;:]|\s-\s|,\s+(?:while|as|and\s+the)\s", text[: trig.start()])[-1]
-            named = _split_names(_AUX_TAIL_RE.sub("", clause).lstrip(" -•*·"))
+            named = _split_names(_strip_aux_tail(clause).lstrip(" -•*·"))
             # the names coordinated with the subject investor are its co-investors
             backers = named if any(investor in n for n in named) else [investor]
             lead = backers if trig.group(0).lower().startswith(("lead", "led", "co-")) or kind == "lead" else []

@@ -218,6 +218,8 @@ def test_passing_mention_of_another_round() -> None:
         "Acme raised $5M. Acme said Fund led a $5M round. " * 4_000,
         " ".join(f"Acme{i} raised ${i % 90 + 1}M in a Series A round led by Fund{i}." for i in range(4_000)),
         "Acme raised $5M, Beta $4M, " * 7_000,
+        "Acme" + ", talks" * 20 + " then raised $5 million.",  # was exponential (16 s at 168 characters)
+        ("Acme" + ", " * 1_500 + " the company raised $1 million. ") * 60,
     ],
     ids=[
         "digits",
@@ -231,6 +233,8 @@ def test_passing_mention_of_another_round() -> None:
         "one-company-thousands-of-reports",
         "thousands-of-companies",
         "one-long-gapped-sentence",
+        "auxiliaries-before-a-trigger",
+        "commas-before-a-trigger",
     ],
 )
 def test_pathological_inputs(text: str) -> None:
