@@ -93,7 +93,7 @@ def _phrase_re(phrases: list[str], flags: int = re.IGNORECASE) -> re.Pattern[str
         node[""] = r"(?!\w)" if p[-1].isalnum() else ""  # the end of a phrase, with its boundary
 
     def emit(node: dict) -> str:
-        alts = [unit + emit(child) for unit, child in node.items() if unit]
+        alts = [unit + emit(node[unit]) for unit in sorted(node, key=lambda u: (-len(u), u)) if unit]  # stable
         alts += [node[""]] if "" in node else []
         return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
@@ -156,7 +156,7 @@ _SENT_END_RE = re.compile(r"[.!?]+[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9$€£¥₹])")
 _ABBREV_RE = re.compile(
     r"(?:\b(?:Inc|Corp|Co|Ltd|Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|No|Nos|approx|est|Mio|Rs|U\.S|U\.K|"
     r"S\.A|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|"
-    r"(?i:janv|févr|avr|juil|sept|oct|nov|déc|jan|feb|aug|dic|ene|gen|giu|lug|ago|set))|\b[A-Z])[.!?]+[\"')\]]?\s+$"
+    r"(?i:janv|févr|avr|juil|sept|oct|nov|déc|jan|feb|aug|dic|ene|giu|lug))|\b[A-Z])[.!?]+[\"')\]]?\s+$"
 )
 _TITLE_SUFFIX_RE = re.compile(r"\s+[|\-–—]\s+[^|]{1,30}$")
 _SERIES_RE = re.compile(
@@ -204,7 +204,7 @@ _APPOSITIVE_RE = re.compile(
 )
 _NAME_TOKEN_RE = re.compile(r"^(?:[A-Z0-9][\w.'&|+/-]*|[a-z]+[A-Z0-9.][\w.]*|&)$")
 _VALUATION_LEFT_RE = re.compile(
-    r"(?:valu(?:ed|ation|ing|es|e)(?:\s+\w+)?|worth|Bewertung|valorisation|valutazione|valoración|valuación|"
+    r"(?:valu(?:ed|ation|ing|es)(?:\s+\w+)?|value\s+at|worth|Bewertung|valorisation|valutazione|valoración|valuación|"
     r"avaliação|valorizzazione)\b[^$€£¥₹\d.;]{0,45}$",
     re.I,
 )
@@ -681,7 +681,7 @@ _BACKSHIFT_RE = re.compile(
 
 def _guard(sentence: str, start: int, end: int, ref_year: int | None) -> str | None:
     """A reject reason for the clause around a trigger, or None."""
-    left = max(0, start - 80)
+    left = _back(sentence, start, 80)
     boundary = max(sentence.rfind(b, left, start) for b in (" and ", "; ", " while ", " whereas "))
     clause = sentence[boundary if boundary >= 0 else left : end + 30]  # not the history of a coordinated clause
     history = [
@@ -1012,7 +1012,7 @@ def _gapped_events(
     return out
 
 
-_SUBORDINATE_PAST_RE = re.compile(r"(?:When|After|Before|Since|Once|Until|Back\s+when)\s")
+_SUBORDINATE_PAST_RE = re.compile(r"(?:When|Back\s+when)\s")
 _FOR_COMPANY_RE = re.compile(
     r"\s+(?:[\w-]+\s+){0,3}?for\s+(?:their|its|his|her|the)\s+(?:[\w-]+\s+){0,2}?(?P<desc>[\w-]+)\s+(?P<name>"
     + _NAME
@@ -1508,7 +1508,7 @@ def _split_names(raw: str) -> list[str]:
         part = re.sub(r"\s+(?:mit|an|bei|dabei|ein)$", "", part)  # "ziehen ... All Iron Ventures mit"
         part = re.sub(r"^(?:VCs?|Investor|Investorin)\s+(?=[A-Z])", "", part)  # "der französische VC Axeleo"
         if re.fullmatch(r"(?:Alt|Bestands|Neu)?[Ii]nvestoren|Geldgeber|Business\s+Angels", part) or re.match(
-            r"\d+(?:[.,]\d+)?(?:\s|$)", part
+            r"\d+(?:[.,]\d+)?\s+(?:Mio|Millionen|Milliarden|million|billion|M)\b|\d+(?:[.,]\d+)?$", part
         ):
             continue  # a German word for investors, or an amount ("5 Millionen Euro")
         part = re.sub(
@@ -1839,6 +1839,13 @@ def _local_dollar(money: Money, sentence: str, text: str) -> Money:
     return dataclasses.replace(money, currency=codes.pop()) if len(codes) == 1 else money
 
 
+def _lists_stories(title: str) -> bool:
+    """A digest headline: "India Inc.: Tesla Eyes Plant, Rapido Seeks Funding, PhonePe Expands" (not "Acme, a
+    Berlin fintech, raises $5M")."""
+    separators = len(re.findall(r"[,;]\s", title))
+    return ";" in title or separators >= 3 or (separators >= 2 and ":" in title)
+
+
 def _funding_headline(title: str) -> bool:
     """A headline about funding or money in general ("Let's talk about money", "French tech struggles to raise")."""
     return bool(
@@ -1948,9 +1955,7 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
         else:
             since.append(sent)
     events += _grant_winner_events(sents, events, ref_year)
-    digest_title = bool(clean_title) and (
-        bool(ROUNDUP_RE.search(clean_title)) or len(re.findall(r"[,;]\s", clean_title)) >= 2  # several stories
-    )
+    digest_title = bool(clean_title) and (bool(ROUNDUP_RE.search(clean_title)) or _lists_stories(clean_title))
     if has_title_event and not digest_title:
         # one-story article: only the headline company's raise
         events = [e for e in events if _same_company(events[0].company, e.company)]

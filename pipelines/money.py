@@ -147,7 +147,7 @@ _UNDISCLOSED_RE = re.compile(
     r"|\b(?:amount|terms|size)\s(?:was|were|is|are|has\snot\sbeen|have\snot\sbeen)\s(?:not\s)?(?:un)?disclosed"
     r"|\b(?:six|seven|eight|nine)[-\s]figure\s(?:sum|amount|round|investment|funding)"
     r"|\b(?:sechs|sieben|acht|neun)stellige[nmrs]?\s(?:Summe|Höhe|Betrag|Investment)"
-    r"|\bmontant\s(?:non\s)?(?:divulgué|communiqué|dévoilé)",
+    r"|\bmontant\snon\s(?:divulgué|communiqué|dévoilé)",
     re.IGNORECASE,
 )
 

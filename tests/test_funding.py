@@ -1114,3 +1114,27 @@ def test_ipo_proceeds_named_after_the_amount_are_not_a_round() -> None:
     title = "Armo raises $4.87 billion in Nasdaq IPO, the year's largest listing"
     text = "Armo Holdings raised $4.87 billion in its initial public offering after pricing its shares at $51 each."
     assert detect_rounds(text, title=title) == []
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "expected"),
+    [
+        (None, "The firm was founded two years ago. Acme raised $5 million in a seed round.", [("Acme", 5_000_000)]),
+        (None, "To deliver more value to customers, Acme raised $5 million in a seed round.", [("Acme", 5_000_000)]),
+        (None, "Once again Acme raised $10 million in a Series A round.", [("Acme", 10_000_000)]),
+        (
+            "Acme, a Berlin fintech, raises $5M",
+            "Acme, a Berlin fintech, raises $5M in a seed round. Its rival Beta raised $20 million last week.",
+            [("Acme", 5_000_000)],
+        ),
+    ],
+    ids=["years-ago-ends-a-sentence", "value-is-not-a-valuation", "once-again", "two-comma-headline-is-one-story"],
+)
+def test_review_regressions(title: str | None, text: str, expected: list) -> None:
+    found = detect_rounds(text, title=title)
+    assert [(r["company"], r["amount"]) for r in found] == expected
+    assert all(r["valuation"] is None for r in found)
+
+
+def test_an_announced_amount_is_not_undisclosed() -> None:
+    assert not find_undisclosed("le montant communiqué est de 5 millions") and find_undisclosed("montant non divulgué")
