@@ -52,6 +52,9 @@ ROUND_TYPES = frozenset(
     ]
 )
 MAX_SENTENCE_CHARS = 3000  # longer "sentences" are page debris; capping them keeps every pattern linear
+# grouping and scoping compare raises with each other: no real article reports this many, and the cap keeps a
+# page of thousands of "X raised $1 million" from taking minutes
+MAX_EVENTS = 300
 MIN_ROUND_USD = 10_000
 MAX_ROUND_USD = 500e9
 _THETA, _TAU = 2.0, 1.5
@@ -1948,13 +1951,16 @@ def _detect(text: str, title: str | None, published: datetime.date | None) -> li
     # the sentences since, computed only when asked (most sentences never need it)
     last_company, since = "", []
     for sent in sents:
+        if len(events) >= MAX_EVENTS:
+            logger.info("funding detector: more than %d raise mentions, the rest of the text is not read", MAX_EVENTS)
+            break
         found = _events_in(sent, ref_year, functools.partial(_context, last_company, since[-3:]), published)
         events += found
         if found:
             last_company, since = found[-1].company, []
         else:
             since.append(sent)
-    events += _grant_winner_events(sents, events, ref_year)
+    events += _grant_winner_events(sents, events, ref_year)[: max(0, MAX_EVENTS - len(events))]
     digest_title = bool(clean_title) and (bool(ROUNDUP_RE.search(clean_title)) or _lists_stories(clean_title))
     if has_title_event and not digest_title:
         # one-story article: only the headline company's raise

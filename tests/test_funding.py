@@ -220,6 +220,7 @@ def test_passing_mention_of_another_round() -> None:
         "Acme raised $5M, Beta $4M, " * 7_000,
         "Acme" + ", talks" * 20 + " then raised $5 million.",  # was exponential (16 s at 168 characters)
         ("Acme" + ", " * 1_500 + " the company raised $1 million. ") * 60,
+        " ".join(f"Q{i:05d}x raised $1 million." for i in range(7_500)),  # was 280 s: thousands of distinct raises
     ],
     ids=[
         "digits",
@@ -235,6 +236,7 @@ def test_passing_mention_of_another_round() -> None:
         "one-long-gapped-sentence",
         "auxiliaries-before-a-trigger",
         "commas-before-a-trigger",
+        "thousands-of-distinct-raises",
     ],
 )
 def test_pathological_inputs(text: str) -> None:
