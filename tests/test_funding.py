@@ -877,7 +877,7 @@ def test_a_conversion_in_brackets_is_not_a_second_raise() -> None:
         (
             "- Andreessen Horowitz made a seed investment in the startup SkySafes, which brings drones down.\n"
             "SkySafes works with police.",
-            ("SkySafes", "seed", [], []),
+            ("SkySafes", "seed", [], ["Andreessen Horowitz"]),
         ),
         (
             '- PayPal led a $30 million investment in the automated investment service ("robo-advising") Acornz, '
