@@ -395,7 +395,7 @@ def _print_rounds_table(console: Console, found: list[dict[str, Any]], title: st
     table.add_column("Valuation", justify="right", no_wrap=True)
     table.add_column("Led by", ratio=2)
     table.add_column("Other investors", ratio=3)
-    table.add_column("Src", justify="right", no_wrap=True)
+    table.add_column("Src", justify="right", no_wrap=True)  # outlets that reported it
     for item in found:
         leads = item["lead_investors"]
         others = [name for name in item["investors"] if name not in leads]
@@ -408,7 +408,7 @@ def _print_rounds_table(console: Console, found: list[dict[str, Any]], title: st
             money(item["valuation"], item["currency"]) if item["valuation"] else "",
             safe_text(", ".join(leads)),
             safe_text(", ".join(others)),
-            str(len(item["sources"])) if "sources" in item else "",
+            str(item.get("outlets") or len(item.get("sources") or [])) if "sources" in item else "",
         )
     console.print(table)
 

@@ -11,26 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipelines.funding import INVESTOR_CANON, detect_rounds
+from storage.keys import name_tokens, same_company
 
 __all__ = ["EvalError", "LabelledItem", "Report", "evaluate", "load_labels", "same_company"]
 
 MAX_LABEL_FILE_BYTES = 64 * 1024 * 1024
 MAX_PAGE_BYTES = 16 * 1024 * 1024
-_LEGAL = frozenset(
-    "inc incorporated corp corporation co company ltd limited llc plc gmbh ag sa sas srl spa bv nv oy ab as".split()
-)
-# words that never identify a company on their own ("Ventures" alone matches nothing)
-_GENERIC = frozenset(
-    "the ai labs lab technologies technology tech ventures venture capital partners group holdings systems "
-    "software solutions health bio robotics network networks global international media data cloud".split()
-)
 
 
 class EvalError(Exception):
@@ -235,28 +227,6 @@ def _date(value: Any, where: str) -> dt.date | None:
 # ---------------------------------------------------------------- matching
 
 
-def _fold(name: str) -> list[str]:
-    text = unicodedata.normalize("NFKD", name.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    tokens = [t for t in re.split(r"[^\w]+|_", text.replace(".", "")) if t]
-    while len(tokens) > 1 and tokens[-1] in _LEGAL:
-        tokens.pop()
-    if len(tokens) > 1 and tokens[0] == "the":
-        tokens.pop(0)
-    return tokens
-
-
-def same_company(a: str, b: str) -> bool:
-    """Equal after folding, or the shorter name's tokens start the longer one and include a distinctive one."""
-    ta, tb = _fold(a), _fold(b)
-    if not ta or not tb:
-        return False
-    if ta == tb or "".join(ta) == "".join(tb):
-        return True
-    short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
-    return long_[: len(short)] == short and any(t not in _GENERIC for t in short)
-
-
 def _investor_key(name: str) -> str:
     key = re.sub(r"[\W_]+", "", name.casefold())
     return INVESTOR_CANON.get(key, key)
@@ -278,7 +248,8 @@ def _pair(system: list[dict[str, Any]], gold: list[dict[str, Any]]) -> list[tupl
             for si, s in enumerate(system):
                 if si in used_s or not isinstance(s.get("company"), str):
                     continue
-                ok = _fold(s["company"]) == _fold(g["company"]) if exact else same_company(s["company"], g["company"])
+                a, b = s["company"], g["company"]
+                ok = name_tokens(a) == name_tokens(b) if exact else same_company(a, b)
                 if ok:
                     pairs.append((si, gi))
                     used_s.add(si)

@@ -34,3 +34,15 @@ def same_site(url: str, domains: tuple[str, ...] | list[str]) -> bool:
     """True when the URL's host is one of `domains` or a subdomain of one."""
     host = (urlsplit(url).hostname or "").lower()
     return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def outlet(url: str) -> str:
+    """The outlet a URL belongs to: its host, lower-cased, without a leading `www.` (or `m.` mobile prefix).
+
+    Two captures of one outlet's article under different URLs share it, so they count as one outlet.
+    """
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    for prefix in ("www.", "m."):
+        if host.startswith(prefix) and host.count(".") >= 2:
+            return host[len(prefix) :]
+    return host

@@ -61,6 +61,7 @@ class Article(Base):
     author: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
     site_name: Mapped[str | None] = mapped_column(Text)
+    outlet: Mapped[str | None] = mapped_column(String(255), index=True)  # host without www.: one per outlet
     language: Mapped[str | None] = mapped_column(String(8))
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     text: Mapped[str] = mapped_column(Text)
@@ -102,6 +103,8 @@ class FundingRound(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     announced: Mapped[dt.date | None] = mapped_column(Date, index=True)
     evidence: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # A rumoured round points at the announced round that confirmed it (no FK: SQLite cannot add one).
+    confirmed_by: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
@@ -165,3 +168,16 @@ class CrawlRun(Base):
     rounds_merged: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ListingValidator(Base):
+    """The validators a feed or sitemap last answered with, sent back as a conditional request next run."""
+
+    __tablename__ = "listing_validators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    checked: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from pipelines.urls import outlet
 from storage.engine import reader_engine, store_errors
 from storage.models import Article, CrawlRun, FundingRound, Investor, RoundArticle, RoundInvestor, Source
 
@@ -24,6 +25,7 @@ class RoundFilters:
     round: str | None = None
     source: str | None = None
     limit: int | None = None
+    confirmed_rumors: bool = False  # also list rumours an announced round has confirmed
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,16 @@ class RoundRecord:
     confidence: float | None
     announced: dt.date | None
     sources: list[str] = field(default_factory=list)
+    id: int | None = None
+    outlets: int = 0  # distinct outlets among `sources` (two captures of one outlet's page count once)
+    confirmed_by: int | None = None  # a rumour: the id of the announced round that confirmed it
+    rumor_sources: list[str] = field(default_factory=list)  # an announced round: the rumours it confirmed
 
     def as_json(self) -> dict[str, object]:
-        """The DESIGN.md ROUND dict with `sources` and `announced` (YYYY-MM-DD)."""
+        """The DESIGN.md ROUND dict with `sources` and `announced` (YYYY-MM-DD), plus `id`, `outlets`,
+        `confirmed_by` and `rumor_sources`."""
         return {
+            "id": self.id,
             "company": self.company,
             "amount": _number(self.amount),
             "currency": self.currency,
@@ -58,6 +66,9 @@ class RoundRecord:
             "confidence": self.confidence,
             "sources": self.sources,
             "announced": self.announced.isoformat() if self.announced else None,
+            "outlets": self.outlets,
+            "confirmed_by": self.confirmed_by,
+            "rumor_sources": self.rumor_sources,
         }
 
 
@@ -170,7 +181,20 @@ def list_rounds(url: str, filters: RoundFilters | None = None) -> list[RoundReco
         selectinload(FundingRound.articles).selectinload(RoundArticle.article),
     )
     with store_errors(), Session(reader_engine(url)) as session:
-        return [_round_record(row) for row in session.scalars(query)]
+        rows = list(session.scalars(query))
+        ids = [row.id for row in rows]
+        rumours: dict[int, list[str]] = {}
+        for start in range(0, len(ids), 500):
+            linked = session.execute(
+                select(FundingRound.confirmed_by, Article.url)
+                .join(RoundArticle, RoundArticle.round_id == FundingRound.id)
+                .join(Article, Article.id == RoundArticle.article_id)
+                .where(FundingRound.confirmed_by.in_(ids[start : start + 500]))
+                .order_by(Article.published, Article.id)
+            )
+            for confirmed, article_url in linked:
+                rumours.setdefault(confirmed, []).append(article_url)
+        return [_round_record(row, rumours.get(row.id, [])) for row in rows]
 
 
 def list_articles(
@@ -207,6 +231,8 @@ def list_articles(
 
 def _round_query(filters: RoundFilters) -> Select[tuple[FundingRound]]:
     query = select(FundingRound).order_by(FundingRound.announced.desc().nulls_last(), FundingRound.id.desc())
+    if not filters.confirmed_rumors:
+        query = query.where(FundingRound.confirmed_by.is_(None))
     if filters.since:
         query = query.where(FundingRound.announced >= filters.since)
     if filters.until:
@@ -248,7 +274,7 @@ def _contains(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _round_record(row: FundingRound) -> RoundRecord:
+def _round_record(row: FundingRound, rumor_sources: list[str]) -> RoundRecord:
     links = sorted(row.investors, key=lambda link: (link.role != "lead", link.position))
     articles = sorted(row.articles, key=lambda link: (link.article.published or dt.date.max, link.article.id))
     return RoundRecord(
@@ -264,6 +290,10 @@ def _round_record(row: FundingRound) -> RoundRecord:
         confidence=row.confidence,
         announced=row.announced,
         sources=[link.article.url for link in articles],
+        id=row.id,
+        outlets=len({link.article.outlet or outlet(link.article.url) for link in articles}),
+        confirmed_by=row.confirmed_by,
+        rumor_sources=rumor_sources,
     )
 
 

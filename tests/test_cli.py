@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from crawler.cli import main
 from crawler.formatting import money, parse_amount, safe_text
+from pipelines.urls import canonical_url
 from storage import Store
 from tests.test_storage import article, round_
 
@@ -98,7 +100,7 @@ def test_rounds_json(filled_store: str, capsys) -> None:
     assert code == 0
     data = json.loads(out)
     assert len(data) == 1
-    assert set(data[0]) == ROUND_KEYS | {"sources", "announced"}
+    assert set(data[0]) == ROUND_KEYS | {"sources", "announced", "id", "outlets", "confirmed_by", "rumor_sources"}
     assert data[0]["sources"] == ["https://a.example/acme/"]
     assert data[0]["announced"] == "2024-05-01"
     code, out, _ = run(capsys, "--db", filled_store, "rounds", "--json", "--min-amount", "1.2B")
@@ -276,6 +278,43 @@ def test_ingest_stores_saved_pages_as_a_crawl_would(shared: Path, sqlite_url: st
     assert code == 0 and "3 unchanged" in out and "0 round(s) new" in out
     _, out, _ = run(capsys, "--db", sqlite_url, "rounds", "--json")
     assert len(json.loads(out)) == 1  # a second ingest adds nothing
+
+
+def test_ingest_of_every_corpus_page_keeps_one_row_per_raise(
+    shared: Path, sqlite_url: str, tmp_path: Path, capsys
+) -> None:
+    """pages.jsonl's 23 labelled rounds are 15 raises: a round several outlets report is one row linked to each
+    page; CircleCI's Series A and B stay apart; VentureBeat's two captures of one article are one outlet."""
+    labels = [json.loads(line) for line in (shared / "corpus" / "pages.jsonl").read_text().splitlines()]
+    manifest = tmp_path / "all.tsv"
+    manifest.write_text("".join(f"{p['url']}\t{shared / 'corpus' / p['file']}\n" for p in labels))
+    code, out, err = run(capsys, "--db", sqlite_url, "ingest", "--manifest", str(manifest))
+    assert code == 0, err
+    _, out, _ = run(capsys, "--db", sqlite_url, "rounds", "--json")
+    found = json.loads(out)
+    assert len(found) == 15  # the corpus README: "23 labelled rounds, 15 distinct raises"
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as connection:
+        stored_as = dict(
+            connection.execute("SELECT u.url, a.url FROM article_urls u JOIN articles a ON a.id = u.article_id")
+        )
+
+    def reporting(company: str, amount: int) -> set[str]:
+        pages = [p for p in labels if any((r["company"], r["amount"]) == (company, amount) for r in p["rounds"])]
+        return {stored_as[canonical_url(p["url"])] for p in pages}
+
+    for company, amount, round_type, outlets in [
+        ("Forter", 32_000_000, "series_c", 3),
+        ("CircleCI", 18_000_000, "series_b", 4),
+        ("Agari", 22_000_000, "series_d", 3),
+        ("CircleCI", 6_000_000, "series_a", 1),
+    ]:
+        (row,) = [r for r in found if (r["company"], r["amount"]) == (company, amount)]
+        assert row["round"] == round_type
+        assert set(row["sources"]) == reporting(company, amount), company
+        assert row["outlets"] == outlets, company
+    forter = next(r for r in found if r["company"] == "Forter")
+    assert len(forter["sources"]) == 4  # VentureBeat's 2016 page and its 2025 re-capture are both linked
+    assert forter["announced"] == "2016-04-21"
 
 
 def test_ingest_reports_bad_pages_and_manifests_in_one_line(sqlite_url: str, tmp_path: Path, capsys) -> None:

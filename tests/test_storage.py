@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,39 +13,6 @@ from storage import RoundFilters, Store, StoreError, list_articles, list_rounds
 from storage.engine import migrate
 from storage.keys import name_key
 from storage.models import Base
-
-PG_URL = os.environ.get("NEWSMON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-@functools.cache
-def _pg_available() -> str | None:
-    try:
-        engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means: no PostgreSQL here
-        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    return None
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty store on SQLite, and on PostgreSQL where a server is reachable (own schema per test)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    problem = _pg_available()
-    if problem:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({problem})")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def article(url: str = "https://venturebeat.com/ai/acme/", text_body: str = "Acme raised money.", **kw) -> Article:
@@ -95,6 +58,7 @@ def test_save_is_idempotent(db_url: str) -> None:
     rounds = list_rounds(db_url)
     assert len(rounds) == 1
     assert rounds[0].as_json() == {
+        "id": rounds[0].id,
         "company": "Acme",
         "amount": 20000000,
         "currency": "USD",
@@ -107,6 +71,9 @@ def test_save_is_idempotent(db_url: str) -> None:
         "confidence": 0.9,
         "sources": ["https://venturebeat.com/ai/acme/"],
         "announced": "2024-05-01",
+        "outlets": 1,
+        "confirmed_by": None,
+        "rumor_sources": [],
     }
     assert [a.as_json() for a in list_articles(db_url)] == [
         {
@@ -247,6 +214,32 @@ def test_migrations_match_the_models(db_url: str) -> None:
         assert differences == []
         assert "funding_rounds_view" in inspect(connection).get_view_names()
     migrate(store.engine)  # a second run is a no-op
+
+
+def test_upgrade_from_the_first_schema_keeps_data_and_fills_outlets(tmp_path: Path) -> None:
+    from alembic import command
+
+    from storage.engine import _alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        config = _alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text(
+                "INSERT INTO articles (url, tags, text, content_hash, first_seen, updated_at) VALUES "
+                "('https://www.venturebeat.com/a/', '[]', 'x', 'h', '2024-05-01 00:00:00', '2024-05-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+    store = Store(url)  # migrates to the newest revision
+    with store.engine.connect() as connection:
+        assert connection.execute(text("SELECT url, outlet FROM articles")).all() == [
+            ("https://www.venturebeat.com/a/", "venturebeat.com")
+        ]
+        assert connection.execute(text("SELECT outlet_count, confirmed_by FROM funding_rounds_view")).all() == []
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:

@@ -1,0 +1,111 @@
+"""One round, many reports: merging across outlets, rumours linked to their confirmation, order independence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from storage import RoundFilters, Store, list_rounds
+from tests.test_storage import article, round_
+
+DAY = dt.date(2024, 5, 1)
+
+
+def _save(store: Store, url: str, found: dict, published: dt.date = DAY) -> None:
+    store.save_article(
+        article(url, text_body=f"report at {url}", published=published), [found], source=None, listed_url=url
+    )
+
+
+def _shown(url: str) -> list[dict]:
+    """The rounds as `newsmon rounds --json` prints them, without the store's ids."""
+    rows = [r.as_json() for r in list_rounds(url, RoundFilters(confirmed_rumors=True))]
+    return [
+        {k: v for k, v in r.items() if k not in ("id", "confirmed_by")} | {"rumour": bool(r["confirmed_by"])}
+        for r in rows
+    ]
+
+
+def test_a_name_that_extends_another_merges_on_a_shared_amount(db_url: str) -> None:
+    store = Store(db_url)
+    _save(store, "https://a.example/1", round_("Mistral", 20e6))
+    _save(store, "https://b.example/2", round_("Mistral AI", 20e6, round=None))
+    (merged,) = list_rounds(db_url)
+    assert merged.company == "Mistral AI" and merged.round == "series_a" and len(merged.sources) == 2
+
+
+def test_a_name_that_extends_another_without_shared_amount_or_lead_stays_apart(db_url: str) -> None:
+    store = Store(db_url)
+    _save(store, "https://a.example/1", round_("Mistral", 20e6))
+    _save(store, "https://b.example/2", round_("Mistral AI", None, lead_investors=["Lightspeed"], investors=[]))
+    assert len(list_rounds(db_url)) == 2
+
+
+def test_a_generic_word_alone_merges_nothing(db_url: str) -> None:
+    store = Store(db_url)
+    _save(store, "https://a.example/1", round_("Acme Ventures", 20e6))
+    _save(store, "https://b.example/2", round_("Ventures", 20e6))
+    assert len(list_rounds(db_url)) == 2
+
+
+@pytest.mark.parametrize("rumour_first", [True, False])
+def test_a_rumour_links_to_its_confirmation_in_either_order(db_url: str, rumour_first: bool) -> None:
+    store = Store(db_url)
+    rumour = ("https://a.example/talks", round_("Acme", 100e6, round=None, status="rumored"), DAY - dt.timedelta(30))
+    confirmation = ("https://b.example/raises", round_("Acme", 110e6, round="series_b"), DAY)
+    for url, found, published in [rumour, confirmation] if rumour_first else [confirmation, rumour]:
+        _save(store, url, found, published)
+    (shown,) = list_rounds(db_url)  # the confirmed rumour is not listed as a round of its own
+    assert (shown.status, shown.amount, shown.announced) == ("announced", 110e6, DAY)
+    assert shown.sources == ["https://b.example/raises"] and shown.rumor_sources == ["https://a.example/talks"]
+    everything = list_rounds(db_url, RoundFilters(confirmed_rumors=True))
+    (kept,) = [r for r in everything if r.status == "rumored"]
+    assert kept.confirmed_by == shown.id and kept.amount == 100e6
+
+
+def test_a_rumour_never_changes_an_announced_round(db_url: str) -> None:
+    store = Store(db_url)
+    _save(store, "https://b.example/raises", round_("Acme", 20e6))
+    _save(store, "https://a.example/talks", round_("Acme", 60e6, round=None, status="rumored"), DAY + dt.timedelta(5))
+    rounds = list_rounds(db_url)
+    assert sorted((r.status, r.amount, r.confirmed_by) for r in rounds) == [
+        ("announced", 20e6, None),
+        ("rumored", 60e6, None),  # three times the amount: a different, later raise being discussed
+    ]
+
+
+def test_any_order_of_reports_gives_the_same_row(tmp_path: Path) -> None:
+    """Six ingest orders of three reports: one row, the earliest date, the most precise amount, the full name."""
+    reports = [
+        ("https://a.example/1", round_("Acme", 1.2e9, round=None, investors=["Accel"]), DAY + dt.timedelta(1)),
+        ("https://b.example/2", round_("Acme Inc.", 1.25e9, valuation=5e9), DAY),
+        ("https://c.example/3", round_("Acme", 1.25e9, lead_investors=[], investors=["Index Ventures"]), DAY),
+    ]
+    seen = set()
+    for n, order in enumerate(itertools.permutations(reports)):
+        url = f"sqlite:///{tmp_path / f'order{n}.db'}"
+        store = Store(url)
+        for page, found, published in order:
+            _save(store, page, found, published)
+        (row,) = _shown(url)
+        row["sources"], row["investors"] = sorted(row["sources"]), sorted(row["investors"])
+        seen.add(json.dumps(row, sort_keys=True))
+    assert len(seen) == 1
+    row = json.loads(seen.pop())
+    assert (row["company"], row["amount"], row["round"], row["valuation"]) == ("Acme Inc.", 1.25e9, "series_a", 5e9)
+    assert row["announced"] == DAY.isoformat() and row["outlets"] == 3
+    assert row["lead_investors"] == ["Sequoia Capital"]
+    assert row["investors"] == ["Accel", "Index Ventures", "Sequoia Capital"]
+
+
+def test_two_captures_of_one_outlets_page_count_as_one_outlet(db_url: str) -> None:
+    store = Store(db_url)
+    _save(store, "https://venturebeat.com/2016/04/21/acme-raises/", round_())
+    _save(store, "https://www.venturebeat.com/commerce/acme-raises/", round_())
+    _save(store, "https://www.geektime.com/acme-raises/", round_())
+    (row,) = list_rounds(db_url)
+    assert len(row.sources) == 3 and row.outlets == 2
