@@ -79,8 +79,12 @@ class CrawlRecorder:
             "errors": stats.get("log_count/ERROR", 0),
         }
         status, error = run_status(reason, stats)
+        # Only a run that processed everything it listed may let the next run skip unchanged listings.
+        validators = getattr(spider, "fresh_validators", None) if status == "ok" else None
         try:
-            spider.store.finish_run(self.run_id, status, finish_reason=reason, counts=counts, error=error)
+            spider.store.finish_run(
+                self.run_id, status, finish_reason=reason, counts=counts, error=error, validators=validators
+            )
         except StoreError as exc:
             logger.error("Cannot record the end of this run: %s", exc)
 

@@ -73,17 +73,29 @@ def crawl(
     spider: str,
     *,
     db_url: str,
-    pages: dict[str, RecordedPage],
-    cache_dir: Path,
+    pages: dict[str, RecordedPage] | None = None,
+    cache_dir: Path | None = None,
     since: str | None = "2000-01-01",
     seeds_dir: Path | None = None,
     extra_settings: dict[str, str] | None = None,
+    workdir: Path | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, object]]:
-    """Replay `pages` through a real `scrapy crawl` subprocess; returns the process and its final stats."""
-    if not cache_dir.exists():
-        write_cache(cache_dir, spider, pages)
-    stats_file = cache_dir.parent / f"stats-{len(list(cache_dir.parent.glob('stats-*')))}.json"
-    settings = {**replay_settings(cache_dir), "NEWSMON_DB_URL": db_url, "NEWSMON_STATS_FILE": str(stats_file)}
+    """Run a real `scrapy crawl` subprocess; returns the process and its final stats.
+
+    With `pages` and `cache_dir` it replays the pages from Scrapy's HTTP cache (DESIGN "Replay"); without,
+    it fetches for real (tests point it at a server on 127.0.0.1). `workdir` holds the stats file
+    (default: beside the cache).
+    """
+    settings: dict[str, str] = {"NEWSMON_DB_URL": db_url}
+    if cache_dir is not None:
+        if not cache_dir.exists():
+            write_cache(cache_dir, spider, pages or {})
+        settings.update(replay_settings(cache_dir))
+    folder = workdir or (cache_dir.parent if cache_dir is not None else None)
+    if folder is None:
+        raise ValueError("crawl() needs a cache_dir or a workdir")
+    stats_file = folder / f"stats-{len(list(folder.glob('stats-*')))}.json"
+    settings["NEWSMON_STATS_FILE"] = str(stats_file)
     if seeds_dir:
         settings["NEWSMON_SEEDS_DIR"] = str(seeds_dir)
     settings.update(extra_settings or {})

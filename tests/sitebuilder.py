@@ -72,6 +72,22 @@ def rss(entries: list[Entry], title: str, link: str) -> bytes:
     ).encode()
 
 
+def article_page(url: str, title: str, published: dt.date) -> bytes:
+    """A small generated article page for a listed URL that has no recording (enough text to extract)."""
+    body = "".join(
+        f"<p>{escape(title)}. Paragraph {n} of this test article says what the company does, who backs it "
+        f"and what it will do with the money, in enough words for the extractor to keep it.</p>"
+        for n in range(1, 5)
+    )
+    return (
+        f'<!doctype html><html lang="en"><head><title>{escape(title)}</title>'
+        f'<link rel="canonical" href="{escape(url)}">'
+        f'<meta property="article:published_time" content="{published.isoformat()}T09:00:00+00:00"></head>'
+        f"<body><header><nav><a href='/'>Home</a></nav></header><article><h1>{escape(title)}</h1>{body}"
+        f"</article><footer>Footer</footer></body></html>"
+    ).encode()
+
+
 def corpus_entries(shared: Path, site: str) -> list[Entry]:
     """The labelled corpus pages of one site (pages.jsonl), at the URLs the labels give."""
     entries = []

@@ -25,19 +25,24 @@ def _dump(db_file: Path) -> dict[str, list[tuple]]:
 
 @pytest.fixture(scope="module")
 def replayed(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """One replay crawl of the recorded VentureBeat site, then the same crawl again."""
+    """One replay crawl of the recorded VentureBeat site, the same crawl again, then a nightly run (no `since`)."""
     root = tmp_path_factory.mktemp("replay")
     db_file = root / "newsmon.db"
     pages, entries = venturebeat_site(shared)
     first, first_stats = crawl("venturebeat", db_url=f"sqlite:///{db_file}", pages=pages, cache_dir=root / "cache")
     after_first = _dump(db_file)
     second, second_stats = crawl("venturebeat", db_url=f"sqlite:///{db_file}", pages=pages, cache_dir=root / "cache")
+    after_second = _dump(db_file)
+    nightly, nightly_stats = crawl(
+        "venturebeat", db_url=f"sqlite:///{db_file}", pages=pages, cache_dir=root / "cache", since=None
+    )
     return {
         "db_url": f"sqlite:///{db_file}",
         "entries": entries,
-        "runs": (first, second),
-        "stats": (first_stats, second_stats),
-        "dumps": (after_first, _dump(db_file)),
+        "pages": pages,
+        "runs": (first, second, nightly),
+        "stats": (first_stats, second_stats, nightly_stats),
+        "dumps": (after_first, after_second, _dump(db_file)),
     }
 
 
@@ -84,24 +89,37 @@ def test_one_article_recorded_at_two_urls_gives_one_round(replayed: dict) -> Non
 
 
 def test_second_run_fetches_no_article_and_changes_nothing(replayed: dict) -> None:
-    first_stats, second_stats = replayed["stats"]
+    first_stats, second_stats, _ = replayed["stats"]
     assert first_stats["newsmon/links/requested"] == len(replayed["entries"])
     assert second_stats.get("newsmon/links/requested", 0) == 0
     assert second_stats["newsmon/links/already_stored"] >= len(replayed["entries"])
-    first, second = ({t: rows for t, rows in dump.items() if t != "crawl_runs"} for dump in replayed["dumps"])
+    first, second, _ = ({t: rows for t, rows in dump.items() if t != "crawl_runs"} for dump in replayed["dumps"])
     assert first == second  # no article, URL, round, investor or link added or changed
+
+
+def test_nightly_run_of_the_unchanged_site_requests_only_its_listings(replayed: dict) -> None:
+    """Without `-a since` the window starts at the last good run: every listed article is older, so none is
+    requested; the only requests are robots.txt (spider and robots middleware), the feed and the sitemaps."""
+    stats = replayed["stats"][2]
+    entries = replayed["entries"]
+    assert "newsmon/links/requested" not in stats and stats["newsmon/links/too_old"] >= len(entries)
+    article_urls = {url for e in entries for url in (e.url, e.listed_url)}
+    listings = len(set(replayed["pages"]) - article_urls)
+    assert stats["downloader/request_count"] == listings + 1
+    before, after = ({t: rows for t, rows in dump.items() if t != "crawl_runs"} for dump in replayed["dumps"][1:])
+    assert before == after
 
 
 def test_each_run_is_recorded(replayed: dict) -> None:
     """Every run adds its own crawl_runs row (the one table that grows on an identical re-run)."""
-    runs = replayed["dumps"][1]["crawl_runs"]
-    assert len(runs) == 2
+    runs = replayed["dumps"][2]["crawl_runs"]
+    assert len(runs) == 3
     with sqlite3.connect(replayed["db_url"].removeprefix("sqlite:///")) as connection:
         connection.row_factory = sqlite3.Row
         rows = connection.execute("SELECT * FROM crawl_runs ORDER BY id").fetchall()
     assert [(r["source"], r["status"], r["finish_reason"], r["since"]) for r in rows] == [
         ("venturebeat", "ok", "finished", "2000-01-01")
-    ] * 2
+    ] * 2 + [("venturebeat", "ok", "finished", rows[1]["started"][:10])]
     assert rows[0]["articles_new"] == len(replayed["entries"]) and rows[1]["articles_new"] == 0
     assert rows[0]["rounds_new"] == 2 and rows[0]["rounds_merged"] == 1
     assert rows[0]["requests"] > rows[1]["requests"] > 0

@@ -13,7 +13,6 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pytest
 from lxml import etree
@@ -22,7 +21,7 @@ from crawler.replay import RecordedPage
 from crawler.seeds import DEFAULT_SEEDS_DIR, load_seeds
 from pipelines.urls import canonical_url
 from tests.conftest import SHARED, crawl
-from tests.sitebuilder import Entry, corpus_entries, news_sitemap, rss, sitemap_index
+from tests.sitebuilder import Entry, article_page, corpus_entries, news_sitemap, rss, sitemap_index
 
 pytestmark = pytest.mark.slow
 
@@ -152,19 +151,7 @@ LISTED = dt.date(2024, 5, 14)
 
 
 def _page(url: str, title: str) -> bytes:
-    """A small article page for a listed URL with no recording (enough text for extraction)."""
-    body = "".join(
-        f"<p>{escape(title)}. Paragraph {n} of this test article says what the company does, who backs it "
-        f"and what it will do with the money, in enough words for the extractor to keep it.</p>"
-        for n in range(1, 5)
-    )
-    return (
-        f'<!doctype html><html lang="en"><head><title>{escape(title)}</title>'
-        f'<link rel="canonical" href="{escape(url)}">'
-        f'<meta property="article:published_time" content="{LISTED.isoformat()}T09:00:00+00:00"></head>'
-        f"<body><header><nav><a href='/'>Home</a></nav></header><article><h1>{escape(title)}</h1>{body}"
-        f"</article><footer>Footer</footer></body></html>"
-    ).encode()
+    return article_page(url, title, LISTED)
 
 
 def _title(url: str) -> str:

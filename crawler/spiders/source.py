@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, ClassVar, Self
 
 from scrapy import Request, Spider
@@ -56,16 +56,20 @@ class SourceSpider(Spider):
             raise UsageError(str(exc)) from None
         self.since_given = since is not None
         self.store: Store | None = None
+        # Conditional requests: the validators each listing answered the last good run with, and this run's.
+        self.validators: dict[str, tuple[str | None, str | None]] = {}
+        self.fresh_validators: dict[str, tuple[str | None, str | None]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         """Open the store; without `-a since`, take what is new since the last successful run."""
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.store = Store(crawler.settings["NEWSMON_DB_URL"])
-        if not spider.since_given:
+        if not spider.since_given:  # a backfill (`-a since`) re-reads every listing in full
             last = spider.store.last_success(spider.name)
             if last is not None:
                 spider.since = last.date()
+            spider.validators = spider.store.listing_validators(spider.name)
         return spider
 
     @classmethod
@@ -79,20 +83,25 @@ class SourceSpider(Spider):
         for url in self.source.robots_txt:
             yield Request(url, callback=self.parse_robots, errback=self.on_error)
         for url in self.source.feeds:
-            yield Request(url, callback=self.parse_feed, errback=self.on_error)
+            yield self._listing_request(url, self.parse_feed)
         for url in self.source.sitemaps:
-            yield Request(url, callback=self.parse_sitemap, errback=self.on_error)
+            yield self._listing_request(url, self.parse_sitemap)
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
-        """Follow the robots.txt `Sitemap:` lines that the seed's `sitemap_follow` admits."""
+        """Follow the robots.txt `Sitemap:` lines that the seed's `sitemap_follow` admits.
+
+        robots.txt itself is never asked conditionally: an unchanged robots.txt says nothing about its sitemaps.
+        """
         for url in sitemap_urls_from_robots(response.body, response.url):
             if follows_sitemap(url, self.source):
-                yield Request(url, callback=self.parse_sitemap, errback=self.on_error)
+                yield self._listing_request(url, self.parse_sitemap)
             else:
                 self._count("sitemap/not_followed")
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         """Follow a sitemap index's recent children; turn a urlset's entries into article requests."""
+        if self._not_modified(response, "sitemap"):
+            return
         body = response.body
         if is_gzip(body):
             try:
@@ -114,12 +123,14 @@ class SourceSpider(Spider):
                 elif not in_window(link, self.since):
                     self._count("sitemap/too_old")
                 else:
-                    yield Request(link.url, callback=self.parse_sitemap, errback=self.on_error)
+                    yield self._listing_request(link.url, self.parse_sitemap)
             return
         yield from self._article_requests(sitemap.links)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         """Turn a feed's items into article requests."""
+        if self._not_modified(response, "feed"):
+            return
         links = parse_feed(response.body, response.url)
         if not links:
             logger.warning("Skipped %s: not a feed, or a feed with no items", response.url)
@@ -159,6 +170,37 @@ class SourceSpider(Spider):
         else:
             logger.error("Cannot fetch %s: %s", url, failure.getErrorMessage())
             self._count(f"errors/{failure.type.__name__}")
+
+    def _listing_request(self, url: str, callback: Callable[[Response], Iterator[Request]]) -> Request:
+        """A feed or sitemap request, conditional on what it answered the last good run with.
+
+        The URL is requested exactly as given (replay caches are keyed on it); a 304 reaches the callback.
+        """
+        headers = {}
+        etag, last_modified = self.validators.get(url, (None, None))
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        return Request(
+            url, callback=callback, errback=self.on_error, headers=headers, meta={"handle_httpstatus_list": [304]}
+        )
+
+    def _not_modified(self, response: Response, kind: str) -> bool:
+        """True for a 304 (that branch ends here, counted); otherwise keep the response's validators."""
+        if response.status == 304:
+            logger.info("Unchanged since the last run: %s", response.url)
+            self._count(f"{kind}/not_modified")
+            return True
+        etag = response.headers.get("ETag")
+        last_modified = response.headers.get("Last-Modified")
+        if etag or last_modified:
+            requested = (response.meta.get("redirect_urls") or [response.url])[0]
+            self.fresh_validators[requested] = (
+                etag.decode("latin-1") if etag else None,
+                last_modified.decode("latin-1") if last_modified else None,
+            )
+        return False
 
     def _article_requests(self, links: Iterable[Link]) -> Iterator[Request]:
         """Requests for the listed articles that are in scope, in the window and not yet stored.

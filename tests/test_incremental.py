@@ -1,0 +1,136 @@
+"""Incremental crawls against a live site on 127.0.0.1: the default window, conditional requests (304 ends a
+branch), an unchanged site costing only its listings, and a failed crawl recorded without harming the next."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from crawler.replay import RecordedPage
+from pipelines.dates import today_utc
+from storage import source_health
+from tests.conftest import crawl
+from tests.httpsite import Page, Site, etag_of, serve
+from tests.sitebuilder import Entry, article_page, news_sitemap, rss
+
+pytestmark = pytest.mark.slow
+
+FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False"}
+SEED = """title = "Local News"
+allowed_domains = ["127.0.0.1"]
+robots_txt = "{base}/robots.txt"
+feeds = ["{base}/feed.xml"]
+article_url_pattern = '^http://127\\.0\\.0\\.1:\\d+/news/[a-z0-9-]+/$'
+language = "en"
+"""
+
+
+def _entry(base: str, slug: str, published: dt.date) -> Entry:
+    return Entry(f"{base}/news/{slug}/", published, slug.replace("-", " ").capitalize(), Path())
+
+
+def _publish(site: Site, feed: list[Entry], sitemap: list[Entry]) -> None:
+    """(Re)write the site's listings and article pages; the feed has an ETag, the sitemap a Last-Modified."""
+    base = site.base_url
+    site.pages["/robots.txt"] = Page(f"User-agent: *\nSitemap: {base}/news-sitemap.xml\n".encode(), "text/plain")
+    site.pages["/feed.xml"] = Page(rss(feed, "Local News", base), "application/rss+xml", etag=True)
+    stamp = dt.datetime.combine(max(e.published for e in sitemap), dt.time(6), dt.UTC) + dt.timedelta(
+        minutes=len(sitemap)
+    )
+    site.pages["/news-sitemap.xml"] = Page(news_sitemap(sitemap, "Local News"), "application/xml", modified=stamp)
+    for entry in {*feed, *sitemap}:
+        site.pages[entry.url.removeprefix(base)] = Page(article_page(entry.url, entry.title, entry.published))
+
+
+def _rows(db_file: Path) -> dict[str, list[tuple]]:
+    with sqlite3.connect(db_file) as connection:
+        return {
+            table: sorted(connection.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+            for table in ("articles", "article_urls", "funding_rounds", "round_articles")
+        }
+
+
+def test_unchanged_site_costs_only_its_listings_and_a_change_fetches_only_what_is_new(tmp_path: Path) -> None:
+    today = today_utc()
+    db_file = tmp_path / "newsmon.db"
+    with serve(Site()) as site:
+        base = site.base_url
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "localnews.toml").write_text(SEED.format(base=base))
+        fresh = [_entry(base, "acme-raises-20m", today), _entry(base, "beta-opens-office", today)]
+        old = _entry(base, "old-story", today - dt.timedelta(days=10))
+        extra = _entry(base, "gamma-raises-5m-seed", today)
+        _publish(site, feed=[*fresh, old], sitemap=[fresh[0], extra])
+
+        def run() -> dict[str, object]:
+            done, stats = crawl(
+                "localnews",
+                db_url=f"sqlite:///{db_file}",
+                since=None,
+                seeds_dir=seeds,
+                extra_settings=FAST,
+                workdir=tmp_path,
+            )
+            assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+            return stats
+
+        first = run()  # first run: the last two days, from the listings' dates, before fetching anything
+        assert first["newsmon/persist/articles_new"] == 3
+        assert first["newsmon/links/too_old"] == 1 and old.url.removeprefix(base) not in site.paths_hit()
+        after_first, hits_before = _rows(db_file), len(site.hits)
+
+        second = run()  # nothing changed: conditional requests, both listings answer 304
+        second_hits = site.hits[hits_before:]
+        listings = ["/feed.xml", "/news-sitemap.xml", "/robots.txt", "/robots.txt"]  # robots: spider and middleware
+        assert sorted(path for _, path, _ in second_hits) == listings
+        by_path = {path: headers for _, path, headers in second_hits}
+        assert by_path["/feed.xml"]["If-None-Match"] == etag_of(site.pages["/feed.xml"].body)
+        assert "If-Modified-Since" in by_path["/news-sitemap.xml"]
+        assert second["newsmon/feed/not_modified"] == 1 and second["newsmon/sitemap/not_modified"] == 1
+        assert second["downloader/request_count"] == 4  # robots.txt twice (spider and robots middleware), 2 listings
+        assert "newsmon/links/seen" not in second
+        assert _rows(db_file) == after_first
+
+        newer = _entry(base, "delta-raises-8m", today)
+        _publish(site, feed=[newer, *fresh, old], sitemap=[fresh[0], extra])  # the feed changes, the sitemap not
+        hits_before = len(site.hits)
+        third = run()
+        fetched = sorted(path for _, path, _ in site.hits[hits_before:] if path.startswith("/news/"))
+        assert fetched == ["/news/delta-raises-8m/"]
+        assert third["newsmon/sitemap/not_modified"] == 1 and third["newsmon/persist/articles_new"] == 1
+
+    with sqlite3.connect(db_file) as connection:
+        runs = connection.execute("SELECT status, since FROM crawl_runs ORDER BY id").fetchall()
+        validators = dict(connection.execute("SELECT url, coalesce(etag, last_modified) FROM listing_validators"))
+    assert [status for status, _ in runs] == ["ok", "ok", "ok"]
+    assert runs[0][1] == (today - dt.timedelta(days=2)).isoformat() and runs[1][1] == today.isoformat()
+    assert set(validators) == {f"{base}/feed.xml", f"{base}/news-sitemap.xml"}
+
+
+def test_a_failed_crawl_is_recorded_and_the_next_run_is_unaffected(shared: Path, tmp_path: Path) -> None:
+    from tests.sitebuilder import venturebeat_site
+
+    pages, entries = venturebeat_site(shared)
+    broken = {url: RecordedPage(b"Internal Server Error", "text/plain", status=500) for url in pages}
+    db_url = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    done, stats = crawl("venturebeat", db_url=db_url, pages=broken, cache_dir=tmp_path / "broken")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    (health,) = [h for h in source_health(db_url, ["venturebeat"]) if h.name == "venturebeat"]
+    assert health.last_status == "failed" and "no feed or sitemap could be read" in health.last_error
+
+    done, stats = crawl("venturebeat", db_url=db_url, pages=pages, cache_dir=tmp_path / "good")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert stats["newsmon/persist/articles_new"] == len(entries)
+    (health,) = [h for h in source_health(db_url, ["venturebeat"]) if h.name == "venturebeat"]
+    assert (health.last_status, health.last_articles_new, health.runs, health.error_rate) == (
+        "ok",
+        len(entries),
+        2,
+        0.5,
+    )
+    assert json.dumps(health.as_json())  # printable as `newsmon sources --json` prints it
