@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import subprocess
 import sys
@@ -69,12 +70,12 @@ def cli(ctx: click.Context, database: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def extract(file: Path, url: str | None, as_json: bool) -> None:
     """Extract the article and funding rounds of one saved HTML page (nothing is stored)."""
-    from pipelines.extract import ExtractionSkipped, extract_article
+    from pipelines.extract import ExtractionSkipped
     from pipelines.funding import detect_rounds
 
     html = _read_page(file)
     try:
-        article = extract_article(html, url or file.resolve().as_uri())
+        article = _extract_page(html, url or file.resolve().as_uri(), None)
     except ExtractionSkipped as exc:
         raise CliError(f"{file}: no article found ({exc})") from None
     rounds = detect_rounds(article.text, title=article.title, published=article.published)
@@ -116,7 +117,7 @@ def ingest(
     obj: dict[str, str], files: tuple[Path, ...], url: str | None, manifest: Path | None, source: str | None
 ) -> None:
     """Store saved pages through the same extraction, detection and storage as a crawl (backfills)."""
-    from pipelines.extract import ExtractionSkipped, extract_article
+    from pipelines.extract import ExtractionSkipped
     from pipelines.funding import detect_rounds
     from pipelines.urls import canonical_url
     from storage import Store
@@ -135,7 +136,7 @@ def ingest(
     counts = {"new": 0, "updated": 0, "unchanged": 0, "skipped": 0, "rounds_new": 0, "rounds_merged": 0}
     for page_url, path in pages:
         try:
-            article = extract_article(_read_page(path), page_url or path.resolve().as_uri())
+            article = _extract_page(_read_page(path), page_url or path.resolve().as_uri(), source)
         except (CliError, ExtractionSkipped) as exc:
             counts["skipped"] += 1
             click.echo(f"skipped {path}: {exc.message if isinstance(exc, CliError) else exc}", err=True)
@@ -156,6 +157,42 @@ def ingest(
     )
     if counts["skipped"] == len(pages):
         raise CliError("no page could be ingested")
+
+
+def _extract_page(html: str, url: str, source: str | None) -> Any:
+    """`extract_article` with the per-site fixes of the seed that `source` names, or whose domains hold the
+    page's URL (given, else its canonical link), as a crawl of that source would extract it."""
+    from pipelines.extract import extract_article
+
+    article = extract_article(html, url, selectors=_site_selectors(url, source))
+    if source is None and not _site_selectors(url, None):
+        selectors = _site_selectors(article.url, None)
+        if selectors:
+            article = extract_article(html, url, selectors=selectors)
+    return article
+
+
+@functools.cache
+def _seed_sources() -> dict[str, Any]:
+    from crawler.seeds import SeedError, load_seeds
+
+    try:
+        return load_seeds()
+    except SeedError as exc:
+        click.echo(f"newsmon: extracting without per-site fixes: {exc}", err=True)
+        return {}
+
+
+def _site_selectors(url: str, source: str | None) -> dict[str, str]:
+    from pipelines.urls import same_site
+
+    sources = _seed_sources()
+    if source in sources:
+        return dict(sources[source].selectors)
+    for seed in sources.values():
+        if same_site(url, seed.allowed_domains):
+            return dict(seed.selectors)
+    return {}
 
 
 def _manifest_pages(manifest: Path) -> list[tuple[str, Path]]:

@@ -10,6 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from apscheduler.triggers.cron import CronTrigger
+from cssselect import GenericTranslator, SelectorError
+from lxml import etree
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SEEDS_DIR = PROJECT_ROOT / "seeds"
@@ -38,6 +40,8 @@ class Source:
     language: str
     schedule: str
     path: Path
+    # Per-site extraction fixes: field (title, author, published, text) -> XPath, tried before trafilatura.
+    selectors: tuple[tuple[str, str], ...] = ()
 
     @property
     def entry_points(self) -> tuple[str, ...]:
@@ -57,7 +61,9 @@ _KEYS: dict[str, tuple[bool, str]] = {
     "sitemap_follow": (False, "regex"),
     "language": (True, "language"),
     "schedule": (False, "cron"),
+    "extract": (False, "selectors"),
 }
+SELECTOR_FIELDS = ("title", "author", "published", "text")
 DEFAULT_SCHEDULE = "0 2 * * *"
 
 
@@ -122,6 +128,7 @@ def load_seed(path: Path) -> Source:
         language=values["language"],
         schedule=values.get("schedule", DEFAULT_SCHEDULE),
         path=path,
+        selectors=values.get("extract", ()),
     )
 
 
@@ -163,7 +170,45 @@ def _check(path: Path, key: str, kind: str, value: object) -> object:
         except ValueError as exc:
             raise bad(f"invalid cron expression: {exc}") from None
         return value
+    if kind == "selectors":
+        if not isinstance(value, dict):
+            raise bad('must be a table such as { published = "css:span.date" }')
+        selectors = []
+        for name, selector in value.items():
+            if name not in SELECTOR_FIELDS:
+                raise SeedError(f"{path}: key 'extract.{name}': unknown field (use {', '.join(SELECTOR_FIELDS)})")
+            try:
+                selectors.append((name, selector_xpath(selector)))
+            except ValueError as exc:
+                raise SeedError(f"{path}: key 'extract.{name}': {exc}") from None
+        return tuple(selectors)
     raise AssertionError(kind)
+
+
+def selector_xpath(selector: object) -> str:
+    """The XPath of a seed selector, written "css:SELECTOR" or "xpath:EXPRESSION".
+
+    Raises:
+        ValueError: the selector is malformed (one line).
+    """
+    if not isinstance(selector, str) or ":" not in selector:
+        raise ValueError('must be a string "css:SELECTOR" or "xpath:EXPRESSION"')
+    kind, _, expression = selector.partition(":")
+    expression = expression.strip()
+    if kind == "css":
+        try:
+            xpath = GenericTranslator().css_to_xpath(expression)
+        except SelectorError as exc:
+            raise ValueError(f"invalid CSS selector: {exc}") from None
+    elif kind == "xpath":
+        xpath = expression
+    else:
+        raise ValueError('must start with "css:" or "xpath:"')
+    try:
+        etree.XPath(xpath)
+    except etree.XPathSyntaxError as exc:
+        raise ValueError(f"invalid XPath: {exc}") from None
+    return xpath
 
 
 def _check_url(bad, url: str) -> str:  # noqa: ANN001 - a local error factory

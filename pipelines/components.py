@@ -43,7 +43,11 @@ class ExtractPipeline(_StatsPipeline):
     def process_item(self, item: PageItem) -> PageItem:
         try:
             article = extract_article(
-                item.html, item.url, fallback_date=item.listing_date, default_language=item.language
+                item.html,
+                item.url,
+                fallback_date=item.listing_date,
+                default_language=item.language,
+                selectors=item.selectors,
             )
         except ExtractionSkipped as exc:
             self.count(exc.reason)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
@@ -29,8 +30,9 @@ MIN_TEXT_CHARS = 200
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,200}\?>")
 
-# date_source values, in the order the chain tries them
-DATE_SOURCES = ("jsonld", "meta", "htmldate", "visible", "feed")
+# date_source values, in the order the chain tries them ("site": the source's own selector, seeds/README.md)
+DATE_SOURCES = ("site", "jsonld", "meta", "htmldate", "visible", "feed")
+_BLOCKS = "p", "h1", "h2", "h3", "h4", "li", "blockquote", "pre"
 
 _META_DATE_KEYS = (
     "article:published_time",
@@ -86,6 +88,7 @@ def extract_article(
     *,
     fallback_date: dt.date | None = None,
     default_language: str | None = None,
+    selectors: Mapping[str, str] | None = None,
 ) -> Article:
     """Extract one article from a page's decoded HTML.
 
@@ -94,6 +97,8 @@ def extract_article(
         url: the URL the page was fetched from; the page's own canonical link wins when on the same host.
         fallback_date: the date the feed or sitemap gave, last link of the date chain.
         default_language: the source's language when the page states none.
+        selectors: the source's per-site fixes, field (title, author, published, text) -> XPath; a field a
+            selector finds wins, trafilatura and the date chain fill in the rest.
 
     Returns:
         The Article.
@@ -118,16 +123,23 @@ def extract_article(
         )
     except Exception as exc:  # noqa: BLE001 - a third-party parser failing on one page must not stop a crawl
         raise ExtractionSkipped("extractor_error", f"{type(exc).__name__}: {exc}") from None
-    text = (getattr(doc, "text", None) or "").strip()
+    selectors = selectors or {}
+    text = (_selected_text(tree, selectors["text"]) if "text" in selectors else "") or ""
+    if len(text) < MIN_TEXT_CHARS:
+        text = (getattr(doc, "text", None) or "").strip()
     if len(text) < MIN_TEXT_CHARS:
         raise ExtractionSkipped("no_text", f"{len(text)} characters of main text")
     text = text[:MAX_TEXT_CHARS]
 
-    published, published_at, date_source = find_published(tree, html, url, fallback_date)
+    published, published_at, date_source = _selected_date(tree, selectors.get("published"))
+    if published is None:
+        published, published_at, date_source = find_published(tree, html, url, fallback_date)
+    title = _selected_value(tree, selectors["title"]) if "title" in selectors else None
+    author = _selected_value(tree, selectors["author"]) if "author" in selectors else None
     return Article(
         url=_page_url(tree, url),
-        title=_clean_title(tree, doc.title),
-        author=(doc.author or None),
+        title=_strip_site_suffix(title) if title else _clean_title(tree, doc.title),
+        author=author or doc.author or None,
         text=text,
         description=doc.description or None,
         site_name=doc.sitename or None,
@@ -138,6 +150,58 @@ def extract_article(
         date_source=date_source,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
+
+
+def _select(tree: lxml_html.HtmlElement, xpath: str) -> list[object]:
+    try:
+        found = tree.xpath(xpath)
+    except (lxml_html.etree.XPathError, ValueError):
+        return []
+    return found if isinstance(found, list) else [found]
+
+
+def _selected_value(tree: lxml_html.HtmlElement, xpath: str | None) -> str | None:
+    """The first non-empty text (or attribute value) a seed selector finds, whitespace collapsed."""
+    for found in _select(tree, xpath)[:20] if xpath else []:
+        value = found if isinstance(found, str) else getattr(found, "text_content", lambda: "")()
+        value = " ".join(str(value).split())[:500]
+        if value:
+            return value
+    return None
+
+
+def _selected_date(
+    tree: lxml_html.HtmlElement, xpath: str | None
+) -> tuple[dt.date | None, dt.datetime | None, str | None]:
+    """The date a seed selector finds (machine or human form), dated "site"; else nothing."""
+    value = _selected_value(tree, xpath)
+    if not value:
+        return None, None, None
+    parsed = parse_machine_date(value)
+    if parsed:
+        return parsed[0], parsed[1], "site"
+    day = parse_human_date(value)
+    return (day, None, "site") if day else (None, None, None)
+
+
+def _selected_text(tree: lxml_html.HtmlElement, xpath: str) -> str:
+    """The article body a seed selector finds: its paragraphs, headings and list items, one per line."""
+    lines: list[str] = []
+    for element in _select(tree, xpath)[:20]:
+        if not isinstance(element, lxml_html.HtmlElement):
+            continue
+        for block in _outer_blocks(element) or [element]:
+            line = " ".join(block.text_content().split())
+            if line:
+                lines.append(line)
+    return "\n".join(lines)[:MAX_TEXT_CHARS]
+
+
+def _outer_blocks(element: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
+    """The outermost paragraph-like elements in `element` (a list item's own paragraphs are not repeated)."""
+    if element.tag in _BLOCKS:
+        return [element]
+    return [block for child in element if isinstance(child.tag, str) for block in _outer_blocks(child)]
 
 
 def find_published(

@@ -21,5 +21,6 @@ class PageItem:
     language: str | None = None
     listing_date: dt.date | None = None
     since: dt.date | None = None
+    selectors: dict[str, str] = field(default_factory=dict)  # the source's per-site extraction fixes
     article: Article | None = field(default=None, repr=False)
     rounds: list[dict[str, Any]] = field(default_factory=list)

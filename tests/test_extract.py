@@ -197,3 +197,59 @@ def test_pure_modules_import_neither_scrapy_nor_sqlalchemy(module: str) -> None:
     code = f"import sys, {module}; print(sorted(m for m in sys.modules if m.split('.')[0] in ('scrapy', 'sqlalchemy')))"
     done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+SOCIAL_QUANT = "pages/prnewswire/atlantic-merchant-capital-lead-investment-social-quant-2015.html"
+
+
+def test_a_seed_selector_fixes_a_date_trafilatura_gets_wrong(shared: Path) -> None:
+    """PR Newswire's datePublished is a page-regeneration date; the dateline (span.xn-chron) is the release's."""
+    from crawler.seeds import DEFAULT_SEEDS_DIR, load_seeds
+
+    html = (shared / "corpus" / SOCIAL_QUANT).read_text(encoding="utf-8")
+    url = "http://www.prnewswire.com/news-releases/atlantic-merchant-capital-makes-lead-investment-in-social-quant-300074212.html"
+    plain = extract_article(html, url)
+    fixed = extract_article(html, url, selectors=dict(load_seeds(DEFAULT_SEEDS_DIR)["prnewswire"].selectors))
+    assert (plain.published, plain.date_source) == (dt.date(2015, 12, 7), "meta")
+    assert (fixed.published, fixed.date_source) == (dt.date(2015, 4, 29), "site")
+    assert fixed.text == plain.text and fixed.title == plain.title  # the other fields still come from trafilatura
+
+
+def test_selectors_for_title_author_and_body_win_and_fall_back_when_they_find_nothing() -> None:
+    from crawler.seeds import selector_xpath
+
+    story = "".join(
+        f"<p>Paragraph {n} of the story, long enough to be kept as the article body text.</p>" for n in range(6)
+    )
+    html = (
+        "<html><head><title>Wrong title | Site</title></head><body><nav><p>Menu item</p></nav>"
+        f"<h2 class='headline'>Acme raises $5M</h2><span class='who'>By <b>Jane Doe</b></span>"
+        f"<div class='story-body'>{story}<ul><li><p>One point</p></li></ul></div>"
+        "<aside><p>Related: other news</p></aside>"
+        "</body></html>"
+    )
+    selectors = {
+        "title": selector_xpath("css:h2.headline"),
+        "author": selector_xpath("xpath://span[@class='who']/b"),
+        "text": selector_xpath("css:.story-body"),
+        "published": selector_xpath("css:time.missing"),
+    }
+    article = extract_article(html, "https://example.com/acme/", selectors=selectors, fallback_date=dt.date(2024, 5, 1))
+    assert (article.title, article.author) == ("Acme raises $5M", "Jane Doe")
+    assert article.text.splitlines() == [
+        f"Paragraph {n} of the story, long enough to be kept as the article body text." for n in range(6)
+    ] + ["One point"]
+    assert (article.published, article.date_source) == (dt.date(2024, 5, 1), "feed")  # selector found nothing
+    missing = {name: selector_xpath("css:.absent") for name in ("title", "author", "text")}
+    assert extract_article(html, "https://example.com/acme/", selectors=missing).text != article.text
+
+
+def test_ingest_and_extract_apply_the_sources_selectors(shared: Path) -> None:
+    """`newsmon extract` picks the seed whose domains hold the page's URL, as a crawl of that source would."""
+    done = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "extract", str(shared / "corpus" / SOCIAL_QUANT), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout)["article"]["published"] == "2015-04-29"

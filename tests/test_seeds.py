@@ -51,6 +51,12 @@ def test_valid_seed_gets_defaults(tmp_path: Path) -> None:
     ("change", "message"),
     [
         ('feedz = ["https://example.com/x"]', "unknown key 'feedz'"),
+        ("extract = { published = 'css:span[' }", "key 'extract.published': invalid CSS selector"),
+        ("extract = { published = 'xpath://a[' }", "key 'extract.published': invalid XPath"),
+        ("extract = { body = 'css:p' }", "key 'extract.body': unknown field"),
+        ("extract = { author = 'p.byline' }", "key 'extract.author': must be a string \"css:SELECTOR\""),
+        ("extract = { author = 'regex:by (.*)' }", "key 'extract.author': must start with"),
+        ("extract = 'css:p'", "key 'extract': must be a table"),
         ("language = 'english'", "key 'language'"),
         ("schedule = '61 2 * * *'", "key 'schedule': invalid cron"),
         ("schedule = 'nightly'", "key 'schedule'"),

@@ -154,6 +154,7 @@ class SourceSpider(Spider):
             language=self.source.language,
             listing_date=response.meta.get("listing_date"),
             since=self.since,
+            selectors=dict(self.source.selectors),
         )
 
     def on_error(self, failure: Failure) -> None:
