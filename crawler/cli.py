@@ -268,18 +268,28 @@ def sources(obj: dict[str, str], as_json: bool) -> None:
         _print_json([record.as_json() for record in found])
         return
     table = Table(title=f"{len(found)} source(s)")
-    for column in ("Source", "Last run (UTC)", "Status", "New articles", "New rounds", "Runs", "Error rate", "Flag"):
-        table.add_column(column, no_wrap=column != "Flag")
+    columns = ("Source", "Last run (UTC)", "Status", "Requests", "304s", "New articles", "New rounds", "Runs")
+    for column in (*columns, "Error rate", "Flag", "Last error"):
+        table.add_column(column, no_wrap=column not in ("Flag", "Last error"))
     for record in found:
+        ran = record.last_status is not None
         table.add_row(
             safe_text(record.name),
             record.last_started.strftime("%Y-%m-%d %H:%M") if record.last_started else "",
             record.last_status or "",
-            str(record.last_articles_new) if record.last_status else "",
-            str(record.last_rounds_new) if record.last_status else "",
+            *(
+                str(n) if ran else ""
+                for n in (
+                    record.last_requests,
+                    record.last_listings_unchanged,
+                    record.last_articles_new,
+                    record.last_rounds_new,
+                )
+            ),
             str(record.runs),
             f"{record.error_rate:.0%}" if record.error_rate is not None else "",
             f"[red]{record.flag}[/red]" if record.flag else "",
+            safe_text(record.last_error or "")[:80],
         )
     _console().print(table)
 

@@ -77,6 +77,8 @@ class CrawlRecorder:
             "rounds_new": stats.get("newsmon/persist/rounds_new", 0),
             "rounds_merged": stats.get("newsmon/persist/rounds_merged", 0),
             "errors": stats.get("log_count/ERROR", 0),
+            "listings_unchanged": stats.get("newsmon/feed/not_modified", 0)
+            + stats.get("newsmon/sitemap/not_modified", 0),
         }
         status, error = run_status(reason, stats)
         # Only a run that processed everything it listed may let the next run skip unchanged listings.

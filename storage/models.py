@@ -167,6 +167,7 @@ class CrawlRun(Base):
     rounds_new: Mapped[int] = mapped_column(Integer, default=0)
     rounds_merged: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
+    listings_unchanged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # answered 304
     error: Mapped[str | None] = mapped_column(Text)
 
 

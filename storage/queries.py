@@ -113,6 +113,8 @@ class SourceHealth:
     last_status: str | None
     last_articles_new: int
     last_rounds_new: int
+    last_requests: int
+    last_listings_unchanged: int  # feeds and sitemaps that answered 304 in the last run
     last_error: str | None
     error_rate: float | None  # share of the last RECENT_RUNS finished runs that were not ok
     flag: str | None  # "never run", "failing", "finding nothing", or None
@@ -125,6 +127,8 @@ class SourceHealth:
             "last_status": self.last_status,
             "last_articles_new": self.last_articles_new,
             "last_rounds_new": self.last_rounds_new,
+            "last_requests": self.last_requests,
+            "last_listings_unchanged": self.last_listings_unchanged,
             "last_error": self.last_error,
             "error_rate": self.error_rate,
             "flag": self.flag,
@@ -153,7 +157,7 @@ def source_health(url: str, names: list[str]) -> list[SourceHealth]:
 
 def _health(name: str, count: int, recent: list[CrawlRun]) -> SourceHealth:
     if not recent:
-        return SourceHealth(name, count, None, None, 0, 0, None, None, "never run" if not count else None)
+        return SourceHealth(name, count, None, None, 0, 0, 0, 0, None, None, "never run" if not count else None)
     last, watched = recent[0], recent[:WATCH_RUNS]
     flag = None
     if len(watched) == WATCH_RUNS and all(run.status in {"failed", "interrupted"} for run in watched):
@@ -167,6 +171,8 @@ def _health(name: str, count: int, recent: list[CrawlRun]) -> SourceHealth:
         last_status=last.status,
         last_articles_new=last.articles_new,
         last_rounds_new=last.rounds_new,
+        last_requests=last.requests,
+        last_listings_unchanged=last.listings_unchanged,
         last_error=last.error,
         error_rate=round(sum(run.status != "ok" for run in recent) / len(recent), 3),
         flag=flag,

@@ -155,6 +155,7 @@ class Store:
                 rounds_new=0,
                 rounds_merged=0,
                 errors=0,
+                listings_unchanged=0,
             )
             session.add(run)
             session.flush()
@@ -210,7 +211,15 @@ class Store:
             ).first()
 
 
-_RUN_COUNTS = ("requests", "articles_new", "articles_updated", "rounds_new", "rounds_merged", "errors")
+_RUN_COUNTS = (
+    "requests",
+    "articles_new",
+    "articles_updated",
+    "rounds_new",
+    "rounds_merged",
+    "errors",
+    "listings_unchanged",
+)
 
 
 def _add_urls(session: Session, article: Article, *urls: str) -> None:

@@ -105,9 +105,9 @@ def test_unchanged_site_costs_only_its_listings_and_a_change_fetches_only_what_i
         assert third["newsmon/sitemap/not_modified"] == 1 and third["newsmon/persist/articles_new"] == 1
 
     with sqlite3.connect(db_file) as connection:
-        runs = connection.execute("SELECT status, since FROM crawl_runs ORDER BY id").fetchall()
+        runs = connection.execute("SELECT status, since, listings_unchanged FROM crawl_runs ORDER BY id").fetchall()
         validators = dict(connection.execute("SELECT url, coalesce(etag, last_modified) FROM listing_validators"))
-    assert [status for status, _ in runs] == ["ok", "ok", "ok"]
+    assert [(status, unchanged) for status, _, unchanged in runs] == [("ok", 0), ("ok", 2), ("ok", 1)]
     assert runs[0][1] == (today - dt.timedelta(days=2)).isoformat() and runs[1][1] == today.isoformat()
     assert set(validators) == {f"{base}/feed.xml", f"{base}/news-sitemap.xml"}
 

@@ -3,6 +3,7 @@
 - `articles.outlet`: the article's outlet (host without www.), so a round counts outlets, not captures.
 - `funding_rounds.confirmed_by`: a rumoured round points at the announced round that confirmed it.
 - `listing_validators`: the ETag / Last-Modified of each feed and sitemap, for conditional requests.
+- `crawl_runs.listings_unchanged`: how many feeds and sitemaps answered 304 Not Modified.
 - `funding_rounds_view` gains `outlet_count` and `confirmed_by`.
 
 Revision ID: 0002
@@ -55,11 +56,13 @@ def upgrade() -> None:
         sa.Column("checked", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_listing_validators_source", "listing_validators", ["source"])
+    op.add_column("crawl_runs", sa.Column("listings_unchanged", sa.Integer(), nullable=False, server_default="0"))
     op.execute(_view_sql(connection.dialect.name))
 
 
 def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS funding_rounds_view")
+    op.drop_column("crawl_runs", "listings_unchanged")
     op.drop_table("listing_validators")
     op.drop_index("ix_funding_rounds_confirmed_by", "funding_rounds")
     op.drop_column("funding_rounds", "confirmed_by")
