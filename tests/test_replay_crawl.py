@@ -85,7 +85,7 @@ def test_one_article_recorded_at_two_urls_gives_one_round(replayed: dict) -> Non
     forter = [r for r in list_rounds(replayed["db_url"]) if r.company == "Forter"]
     assert len(forter) == 1
     assert forter[0].amount == 32e6
-    assert len(forter[0].sources) == 2
+    assert len(forter[0].sources) == 2 and forter[0].outlets == 1  # two captures, one outlet
 
 
 def test_second_run_fetches_no_article_and_changes_nothing(replayed: dict) -> None:
