@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -21,6 +21,9 @@ from pipelines.dates import parse_since
 from pipelines.funding import ROUND_TYPES
 from storage import RoundFilters, StoreError, db_url, list_articles, list_rounds, source_health
 from storage.engine import remove_sqlite
+
+if TYPE_CHECKING:
+    from pipelines.extract import Article
 
 DEMO_DIR = PROJECT_ROOT / "demo"
 DEMO_BASE_URL = "https://demo.newsmon.example/"
@@ -159,9 +162,9 @@ def ingest(
         raise CliError("no page could be ingested")
 
 
-def _extract_page(html: str, url: str, source: str | None) -> Any:
+def _extract_page(html: str, url: str, source: str | None) -> Article:
     """`extract_article` with the per-site fixes of the seed that `source` names, or whose domains hold the
-    page's URL (given, else its canonical link), as a crawl of that source would extract it."""
+    page's URL (given, else its canonical link: then a page of a site with fixes is extracted twice)."""
     from pipelines.extract import extract_article
 
     article = extract_article(html, url, selectors=_site_selectors(url, source))
@@ -240,10 +243,17 @@ def _read_page(file: Path) -> str:
 @click.option("--round", "round_type", type=click.Choice(sorted(ROUND_TYPES)), help="Round type.")
 @click.option("--source", metavar="NAME", help="Reported by this source (seed name).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many rounds.")
+@click.option(
+    "--with-confirmed-rumors",
+    "confirmed_rumors",
+    is_flag=True,
+    help="Also list rumours an announced round has confirmed (each with confirmed_by).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def rounds(obj: dict[str, str], as_json: bool, round_type: str | None, **filters: Any) -> None:
-    """Funding rounds in the store, newest first."""
+    """Funding rounds in the store, newest first (a rumour an announcement confirmed is listed with it, in
+    rumor_sources)."""
     found = _query(list_rounds, obj["db_url"], RoundFilters(round=round_type, **filters))
     if as_json:
         _print_json([record.as_json() for record in found])

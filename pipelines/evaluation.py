@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.funding import INVESTOR_CANON, detect_rounds
-from storage.keys import name_tokens, same_company
+from pipelines.names import name_tokens, same_company
 
 __all__ = ["EvalError", "LabelledItem", "Report", "evaluate", "load_labels", "same_company"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from courlan import extract_domain
 from w3lib.url import canonicalize_url
 
 _TRACKING_PARAM = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|wt_mc|ncid|ocid|cmpid|guccounter)$", re.I)
@@ -37,12 +38,13 @@ def same_site(url: str, domains: tuple[str, ...] | list[str]) -> bool:
 
 
 def outlet(url: str) -> str:
-    """The outlet a URL belongs to: its host, lower-cased, without a leading `www.` (or `m.` mobile prefix).
+    """The outlet a URL belongs to: its registrable domain (`uk.reuters.com` -> `reuters.com`), else its host.
 
-    Two captures of one outlet's article under different URLs share it, so they count as one outlet.
+    Two captures of one outlet's article under different URLs or subdomains share it, so they count once.
     """
     host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    for prefix in ("www.", "m."):
-        if host.startswith(prefix) and host.count(".") >= 2:
-            return host[len(prefix) :]
-    return host
+    try:
+        domain = extract_domain(url, fast=True)
+    except (ValueError, TypeError):
+        domain = None
+    return domain or host

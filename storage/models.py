@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -103,7 +104,8 @@ class FundingRound(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     announced: Mapped[dt.date | None] = mapped_column(Date, index=True)
     evidence: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    # A rumoured round points at the announced round that confirmed it (no FK: SQLite cannot add one).
+    # A rumoured round points at the announced round that confirms it. Not a foreign key: adding one on SQLite
+    # rebuilds the table under funding_rounds_view; storage/rounds.py clears it when that round goes.
     confirmed_by: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -141,6 +143,8 @@ class RoundArticle(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("funding_rounds.id", ondelete="CASCADE"))
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    # What this article said of the round (storage/merging.py REPORT dicts); the round is computed from them.
+    reports: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     funding_round: Mapped[FundingRound] = relationship(back_populates="articles")
     article: Mapped[Article] = relationship()

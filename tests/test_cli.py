@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 import sys
@@ -315,6 +316,36 @@ def test_ingest_of_every_corpus_page_keeps_one_row_per_raise(
     forter = next(r for r in found if r["company"] == "Forter")
     assert len(forter["sources"]) == 4  # VentureBeat's 2016 page and its 2025 re-capture are both linked
     assert forter["announced"] == "2016-04-21"
+
+
+def test_ingest_applies_the_per_site_fixes_of_the_pages_source(shared: Path, sqlite_url: str, capsys) -> None:
+    """The PR Newswire seed's dateline selector dates the release, as a crawl of prnewswire would."""
+    page = shared / "corpus" / "pages/prnewswire/atlantic-merchant-capital-lead-investment-social-quant-2015.html"
+    code, _, err = run(capsys, "--db", sqlite_url, "ingest", str(page), "--source", "prnewswire")
+    assert code == 0, err
+    _, out, _ = run(capsys, "--db", sqlite_url, "articles", "--json")
+    (stored,) = json.loads(out)
+    assert (stored["published"], stored["date_source"], stored["source"]) == ("2015-04-29", "site", "prnewswire")
+
+
+def test_rounds_lists_a_confirmed_rumour_only_when_asked(sqlite_url: str, capsys) -> None:
+    store = Store(sqlite_url)
+    rumour = round_("Acme", 20e6, round=None, status="rumored")
+    store.save_article(
+        article("https://a.example/talks/"), [rumour], source=None, listed_url="https://a.example/talks/"
+    )
+    store.save_article(
+        article("https://b.example/raises/", published=dt.date(2024, 5, 20)),
+        [round_("Acme", 21e6)],
+        source=None,
+        listed_url="https://b.example/raises/",
+    )
+    _, out, _ = run(capsys, "--db", sqlite_url, "rounds", "--json")
+    (announced,) = json.loads(out)
+    assert announced["rumor_sources"] == ["https://a.example/talks/"] and announced["announced"] == "2024-05-20"
+    _, out, _ = run(capsys, "--db", sqlite_url, "rounds", "--json", "--with-confirmed-rumors")
+    both = json.loads(out)
+    assert [(r["status"], r["confirmed_by"]) for r in both] == [("announced", None), ("rumored", announced["id"])]
 
 
 def test_ingest_reports_bad_pages_and_manifests_in_one_line(sqlite_url: str, tmp_path: Path, capsys) -> None:

@@ -109,3 +109,84 @@ def test_two_captures_of_one_outlets_page_count_as_one_outlet(db_url: str) -> No
     _save(store, "https://www.geektime.com/acme-raises/", round_())
     (row,) = list_rounds(db_url)
     assert len(row.sources) == 3 and row.outlets == 2
+
+
+def _rows_in_every_order(tmp_path: Path, reports: list[tuple[str, dict, dt.date]]) -> set[str]:
+    """The rounds (as JSON, ids dropped, lists sorted) that each ingest order of `reports` leaves."""
+    seen = set()
+    for n, order in enumerate(itertools.permutations(reports)):
+        url = f"sqlite:///{tmp_path / f'order{n}.db'}"
+        store = Store(url)
+        for page, found, published in order:
+            _save(store, page, found, published)
+        rows = _shown(url)
+        for row in rows:
+            row["sources"], row["investors"] = sorted(row["sources"]), sorted(row["investors"])
+            row["rumor_sources"] = sorted(row["rumor_sources"])
+        seen.add(json.dumps(sorted(rows, key=lambda r: json.dumps(r, sort_keys=True)), sort_keys=True))
+    return seen
+
+
+def test_a_short_name_report_joins_the_round_whatever_the_order(tmp_path: Path) -> None:
+    """'Mistral' undisclosed (another lead) only matches once 'Mistral' $100M has joined 'Mistral AI' $100M; the
+    rounds that come to match are folded together, so every order ends with one round."""
+    reports = [
+        ("https://a.example/1", round_("Mistral", 100e6), DAY),
+        ("https://b.example/2", round_("Mistral AI", 100e6), DAY),
+        ("https://c.example/3", round_("Mistral", None, lead_investors=["Lightspeed"], investors=[]), DAY),
+    ]
+    (only,) = _rows_in_every_order(tmp_path, reports)
+    (row,) = json.loads(only)
+    assert (row["company"], row["amount"], len(row["sources"])) == ("Mistral AI", 100e6, 3)
+    assert sorted(row["lead_investors"]) == ["Lightspeed", "Sequoia Capital"]
+
+
+def test_a_rumour_is_linked_whatever_the_order(tmp_path: Path) -> None:
+    """The rumour only matches once the second announcement adds the amount: linked in every order."""
+    reports = [
+        ("https://a.example/talks", round_("Acme", 100e6, round=None, status="rumored"), DAY - dt.timedelta(20)),
+        ("https://b.example/raises", round_("Acme", None, round=None), DAY),
+        ("https://c.example/more", round_("Acme", 105e6, round=None), DAY + dt.timedelta(1)),
+    ]
+    (only,) = _rows_in_every_order(tmp_path, reports)
+    rows = json.loads(only)
+    assert sorted((r["status"], r["rumour"]) for r in rows) == [("announced", False), ("rumored", True)]
+
+
+def test_an_announcement_long_before_a_rumour_does_not_confirm_it(db_url: str) -> None:
+    store = Store(db_url)
+    _save(store, "https://b.example/raises", round_("Acme", 100e6, round="series_b"))
+    _save(store, "https://a.example/talks", round_("Acme", 100e6, round=None, status="rumored"), DAY + dt.timedelta(80))
+    assert sorted((r.status, r.confirmed_by) for r in list_rounds(db_url)) == [("announced", None), ("rumored", None)]
+
+
+def test_a_rumour_whose_confirmation_goes_is_relinked_to_another(db_url: str) -> None:
+    store = Store(db_url)
+    _save(store, "https://a.example/talks", round_("Acme", 100e6, round=None, status="rumored"), DAY)
+    _save(store, "https://b.example/early", round_("Acme", 100e6, round="series_b"), DAY + dt.timedelta(10))
+    _save(store, "https://c.example/late", round_("Acme", 102e6, round="series_b"), DAY + dt.timedelta(30))
+    before = {r.sources[0]: r for r in list_rounds(db_url)}
+    assert before["https://b.example/early"].rumor_sources == ["https://a.example/talks"]
+    # the early article is corrected: it no longer reports a round; the later announcement now confirms
+    store.save_article(
+        article("https://b.example/early", text_body="corrected", published=DAY + dt.timedelta(10)),
+        [],
+        source=None,
+        listed_url="https://b.example/early",
+    )
+    (late,) = list_rounds(db_url)
+    assert late.sources == ["https://c.example/late"] and late.rumor_sources == ["https://a.example/talks"]
+
+
+def test_a_round_is_recomputed_when_a_report_is_withdrawn(db_url: str) -> None:
+    store = Store(db_url)
+    _save(store, "https://a.example/1", round_("Acme", 20e6, valuation=100e6), DAY - dt.timedelta(2))
+    _save(store, "https://b.example/2", round_("Acme", 20e6), DAY)
+    store.save_article(
+        article("https://a.example/1", text_body="now about something else", published=DAY - dt.timedelta(2)),
+        [],
+        source=None,
+        listed_url="https://a.example/1",
+    )
+    (row,) = list_rounds(db_url)
+    assert (row.announced, row.valuation, row.sources) == (DAY, None, ["https://b.example/2"])

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from pipelines.extract import Article
+from pipelines.names import name_key
 from storage import RoundFilters, Store, StoreError, list_articles, list_rounds
 from storage.engine import migrate
-from storage.keys import name_key
 from storage.models import Base
 
 

@@ -1,4 +1,4 @@
-"""Normalised keys under which companies and investors are matched."""
+"""Normalised company and investor names: keys to match them on, and when two names are one company."""
 
 from __future__ import annotations
 
