@@ -82,7 +82,7 @@ class CrawlRecorder:
         }
         status, error = run_status(reason, stats)
         # Only a run that processed everything it listed may let the next run skip unchanged listings.
-        validators = getattr(spider, "fresh_validators", None) if status == "ok" else None
+        validators = spider.validators_to_store() if status == "ok" and hasattr(spider, "validators_to_store") else None
         try:
             spider.store.finish_run(
                 self.run_id, status, finish_reason=reason, counts=counts, error=error, validators=validators
@@ -98,7 +98,11 @@ def run_status(reason: str, stats: dict[str, object]) -> tuple[str, str | None]:
         (status, a one-line error for people or None).
     """
     errors = int(stats.get("log_count/ERROR", 0) or 0)
-    listings_read = sum(int(stats.get(f"newsmon/{what}/read", 0) or 0) for what in ("feed", "sitemap"))
+    listings_read = sum(
+        int(stats.get(f"newsmon/{what}/{how}", 0) or 0)
+        for what in ("feed", "sitemap")
+        for how in ("read", "not_modified")
+    )
     if reason == "shutdown":
         return "interrupted", "stopped before the end (signal)"
     if reason != "finished":

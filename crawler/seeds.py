@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from apscheduler.triggers.cron import CronTrigger
-from cssselect import GenericTranslator, SelectorError
+from cssselect import HTMLTranslator, SelectorError
 from lxml import etree
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -197,7 +197,7 @@ def selector_xpath(selector: object) -> str:
     expression = expression.strip()
     if kind == "css":
         try:
-            xpath = GenericTranslator().css_to_xpath(expression)
+            xpath = HTMLTranslator().css_to_xpath(expression)
         except SelectorError as exc:
             raise ValueError(f"invalid CSS selector: {exc}") from None
     elif kind == "xpath":

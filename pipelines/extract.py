@@ -5,6 +5,7 @@ No Scrapy, no database: tests call `extract_article` directly on recorded pages.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -33,6 +34,7 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,200}\?>")
 # date_source values, in the order the chain tries them ("site": the source's own selector, seeds/README.md)
 DATE_SOURCES = ("site", "jsonld", "meta", "htmldate", "visible", "feed")
 _BLOCKS = "p", "h1", "h2", "h3", "h4", "li", "blockquote", "pre"
+_HIDDEN = "script", "style", "noscript", "template"
 
 _META_DATE_KEYS = (
     "article:published_time",
@@ -191,10 +193,20 @@ def _selected_text(tree: lxml_html.HtmlElement, xpath: str) -> str:
         if not isinstance(element, lxml_html.HtmlElement):
             continue
         for block in _outer_blocks(element) or [element]:
-            line = " ".join(block.text_content().split())
+            line = " ".join(_visible_text(block).split())
             if line:
                 lines.append(line)
     return "\n".join(lines)[:MAX_TEXT_CHARS]
+
+
+def _visible_text(element: lxml_html.HtmlElement) -> str:
+    """An element's text without what its scripts, styles and templates hold."""
+    if not any(True for _ in element.iter(*_HIDDEN)):
+        return element.text_content()
+    clean = copy.deepcopy(element)
+    for hidden in list(clean.iter(*_HIDDEN)):
+        hidden.drop_tree()  # keeps the text that follows it
+    return clean.text_content()
 
 
 def _outer_blocks(element: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:

@@ -15,7 +15,7 @@ from pipelines.dates import today_utc
 from storage import source_health
 from tests.conftest import crawl
 from tests.httpsite import Page, Site, etag_of, serve
-from tests.sitebuilder import Entry, article_page, news_sitemap, rss
+from tests.sitebuilder import Entry, article_page, news_sitemap, rss, sitemap_index
 
 pytestmark = pytest.mark.slow
 
@@ -34,9 +34,11 @@ def _entry(base: str, slug: str, published: dt.date) -> Entry:
 
 
 def _publish(site: Site, feed: list[Entry], sitemap: list[Entry]) -> None:
-    """(Re)write the site's listings and article pages; the feed has an ETag, the sitemap a Last-Modified."""
+    """(Re)write the site's listings and article pages: robots.txt names a sitemap index (with an ETag) of one
+    news sitemap (with a Last-Modified); the feed has an ETag."""
     base = site.base_url
-    site.pages["/robots.txt"] = Page(f"User-agent: *\nSitemap: {base}/news-sitemap.xml\n".encode(), "text/plain")
+    site.pages["/robots.txt"] = Page(f"User-agent: *\nSitemap: {base}/sitemap_index.xml\n".encode(), "text/plain")
+    site.pages["/sitemap_index.xml"] = Page(sitemap_index([f"{base}/news-sitemap.xml"]), "application/xml", etag=True)
     site.pages["/feed.xml"] = Page(rss(feed, "Local News", base), "application/rss+xml", etag=True)
     stamp = dt.datetime.combine(max(e.published for e in sitemap), dt.time(6), dt.UTC) + dt.timedelta(
         minutes=len(sitemap)
@@ -84,15 +86,17 @@ def test_unchanged_site_costs_only_its_listings_and_a_change_fetches_only_what_i
         assert first["newsmon/links/too_old"] == 1 and old.url.removeprefix(base) not in site.paths_hit()
         after_first, hits_before = _rows(db_file), len(site.hits)
 
-        second = run()  # nothing changed: conditional requests, both listings answer 304
+        second = run()  # nothing changed: conditional requests, the feed and the news sitemap answer 304
         second_hits = site.hits[hits_before:]
-        listings = ["/feed.xml", "/news-sitemap.xml", "/robots.txt", "/robots.txt"]  # robots: spider and middleware
-        assert sorted(path for _, path, _ in second_hits) == listings
+        listings = ["/feed.xml", "/news-sitemap.xml", "/robots.txt", "/robots.txt", "/sitemap_index.xml"]
+        assert sorted(path for _, path, _ in second_hits) == listings  # robots.txt: the spider and the middleware
         by_path = {path: headers for _, path, headers in second_hits}
         assert by_path["/feed.xml"]["If-None-Match"] == etag_of(site.pages["/feed.xml"].body)
         assert "If-Modified-Since" in by_path["/news-sitemap.xml"]
+        # an index is always read in full: it can stay identical while its newest child grows
+        assert not {"If-None-Match", "If-Modified-Since"} & set(by_path["/sitemap_index.xml"])
         assert second["newsmon/feed/not_modified"] == 1 and second["newsmon/sitemap/not_modified"] == 1
-        assert second["downloader/request_count"] == 4  # robots.txt twice (spider and robots middleware), 2 listings
+        assert second["downloader/request_count"] == 5
         assert "newsmon/links/seen" not in second
         assert _rows(db_file) == after_first
 
@@ -109,7 +113,47 @@ def test_unchanged_site_costs_only_its_listings_and_a_change_fetches_only_what_i
         validators = dict(connection.execute("SELECT url, coalesce(etag, last_modified) FROM listing_validators"))
     assert [(status, unchanged) for status, _, unchanged in runs] == [("ok", 0), ("ok", 2), ("ok", 1)]
     assert runs[0][1] == (today - dt.timedelta(days=2)).isoformat() and runs[1][1] == today.isoformat()
-    assert set(validators) == {f"{base}/feed.xml", f"{base}/news-sitemap.xml"}
+    assert set(validators) == {f"{base}/feed.xml", f"{base}/news-sitemap.xml"}  # not the index
+
+
+def test_an_article_that_could_not_be_fetched_makes_its_listing_read_in_full_next_run(tmp_path: Path) -> None:
+    """A 403 on an article (bot protection, often temporary) leaves the run ok (a warning, no retry), but its
+    feed's validators are forgotten: the next run reads the feed in full and fetches the article again, instead
+    of a 304 hiding it for good. (A retried 5xx that gives up is an error: the run is partial and keeps none.)"""
+    today = today_utc()
+    db_file = tmp_path / "newsmon.db"
+    with serve(Site()) as site:
+        base = site.base_url
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "localnews.toml").write_text(SEED.format(base=base))
+        good, flaky = _entry(base, "acme-raises-20m", today), _entry(base, "beta-raises-3m", today)
+        _publish(site, feed=[good, flaky], sitemap=[good])
+        site.pages["/news/beta-raises-3m/"].status = 403
+
+        def run() -> dict[str, object]:
+            done, stats = crawl(
+                "localnews",
+                db_url=f"sqlite:///{db_file}",
+                since=None,
+                seeds_dir=seeds,
+                extra_settings=FAST,
+                workdir=tmp_path,
+            )
+            assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+            return stats
+
+        first = run()
+        assert first["newsmon/persist/articles_new"] == 1 and first["newsmon/errors/http_403"] == 1
+        site.pages["/news/beta-raises-3m/"].status = 200
+        hits_before = len(site.hits)
+        second = run()
+        feed_request = next(h for _, path, h in site.hits[hits_before:] if path == "/feed.xml")
+        assert "If-None-Match" not in feed_request
+        assert second["newsmon/persist/articles_new"] == 1 and "newsmon/feed/not_modified" not in second
+        assert second["newsmon/sitemap/not_modified"] == 1  # the sitemap's articles were all stored: 304 there
+    with sqlite3.connect(db_file) as connection:
+        assert [s for (s,) in connection.execute("SELECT status FROM crawl_runs ORDER BY id")] == ["ok", "ok"]
 
 
 def test_a_failed_crawl_is_recorded_and_the_next_run_is_unaffected(shared: Path, tmp_path: Path) -> None:
@@ -118,19 +162,23 @@ def test_a_failed_crawl_is_recorded_and_the_next_run_is_unaffected(shared: Path,
     pages, entries = venturebeat_site(shared)
     broken = {url: RecordedPage(b"Internal Server Error", "text/plain", status=500) for url in pages}
     db_url = f"sqlite:///{tmp_path / 'newsmon.db'}"
-    done, stats = crawl("venturebeat", db_url=db_url, pages=broken, cache_dir=tmp_path / "broken")
+    done, stats = crawl("venturebeat", db_url=db_url, pages=broken, cache_dir=tmp_path / "broken", since=None)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
     (health,) = [h for h in source_health(db_url, ["venturebeat"]) if h.name == "venturebeat"]
     assert health.last_status == "failed" and "no feed or sitemap could be read" in health.last_error
 
-    done, stats = crawl("venturebeat", db_url=db_url, pages=pages, cache_dir=tmp_path / "good")
+    # the next nightly run still takes the first-run window (a failed run never moves it) and ends ok
+    done, stats = crawl("venturebeat", db_url=db_url, pages=pages, cache_dir=tmp_path / "good", since=None)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with sqlite3.connect(tmp_path / "newsmon.db") as connection:
+        runs = connection.execute("SELECT status, since FROM crawl_runs ORDER BY id").fetchall()
+    first_window = str(today_utc() - dt.timedelta(days=2))
+    assert runs == [("failed", first_window), ("ok", first_window)]
+
+    done, stats = crawl("venturebeat", db_url=db_url, pages=pages, cache_dir=tmp_path / "good")  # a backfill
     assert done.returncode == 0, done.stderr[-2000:]
     assert stats["newsmon/persist/articles_new"] == len(entries)
     (health,) = [h for h in source_health(db_url, ["venturebeat"]) if h.name == "venturebeat"]
-    assert (health.last_status, health.last_articles_new, health.runs, health.error_rate) == (
-        "ok",
-        len(entries),
-        2,
-        0.5,
-    )
+    last = (health.last_status, health.last_articles_new, health.runs, health.error_rate)
+    assert last == ("ok", len(entries), 3, round(1 / 3, 3))
     assert json.dumps(health.as_json())  # printable as `newsmon sources --json` prints it

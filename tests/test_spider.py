@@ -81,6 +81,7 @@ def test_without_since_a_crawl_starts_from_the_last_successful_run(tmp_path: Pat
         ("finished", {}, "ok"),
         ("finished", {"log_count/ERROR": 2, "newsmon/feed/read": 1}, "partial"),
         ("finished", {"log_count/ERROR": 2}, "failed"),
+        ("finished", {"log_count/ERROR": 1, "newsmon/feed/not_modified": 1}, "partial"),  # a 304 is an answer
         ("shutdown", {}, "interrupted"),
         ("closespider_timeout", {"newsmon/feed/read": 1}, "failed"),
     ],

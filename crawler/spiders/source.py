@@ -56,9 +56,11 @@ class SourceSpider(Spider):
             raise UsageError(str(exc)) from None
         self.since_given = since is not None
         self.store: Store | None = None
-        # Conditional requests: the validators each listing answered the last good run with, and this run's.
+        # Conditional requests: the validators each listing answered the last good run with; this run's, per
+        # feed or urlset read in full (None: it sent none); listings some of whose articles could not be fetched.
         self.validators: dict[str, tuple[str | None, str | None]] = {}
-        self.fresh_validators: dict[str, tuple[str | None, str | None]] = {}
+        self.fresh_validators: dict[str, tuple[str | None, str | None] | None] = {}
+        self.incomplete_listings: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -116,6 +118,7 @@ class SourceSpider(Spider):
             self._count("sitemap/invalid")
             return
         self._count("sitemap/read")
+        # An index can stay byte-identical while its current child grows: it is always read in full.
         if sitemap.kind == "sitemapindex":
             for link in sitemap.links:
                 if not follows_sitemap(link.url, self.source):
@@ -125,7 +128,8 @@ class SourceSpider(Spider):
                 else:
                     yield self._listing_request(link.url, self.parse_sitemap)
             return
-        yield from self._article_requests(sitemap.links)
+        yield from self._article_requests(sitemap.links, _listing_key(response))
+        self._remember_validators(response)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
         """Turn a feed's items into article requests."""
@@ -137,7 +141,8 @@ class SourceSpider(Spider):
             self._count("feed/invalid")
             return
         self._count("feed/read")
-        yield from self._article_requests(links)
+        yield from self._article_requests(links, _listing_key(response))
+        self._remember_validators(response)
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:
         """Hand a fetched article page to the item pipelines (extract, detect, persist)."""
@@ -161,23 +166,29 @@ class SourceSpider(Spider):
         """One log line and a stat for a request that failed for good (after Scrapy's retries)."""
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
+        listed_in = request.meta.get("listed_in") if request is not None else None
         if failure.check(HttpError):
             status = failure.value.response.status
             logger.warning("Skipped %s: HTTP %s", url, status)
             self._count(f"errors/http_{status}")
-        elif failure.check(IgnoreRequest):
+            transient = status in (403, 408, 429) or status >= 500  # 404 and 410 stay gone
+        elif failure.check(IgnoreRequest):  # robots.txt or a filter said no: asking again changes nothing
             logger.info("Not fetched %s: %s", url, failure.getErrorMessage())
             self._count("errors/ignored")
+            transient = False
         else:
             logger.error("Cannot fetch %s: %s", url, failure.getErrorMessage())
             self._count(f"errors/{failure.type.__name__}")
+            transient = True
+        if transient and listed_in:  # the listing must be read in full next run, to retry this article
+            self.incomplete_listings.add(listed_in)
 
     def _listing_request(self, url: str, callback: Callable[[Response], Iterator[Request]]) -> Request:
         """A feed or sitemap request, conditional on what it answered the last good run with.
 
         The URL is requested exactly as given (replay caches are keyed on it); a 304 reaches the callback.
         """
-        headers = {}
+        headers: dict[str, str] = {}
         etag, last_modified = self.validators.get(url, (None, None))
         if etag:
             headers["If-None-Match"] = etag
@@ -188,22 +199,32 @@ class SourceSpider(Spider):
         )
 
     def _not_modified(self, response: Response, kind: str) -> bool:
-        """True for a 304 (that branch ends here, counted); otherwise keep the response's validators."""
-        if response.status == 304:
-            logger.info("Unchanged since the last run: %s", response.url)
-            self._count(f"{kind}/not_modified")
-            return True
+        """True for a 304: that branch ends here, counted."""
+        if response.status != 304:
+            return False
+        logger.info("Unchanged since the last run: %s", response.url)
+        self._count(f"{kind}/not_modified")
+        return True
+
+    def _remember_validators(self, response: Response) -> None:
+        """Keep what a feed or urlset read in full answered with, for the next run's conditional request."""
         etag = response.headers.get("ETag")
         last_modified = response.headers.get("Last-Modified")
-        if etag or last_modified:
-            requested = (response.meta.get("redirect_urls") or [response.url])[0]
-            self.fresh_validators[requested] = (
-                etag.decode("latin-1") if etag else None,
-                last_modified.decode("latin-1") if last_modified else None,
-            )
-        return False
+        self.fresh_validators[_listing_key(response)] = (
+            (etag.decode("latin-1") if etag else None, last_modified.decode("latin-1") if last_modified else None)
+            if etag or last_modified
+            else None
+        )
 
-    def _article_requests(self, links: Iterable[Link]) -> Iterator[Request]:
+    def validators_to_store(self) -> dict[str, tuple[str | None, str | None] | None]:
+        """This run's validators per listing read in full; None (forget) for one that sent none or one whose
+        articles could not all be fetched, so the next run reads it in full and retries them."""
+        return {
+            url: None if url in self.incomplete_listings else validators
+            for url, validators in self.fresh_validators.items()
+        }
+
+    def _article_requests(self, links: Iterable[Link], listed_in: str) -> Iterator[Request]:
         """Requests for the listed articles that are in scope, in the window and not yet stored.
 
         Requests use each URL exactly as the listing gives it; only the store lookup is canonicalised.
@@ -227,8 +248,13 @@ class SourceSpider(Spider):
                 link.url,
                 callback=self.parse_article,
                 errback=self.on_error,
-                meta={"listing_date": link.published, "listing_url": link.url},
+                meta={"listing_date": link.published, "listing_url": link.url, "listed_in": listed_in},
             )
 
     def _count(self, key: str) -> None:
         self.crawler.stats.inc_value(f"newsmon/{key}")
+
+
+def _listing_key(response: Response) -> str:
+    """The URL a listing was requested at (before redirects): the key of its stored validators."""
+    return (response.meta.get("redirect_urls") or [response.url])[0]
