@@ -152,8 +152,28 @@ def test_an_article_that_could_not_be_fetched_makes_its_listing_read_in_full_nex
         assert "If-None-Match" not in feed_request
         assert second["newsmon/persist/articles_new"] == 1 and "newsmon/feed/not_modified" not in second
         assert second["newsmon/sitemap/not_modified"] == 1  # the sitemap's articles were all stored: 304 there
+
+        # a new article whose fetch gives up after retries: an error, so the run is partial and keeps the
+        # validators of the last ok run; the next run is answered 200 on them and fetches the article
+        def validators() -> dict[str, tuple]:
+            with sqlite3.connect(db_file) as connection:
+                return {
+                    url: (e, m)
+                    for url, e, m in connection.execute("SELECT url, etag, last_modified FROM listing_validators")
+                }
+
+        kept = validators()
+        broken = _entry(base, "gamma-raises-9m", today)
+        _publish(site, feed=[broken, good, flaky], sitemap=[good])
+        site.pages["/news/gamma-raises-9m/"].status = 500
+        third = run()
+        assert third["newsmon/errors/http_500"] == 1 and validators() == kept
+        site.pages["/news/gamma-raises-9m/"].status = 200
+        fourth = run()
+        assert fourth["newsmon/persist/articles_new"] == 1 and "newsmon/feed/not_modified" not in fourth
     with sqlite3.connect(db_file) as connection:
-        assert [s for (s,) in connection.execute("SELECT status FROM crawl_runs ORDER BY id")] == ["ok", "ok"]
+        statuses = [s for (s,) in connection.execute("SELECT status FROM crawl_runs ORDER BY id")]
+    assert statuses == ["ok", "ok", "partial", "ok"]
 
 
 def test_a_failed_crawl_is_recorded_and_the_next_run_is_unaffected(shared: Path, tmp_path: Path) -> None:
