@@ -82,7 +82,7 @@ class CrawlRecorder:
         }
         status, error = run_status(reason, stats)
         # Only a run that processed everything it listed may let the next run skip unchanged listings.
-        validators = spider.validators_to_store() if status == "ok" and hasattr(spider, "validators_to_store") else None
+        validators = getattr(spider, "fresh_validators", None) if status == "ok" else None
         try:
             spider.store.finish_run(
                 self.run_id, status, finish_reason=reason, counts=counts, error=error, validators=validators

@@ -44,7 +44,7 @@ def outlet(url: str) -> str:
     """
     host = (urlsplit(url).hostname or "").lower().rstrip(".")
     try:
-        domain = extract_domain(url, fast=True)
+        domain = extract_domain(url)
     except (ValueError, TypeError):
         domain = None
     return domain or host

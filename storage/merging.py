@@ -55,8 +55,25 @@ class RoundView:
     leads: frozenset[str]  # name keys of its lead investors
 
 
+def report_view(report: dict[str, Any]) -> RoundView:
+    """The matching view of one report (what `view([report])` gives, without combining)."""
+    return RoundView(
+        company=report["company"],
+        keys=frozenset((name_key(report["company"]),)),
+        amount=report.get("amount") or None,
+        currency=report.get("currency") if report.get("amount") else None,
+        amount_usd=report.get("amount_usd") if report.get("amount") else None,
+        round=report.get("round"),
+        status=report["status"],
+        announced=dt.date.fromisoformat(report["announced"]),
+        leads=frozenset(name_key(n) for n in report.get("lead_investors") or [] if name_key(n)),
+    )
+
+
 def view(reports: Sequence[dict[str, Any]]) -> RoundView:
-    """The matching view of one report, or of a round made of `reports`."""
+    """The matching view of a round made of `reports`."""
+    if len(reports) == 1:
+        return report_view(reports[0])
     fields = combine(reports)
     return RoundView(
         company=fields["company"],
@@ -69,6 +86,40 @@ def view(reports: Sequence[dict[str, Any]]) -> RoundView:
         announced=fields["announced"],
         leads=frozenset(name_key(n) for n in fields["lead_investors"]),
     )
+
+
+def name_stem(company: str) -> str:
+    """The first three letters of a company's folded name: any two names that may merge share it (an indexed
+    column to find candidates by, and the key of the per-company lock on PostgreSQL)."""
+    return ("".join(name_tokens(company)) or name_key(company))[:3]
+
+
+def reports_match(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two single reports of one raise (`same_round` on each report alone)."""
+    return same_round(report_view(a), report_view(b))
+
+
+def group_reports(reports: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Reports grouped into rounds: the connected groups of reports that match pairwise (a report matching
+    two others joins them), earliest group first. The grouping of a set of reports does not depend on order."""
+    ordered = _ordered(reports)
+    views = [report_view(r) for r in ordered]
+    parent = list(range(len(ordered)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(ordered)):
+        for j in range(i + 1, len(ordered)):
+            if root(i) != root(j) and same_round(views[i], views[j]):
+                parent[root(j)] = root(i)
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for i, report in enumerate(ordered):
+        groups.setdefault(root(i), []).append(report)
+    return sorted(groups.values(), key=lambda group: (group[0]["announced"], group[0].get("url") or ""))
 
 
 def amount_gap(a: RoundView, b: RoundView) -> float | None:
@@ -134,7 +185,8 @@ def combine(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
     it; investors are the union in the order the reports name them, a lead in any report being a lead.
 
     Returns:
-        The ROUND fields plus `announced` (a date), `lead_investors`, `investors` and `evidence`.
+        The ROUND fields plus `announced` and `last_reported` (the first and last report's dates),
+        `lead_investors`, `investors` and `evidence`.
     """
     if not reports:
         raise ValueError("a round needs at least one report")
@@ -170,6 +222,7 @@ def combine(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "status": ordered[0]["status"],
         "confidence": max((r.get("confidence") or 0.0 for r in ordered), default=None),
         "announced": dt.date.fromisoformat(ordered[0]["announced"]),
+        "last_reported": dt.date.fromisoformat(max(r["announced"] for r in ordered)),
         "lead_investors": [everyone[key] for key in everyone if key in leads],
         "investors": list(everyone.values()),
         "evidence": dict(ordered[0].get("evidence") or {}),

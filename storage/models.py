@@ -95,6 +95,7 @@ class FundingRound(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     company: Mapped[str] = mapped_column(Text)
     company_key: Mapped[str] = mapped_column(String(300), index=True)
+    name_stem: Mapped[str | None] = mapped_column(String(16), index=True)  # storage/merging.py name_stem
     amount: Mapped[float | None] = mapped_column(Float)
     currency: Mapped[str | None] = mapped_column(String(3))
     amount_usd: Mapped[float | None] = mapped_column(Float)
@@ -102,7 +103,8 @@ class FundingRound(Base):
     valuation: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16))
     confidence: Mapped[float | None] = mapped_column(Float)
-    announced: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    announced: Mapped[dt.date | None] = mapped_column(Date, index=True)  # the first report's date
+    last_reported: Mapped[dt.date | None] = mapped_column(Date)  # the last report's date
     evidence: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # A rumoured round points at the announced round that confirms it. Not a foreign key: adding one on SQLite
     # rebuilds the table under funding_rounds_view; storage/rounds.py clears it when that round goes.

@@ -20,7 +20,7 @@ from storage.models import (
     ListingValidator,
     Source,
 )
-from storage.rounds import link_rounds, unlink_article
+from storage.rounds import link_rounds, lock_companies, unlink_article
 
 if TYPE_CHECKING:
     from pipelines.extract import Article as ExtractedArticle
@@ -114,6 +114,7 @@ class Store:
         session.add(row)
         session.flush()
         _add_urls(session, row, article.url, listed_url)
+        lock_companies(session, row.id if outcome == "updated" else None, rounds)
         if outcome == "updated":
             unlink_article(session, row.id, now)
         created, merged = link_rounds(session, row, rounds, article.published or now.date(), now)

@@ -1,84 +1,109 @@
-"""Stored rounds: link each article's reports to the round they belong to; rows are recomputed from their reports.
+"""Stored rounds: each article's reports linked to the round they belong to; rows recomputed from their reports.
 
-The rules are pure (`storage/merging.py`); this module applies them in one session: find the round a report
-belongs to, fold the round's reports into its fields, fold rounds together that have come to match, and link
-rumours to the announcements that confirm them.
+The rules are pure (`storage/merging.py`). A round is a connected group of reports that match pairwise, so
+adding a report joins every stored round it matches, and withdrawing one may split a round in two; either
+way the rows are the same for any order the reports arrived in. Rumours point at the announced round that
+confirms them, recomputed whenever a round of that company changes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from pipelines.names import name_key, name_tokens, same_company
+from pipelines.names import name_key
 from storage.merging import (
     MERGE_WINDOW_DAYS,
     RUMOUR_LATE_DAYS,
     RUMOUR_WINDOW_DAYS,
     combine,
     confirms,
+    group_reports,
     make_report,
+    name_stem,
+    report_view,
     same_round,
     view,
 )
 from storage.models import Article, FundingRound, Investor, RoundArticle, RoundInvestor
 
 
+def lock_companies(session: Session, article_id: int | None, rounds: Sequence[dict[str, Any]]) -> None:
+    """On PostgreSQL, before an article's rounds change, take the per-company locks of every round it reports
+    now or reported before, in one sorted pass (no deadlock between writers). SQLite's BEGIN IMMEDIATE already
+    serialises all writers."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    stems = {name_stem(found["company"]) for found in rounds}
+    if article_id is not None:
+        stems.update(
+            session.scalars(
+                select(FundingRound.name_stem)
+                .join(RoundArticle, RoundArticle.round_id == FundingRound.id)
+                .where(RoundArticle.article_id == article_id)
+            )
+        )
+    for stem in sorted(stems):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(stem.encode())})
+
+
 def link_rounds(
     session: Session, article: Article, rounds: Sequence[dict[str, Any]], announced: dt.date, now: dt.datetime
 ) -> tuple[int, int]:
-    """Record the article's reports of `rounds`, each on the stored round it belongs to or on a new one.
+    """Record the article's reports of `rounds`, each joining every stored round it matches, or a new one.
 
     Returns:
-        (rounds created, reports merged into a stored round).
+        (rounds created, reports that joined a stored round).
     """
     created = merged = 0
     for found in rounds:
         report = make_report(found, announced, article.url)
-        _lock_company(session, found["company"])
-        target = _matching_round(session, [report])
-        if target is None:
-            target = FundingRound(created_at=now)
-            _apply(target, combine([report]), now)
-            session.add(target)
-            created += 1
-        else:
+        mine = report_view(report)
+        connected = [
+            row
+            for row in _candidates(session, report["company"], mine.announced, mine.announced)
+            if any(same_round(mine, report_view(other)) for other in reports_of(row))
+        ]
+        if connected:
+            row = connected[0]
+            for other in connected[1:]:
+                _absorb(session, row, other, now)
             merged += 1
-        link = next((link for link in target.articles if link.article_id == article.id), None)
+        else:
+            row = FundingRound(created_at=now)
+            _apply(row, combine([report]), now)
+            session.add(row)
+            created += 1
+        link = next((link for link in row.articles if link.article_id == article.id), None)
         if link is None:
-            link = RoundArticle(funding_round=target, article_id=article.id, reports=[])
-            session.add(link)
-        link.reports = [*(link.reports or []), report]  # a new list: JSON columns track assignment only
+            row.articles.append(RoundArticle(article_id=article.id, reports=[report]))
+        else:
+            link.reports = [*(link.reports or []), report]  # a new list: JSON columns track assignment only
         session.flush()
-        _settle(session, target, now)
+        _refresh(session, row, now)
+        _relink_around(session, row)
     return created, merged
 
 
 def unlink_article(session: Session, article_id: int, now: dt.datetime) -> None:
-    """Drop an article's reports: rounds no other article reports are removed, the others recomputed."""
+    """Withdraw an article's reports: rounds no other article reports are removed; the others are recomputed
+    (and split when the withdrawn report was what joined them)."""
     links = session.scalars(select(RoundArticle).where(RoundArticle.article_id == article_id)).all()
-    affected = {link.round_id for link in links}
+    rows = sorted({link.funding_round for link in links}, key=lambda row: row.id)
     for link in links:
-        session.delete(link)
+        link.funding_round.articles.remove(link)  # delete-orphan: the link row goes
     session.flush()
-    for round_id in sorted(affected):
-        row = session.get(FundingRound, round_id)
-        if row is None:
+    for row in rows:
+        if not row.articles:
+            _delete(session, row)
             continue
-        session.refresh(row)
-        if row.articles:
-            _settle(session, row, now)
-            continue
-        company, day = row.company, row.announced
-        session.execute(update(FundingRound).where(FundingRound.confirmed_by == row.id).values(confirmed_by=None))
-        session.delete(row)
-        session.flush()
-        _relink_rumours(session, company, day)
+        for changed in _regroup(session, row, now):
+            _relink_around(session, changed)
 
 
 def reports_of(row: FundingRound) -> list[dict[str, Any]]:
@@ -86,21 +111,14 @@ def reports_of(row: FundingRound) -> list[dict[str, Any]]:
     return [report for link in row.articles for report in (link.reports or [])]
 
 
-def _settle(session: Session, row: FundingRound, now: dt.datetime) -> None:
-    """Recompute a round from its reports, fold in stored rounds that now match it, relink rumours."""
-    _refresh(session, row, now)
-    while (other := _matching_round(session, reports_of(row), exclude=row.id)) is not None:
-        _absorb(session, row, other)
-        _refresh(session, row, now)
-    _relink_rumours(session, row.company, row.announced)
-
-
 def _apply(row: FundingRound, fields: dict[str, Any], now: dt.datetime) -> None:
     """Set a round's own columns from combined fields."""
     for name in ("company", "amount", "currency", "amount_usd", "round", "valuation", "status", "confidence"):
         setattr(row, name, fields[name])
     row.company_key = name_key(fields["company"])
+    row.name_stem = name_stem(fields["company"])
     row.announced = fields["announced"]
+    row.last_reported = fields["last_reported"]
     row.evidence = fields["evidence"]
     row.updated_at = now
 
@@ -110,9 +128,7 @@ def _refresh(session: Session, row: FundingRound, now: dt.datetime) -> None:
     fields = combine(reports_of(row))
     _apply(row, fields, now)
     leads = {name_key(name) for name in fields["lead_investors"]}
-    wanted = [
-        (name_key(name), name, "lead" if name_key(name) in leads else "participant") for name in fields["investors"]
-    ]
+    wanted = [(name_key(n), n, "lead" if name_key(n) in leads else "participant") for n in fields["investors"]]
     current = [(link.investor.key, link.role) for link in sorted(row.investors, key=lambda link: link.position)]
     if current == [(key, role) for key, _, role in wanted]:
         return
@@ -127,81 +143,127 @@ def _refresh(session: Session, row: FundingRound, now: dt.datetime) -> None:
     session.flush()
 
 
-def _absorb(session: Session, keep: FundingRound, other: FundingRound) -> None:
+def _absorb(session: Session, keep: FundingRound, other: FundingRound, now: dt.datetime) -> None:
     """Move every report of `other` onto `keep` and remove `other`."""
     for link in list(other.articles):
         mine = next((m for m in keep.articles if m.article_id == link.article_id), None)
         if mine is not None:
             mine.reports = [*(mine.reports or []), *(link.reports or [])]
-            session.delete(link)
+            other.articles.remove(link)
         else:
             link.funding_round = keep
     session.flush()
-    session.execute(update(FundingRound).where(FundingRound.confirmed_by == other.id).values(confirmed_by=None))
-    session.delete(other)
+    _delete(session, other)
+
+
+def _regroup(session: Session, row: FundingRound, now: dt.datetime) -> list[FundingRound]:
+    """Recompute a round whose reports changed; split it when they no longer form one connected group.
+
+    Returns:
+        The round and any round split from it.
+    """
+    groups = group_reports(reports_of(row))
+    out = [row]
+    for group in groups[1:]:  # the earliest group stays in `row`
+        moving = {id(report) for report in group}
+        split = FundingRound(created_at=now)
+        _apply(split, combine(group), now)
+        session.add(split)
+        for link in list(row.articles):
+            gone = [r for r in link.reports or [] if id(r) in moving]
+            if not gone:
+                continue
+            kept = [r for r in link.reports or [] if id(r) not in moving]
+            if kept:
+                link.reports = kept
+                split.articles.append(RoundArticle(article_id=link.article_id, reports=gone))
+            else:
+                link.funding_round = split
+        session.flush()
+        _refresh(session, split, now)
+        out.append(split)
+    _refresh(session, row, now)
+    return out
+
+
+def _delete(session: Session, row: FundingRound) -> None:
+    """Remove a round; rumours it confirmed are relinked (to another confirmation, or to none)."""
+    orphans = list(session.scalars(select(FundingRound).where(FundingRound.confirmed_by == row.id)))
+    for rumour in orphans:
+        rumour.confirmed_by = None
+    session.delete(row)
     session.flush()
-    session.refresh(keep)
+    for rumour in orphans:
+        _relink(session, rumour)
 
 
-def _matching_round(
-    session: Session, reports: Sequence[dict[str, Any]], exclude: int | None = None
-) -> FundingRound | None:
-    """The first stored round (by id) that `reports` are a report of, or None."""
-    wanted = view(reports)
-    for candidate in _rounds_of(session, wanted.company, wanted.announced, MERGE_WINDOW_DAYS):
-        if candidate.id != exclude and reports_of(candidate) and same_round(view(reports_of(candidate)), wanted):
-            return candidate
-    return None
-
-
-def _relink_rumours(session: Session, company: str, around: dt.date) -> None:
-    """Point each rumour of the company near `around` at the announced round that confirms it (the closest in
-    time), or at nothing; a function of the stored rounds, so the order they arrived in does not matter."""
-    reach = RUMOUR_WINDOW_DAYS + RUMOUR_LATE_DAYS
-    rows = [r for r in _rounds_of(session, company, around, 2 * reach) if reports_of(r)]
-    views = {r.id: view(reports_of(r)) for r in rows}
-    for rumour in rows:
-        if rumour.status != "rumored" or abs((rumour.announced - around).days) > reach:
-            continue
-        confirmations = [r for r in rows if confirms(views[r.id], views[rumour.id])]
-        best = min(confirmations, key=lambda r: (abs((r.announced - rumour.announced).days), r.id), default=None)
-        rumour.confirmed_by = best.id if best is not None else None
-    session.flush()
-
-
-def _rounds_of(session: Session, company: str, around: dt.date, days: int) -> list[FundingRound]:
-    """Stored rounds announced within `days` of `around` whose company is `company` (same key, or a name that
-    extends it: "Mistral" ~ "Mistral AI")."""
-    key = name_key(company)
-    tokens = name_tokens(company)
-    # Names that extend one another share their first token; a stored key may keep a leading "the".
-    prefixes = {tokens[0], "the" + tokens[0]} if tokens else {key}
-    window = dt.timedelta(days=days)
-    rows = session.scalars(
+def _relink_around(session: Session, row: FundingRound) -> None:
+    """Relink the rumours a changed round may confirm or confirmed, or the round itself if it is a rumour."""
+    if row.status == "rumored":
+        _relink(session, row)
+        return
+    late = dt.timedelta(days=RUMOUR_LATE_DAYS)
+    rumours = session.scalars(
         select(FundingRound)
-        .where(FundingRound.announced.between(around - window, around + window))
-        .where(or_(*(FundingRound.company_key.like(_escape_like(p) + "%", escape="\\") for p in prefixes)))
-        .options(
-            selectinload(FundingRound.articles),
-            selectinload(FundingRound.investors).selectinload(RoundInvestor.investor),
+        .where(FundingRound.status == "rumored")
+        .where(
+            or_(
+                FundingRound.confirmed_by == row.id,
+                (FundingRound.name_stem == row.name_stem)
+                & FundingRound.announced.between(
+                    row.announced - dt.timedelta(days=RUMOUR_WINDOW_DAYS), row.last_reported + late
+                ),
+            )
         )
+        .options(selectinload(FundingRound.articles))
+    ).all()
+    mine = view(reports_of(row))
+    for rumour in rumours:
+        if rumour.confirmed_by == row.id:  # the round changed: it may no longer be the best, or confirm at all
+            _relink(session, rumour)
+            continue
+        if not confirms(mine, view(reports_of(rumour))):
+            continue
+        current = session.get(FundingRound, rumour.confirmed_by) if rumour.confirmed_by else None
+        if current is None or _closeness(row, rumour) < _closeness(current, rumour):
+            rumour.confirmed_by = row.id
+    session.flush()
+
+
+def _closeness(confirmation: FundingRound, rumour: FundingRound) -> tuple[int, int]:
+    """How well an announced round fits a rumour it confirms: the closest in time, then the first stored."""
+    return abs((confirmation.announced - rumour.announced).days), confirmation.id
+
+
+def _relink(session: Session, rumour: FundingRound) -> None:
+    """Point a rumour at the announced round that confirms it (the closest in time), or at none."""
+    candidates = session.scalars(
+        select(FundingRound)
+        .where(FundingRound.status == "announced", FundingRound.name_stem == rumour.name_stem)
+        .where(
+            FundingRound.announced.between(
+                rumour.announced - dt.timedelta(days=RUMOUR_LATE_DAYS),
+                rumour.announced + dt.timedelta(days=RUMOUR_WINDOW_DAYS),
+            )
+        )
+        .options(selectinload(FundingRound.articles))
         .order_by(FundingRound.id)
     ).all()
-    return [
-        row
-        for row in rows
-        if key in {name_key(r["company"]) for r in reports_of(row)} or same_company(row.company, company)
-    ]
+    wanted = view(reports_of(rumour))
+    confirming = [row for row in candidates if reports_of(row) and confirms(view(reports_of(row)), wanted)]
+    best = min(confirming, key=lambda row: _closeness(row, rumour), default=None)
+    rumour.confirmed_by = best.id if best is not None else None
+    session.flush()
 
 
-def _lock_company(session: Session, company: str) -> None:
-    """On PostgreSQL, serialise merges of rounds of one company (by the first token of its name, which every
-    name that may merge with it shares) across concurrent writers; SQLite's BEGIN IMMEDIATE serialises all."""
-    if session.get_bind().dialect.name == "postgresql":
-        tokens = name_tokens(company)
-        key = tokens[0] if tokens else name_key(company)
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(key.encode())})
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _candidates(session: Session, company: str, first: dt.date, last: dt.date) -> Iterable[FundingRound]:
+    """Stored rounds of names that may merge with `company` whose reports come within the merge window of
+    [first, last]."""
+    window = dt.timedelta(days=MERGE_WINDOW_DAYS)
+    return session.scalars(
+        select(FundingRound)
+        .where(FundingRound.name_stem == name_stem(company))
+        .where(FundingRound.announced <= last + window, FundingRound.last_reported >= first - window)
+        .options(selectinload(FundingRound.articles))
+        .order_by(FundingRound.id)
+    ).all()

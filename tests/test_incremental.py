@@ -112,22 +112,24 @@ def test_unchanged_site_costs_only_its_listings_and_a_change_fetches_only_what_i
         runs = connection.execute("SELECT status, since, listings_unchanged FROM crawl_runs ORDER BY id").fetchall()
         validators = dict(connection.execute("SELECT url, coalesce(etag, last_modified) FROM listing_validators"))
     assert [(status, unchanged) for status, _, unchanged in runs] == [("ok", 0), ("ok", 2), ("ok", 1)]
-    assert runs[0][1] == (today - dt.timedelta(days=2)).isoformat() and runs[1][1] == today.isoformat()
+    assert runs[0][1] == (today - dt.timedelta(days=2)).isoformat()
+    assert runs[1][1] == (today - dt.timedelta(days=1)).isoformat()  # the last ok run's day, less one
     assert set(validators) == {f"{base}/feed.xml", f"{base}/news-sitemap.xml"}  # not the index
 
 
-def test_an_article_that_could_not_be_fetched_makes_its_listing_read_in_full_next_run(tmp_path: Path) -> None:
-    """A 403 on an article (bot protection, often temporary) leaves the run ok (a warning, no retry), but its
-    feed's validators are forgotten: the next run reads the feed in full and fetches the article again, instead
-    of a 304 hiding it for good. (A retried 5xx that gives up is an error: the run is partial and keeps none.)"""
+def test_an_article_that_could_not_be_fetched_is_retried_next_run(tmp_path: Path) -> None:
+    """A 403 (bot protection, often temporary) or a 5xx after retries on an article is an error: the run is
+    partial, so neither its window nor its listings' validators are kept, and the next run reads the listings
+    in full from the last ok run and fetches the article again, even one dated the day before."""
     today = today_utc()
+    yesterday = today - dt.timedelta(days=1)
     db_file = tmp_path / "newsmon.db"
     with serve(Site()) as site:
         base = site.base_url
         seeds = tmp_path / "seeds"
         seeds.mkdir()
         (seeds / "localnews.toml").write_text(SEED.format(base=base))
-        good, flaky = _entry(base, "acme-raises-20m", today), _entry(base, "beta-raises-3m", today)
+        good, flaky = _entry(base, "acme-raises-20m", today), _entry(base, "beta-raises-3m", yesterday)
         _publish(site, feed=[good, flaky], sitemap=[good])
         site.pages["/news/beta-raises-3m/"].status = 403
 
@@ -143,37 +145,32 @@ def test_an_article_that_could_not_be_fetched_makes_its_listing_read_in_full_nex
             assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
             return stats
 
-        first = run()
-        assert first["newsmon/persist/articles_new"] == 1 and first["newsmon/errors/http_403"] == 1
-        site.pages["/news/beta-raises-3m/"].status = 200
-        hits_before = len(site.hits)
-        second = run()
-        feed_request = next(h for _, path, h in site.hits[hits_before:] if path == "/feed.xml")
-        assert "If-None-Match" not in feed_request
-        assert second["newsmon/persist/articles_new"] == 1 and "newsmon/feed/not_modified" not in second
-        assert second["newsmon/sitemap/not_modified"] == 1  # the sitemap's articles were all stored: 304 there
-
-        # a new article whose fetch gives up after retries: an error, so the run is partial and keeps the
-        # validators of the last ok run; the next run is answered 200 on them and fetches the article
         def validators() -> dict[str, tuple]:
             with sqlite3.connect(db_file) as connection:
-                return {
-                    url: (e, m)
-                    for url, e, m in connection.execute("SELECT url, etag, last_modified FROM listing_validators")
-                }
+                rows = connection.execute("SELECT url, etag, last_modified FROM listing_validators")
+                return {url: (etag, modified) for url, etag, modified in rows}
 
+        first = run()
+        assert first["newsmon/persist/articles_new"] == 1 and first["newsmon/errors/http_403"] == 1
+        assert validators() == {}
+        site.pages["/news/beta-raises-3m/"].status = 200
+        second = run()
+        assert second["newsmon/persist/articles_new"] == 1 and "newsmon/feed/not_modified" not in second
         kept = validators()
-        broken = _entry(base, "gamma-raises-9m", today)
-        _publish(site, feed=[broken, good, flaky], sitemap=[good])
-        site.pages["/news/gamma-raises-9m/"].status = 500
+        assert set(kept) == {f"{base}/feed.xml", f"{base}/news-sitemap.xml"}
+
+        late = _entry(base, "gamma-raises-9m", yesterday)  # listed after the last ok run, dated the day before
+        _publish(site, feed=[late, good, flaky], sitemap=[good])
+        site.pages["/news/gamma-raises-9m/"].status = 500  # retried, then given up
         third = run()
         assert third["newsmon/errors/http_500"] == 1 and validators() == kept
         site.pages["/news/gamma-raises-9m/"].status = 200
         fourth = run()
-        assert fourth["newsmon/persist/articles_new"] == 1 and "newsmon/feed/not_modified" not in fourth
+        assert fourth["newsmon/persist/articles_new"] == 1 and fourth["newsmon/sitemap/not_modified"] == 1
     with sqlite3.connect(db_file) as connection:
-        statuses = [s for (s,) in connection.execute("SELECT status FROM crawl_runs ORDER BY id")]
-    assert statuses == ["ok", "ok", "partial", "ok"]
+        runs = connection.execute("SELECT status, since FROM crawl_runs ORDER BY id").fetchall()
+    window = str(today - dt.timedelta(days=2))
+    assert runs == [("partial", window), ("ok", window), ("partial", str(yesterday)), ("ok", str(yesterday))]
 
 
 def test_a_failed_crawl_is_recorded_and_the_next_run_is_unaffected(shared: Path, tmp_path: Path) -> None:

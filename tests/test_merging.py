@@ -190,3 +190,77 @@ def test_a_round_is_recomputed_when_a_report_is_withdrawn(db_url: str) -> None:
     )
     (row,) = list_rounds(db_url)
     assert (row.announced, row.valuation, row.sources) == (DAY, None, ["https://b.example/2"])
+
+
+@pytest.mark.parametrize(
+    "reports",
+    [
+        pytest.param(  # each within 7 days of the next, not of the last: one raise reported late
+            [("https://a.example/1", 20e6, 0), ("https://b.example/2", 20e6, 6), ("https://c.example/3", 20e6, 12)],
+            id="dates-chain",
+        ),
+        pytest.param(  # each within 10% of the next
+            [("https://a.example/1", 100e6, 0), ("https://b.example/2", 109e6, 0), ("https://c.example/3", 119e6, 0)],
+            id="amounts-chain",
+        ),
+    ],
+)
+def test_reports_that_chain_are_one_round_in_every_order(tmp_path: Path, reports: list) -> None:
+    chained = [(url, round_("Acme", amount), DAY + dt.timedelta(days)) for url, amount, days in reports]
+    (only,) = _rows_in_every_order(tmp_path, chained)
+    (row,) = json.loads(only)
+    assert len(row["sources"]) == 3
+
+
+def test_withdrawing_the_report_that_joined_two_splits_the_round(db_url: str) -> None:
+    store = Store(db_url)
+    for url, days in (("https://a.example/1", 0), ("https://b.example/2", 6), ("https://c.example/3", 12)):
+        _save(store, url, round_("Acme", 20e6), DAY + dt.timedelta(days))
+    assert len(list_rounds(db_url)) == 1
+    store.save_article(
+        article("https://b.example/2", text_body="corrected", published=DAY + dt.timedelta(6)),
+        [],
+        source=None,
+        listed_url="https://b.example/2",
+    )
+    rows = sorted((r.announced, r.sources) for r in list_rounds(db_url))
+    assert rows == [(DAY, ["https://a.example/1"]), (DAY + dt.timedelta(12), ["https://c.example/3"])]
+
+
+def test_names_written_apart_or_together_merge(db_url: str) -> None:
+    store = Store(db_url)
+    _save(store, "https://a.example/1", round_("Open AI", 300e6))
+    _save(store, "https://b.example/2", round_("OpenAI", 300e6, lead_investors=["Thrive"], investors=[]))
+    (row,) = list_rounds(db_url)
+    assert len(row.sources) == 2
+
+
+def test_a_rumour_is_unlinked_when_its_confirmation_moves_out_of_reach(db_url: str) -> None:
+    store = Store(db_url)
+    _save(store, "https://a.example/talks", round_("Acme", 100e6, round=None, status="rumored"), DAY)
+    _save(store, "https://b.example/1", round_("Acme", 100e6), DAY + dt.timedelta(88))
+    _save(store, "https://c.example/2", round_("Acme", 100e6), DAY + dt.timedelta(94))
+    (announced,) = list_rounds(db_url)
+    assert announced.rumor_sources == ["https://a.example/talks"]
+    store.save_article(
+        article("https://b.example/1", text_body="corrected", published=DAY + dt.timedelta(88)),
+        [],
+        source=None,
+        listed_url="https://b.example/1",
+    )
+    rows = list_rounds(db_url)  # the announcement is now 94 days after the rumour: too late to confirm it
+    assert sorted((r.status, r.confirmed_by, r.rumor_sources) for r in rows) == [
+        ("announced", None, []),
+        ("rumored", None, []),
+    ]
+
+
+def test_the_rumour_goes_to_the_closest_confirmation_whatever_the_order(tmp_path: Path) -> None:
+    reports = [
+        ("https://a.example/talks", round_("Acme", 100e6, round="series_b", status="rumored"), DAY),
+        ("https://b.example/1", round_("Acme Health", 100e6, round="series_b"), DAY + dt.timedelta(10)),
+        ("https://c.example/2", round_("Acme Robotics", 100e6, round="series_b"), DAY + dt.timedelta(20)),
+    ]
+    (only,) = _rows_in_every_order(tmp_path, reports)
+    confirmed = [r for r in json.loads(only) if r["rumor_sources"]]
+    assert [r["company"] for r in confirmed] == ["Acme Health"]

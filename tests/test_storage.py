@@ -216,30 +216,67 @@ def test_migrations_match_the_models(db_url: str) -> None:
     migrate(store.engine)  # a second run is a no-op
 
 
-def test_upgrade_from_the_first_schema_keeps_data_and_fills_outlets(tmp_path: Path) -> None:
+def test_upgrade_from_the_first_schema_keeps_data_and_fills_what_is_new(db_url: str) -> None:
+    """A store written at revision 0001 (a rumour and the announcement that confirms it, two outlets' articles)
+    upgrades with outlets, reports, name stems and the rumour's link filled in, and keeps merging afterwards."""
     from alembic import command
 
     from storage.engine import _alembic_config
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
+    engine = create_engine(db_url)
     with engine.begin() as connection:
         config = _alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")
-        connection.execute(
-            text(
-                "INSERT INTO articles (url, tags, text, content_hash, first_seen, updated_at) VALUES "
-                "('https://www.venturebeat.com/a/', '[]', 'x', 'h', '2024-05-01 00:00:00', '2024-05-01 00:00:00')"
+        ids = {}
+        for n, url in enumerate(["https://www.venturebeat.com/a/", "https://uk.reuters.com/b/"], 1):
+            ids[f"article{n}"] = connection.execute(
+                text(
+                    "INSERT INTO articles (url, tags, text, content_hash, first_seen, updated_at) VALUES "
+                    "(:url, '[]', 'x', :hash, '2024-05-01 00:00:00+00', '2024-05-01 00:00:00+00') RETURNING id"
+                ),
+                {"url": url, "hash": f"h{n}"},
+            ).scalar_one()
+        for n, status, amount, day in [(1, "rumored", 20e6, "2024-04-01"), (2, "announced", 21e6, "2024-05-01")]:
+            ids[f"round{n}"] = connection.execute(
+                text(
+                    "INSERT INTO funding_rounds (company, company_key, amount, currency, amount_usd, status,"
+                    " announced, evidence, created_at, updated_at) VALUES ('Acme Inc.', 'acme', :amount, 'USD',"
+                    " :amount, :status, :day, '{}', '2024-05-01 00:00:00+00', '2024-05-01 00:00:00+00') RETURNING id"
+                ),
+                {"amount": amount, "status": status, "day": day},
+            ).scalar_one()
+            connection.execute(
+                text("INSERT INTO round_articles (round_id, article_id) VALUES (:round, :article)"),
+                {"round": ids[f"round{n}"], "article": ids[f"article{n}"]},
             )
+        investor = connection.execute(
+            text("INSERT INTO investors (name, key) VALUES ('Sequoia Capital', 'sequoiacapital') RETURNING id")
+        ).scalar_one()
+        connection.execute(
+            text("INSERT INTO round_investors (round_id, investor_id, role, position) VALUES (:round, :id, 'lead', 0)"),
+            {"round": ids["round2"], "id": investor},
         )
     engine.dispose()
-    store = Store(url)  # migrates to the newest revision
+    store = Store(db_url)  # migrates to the newest revision
     with store.engine.connect() as connection:
-        assert connection.execute(text("SELECT url, outlet FROM articles")).all() == [
-            ("https://www.venturebeat.com/a/", "venturebeat.com")
+        assert sorted(connection.execute(text("SELECT url, outlet FROM articles")).all()) == [
+            ("https://uk.reuters.com/b/", "reuters.com"),
+            ("https://www.venturebeat.com/a/", "venturebeat.com"),
         ]
-        assert connection.execute(text("SELECT outlet_count, confirmed_by FROM funding_rounds_view")).all() == []
+        rows = connection.execute(text("SELECT id, confirmed_by, name_stem FROM funding_rounds ORDER BY id")).all()
+        assert rows == [(ids["round1"], ids["round2"], "acm"), (ids["round2"], None, "acm")]
+    (announced,) = list_rounds(db_url)
+    assert announced.rumor_sources == ["https://www.venturebeat.com/a/"]
+    assert announced.lead_investors == ["Sequoia Capital"]
+    store.save_article(  # a third report joins the upgraded round
+        article("https://techcrunch.com/c/", published=dt.date(2024, 5, 2)),
+        [round_("Acme", 21e6)],
+        source=None,
+        listed_url="https://techcrunch.com/c/",
+    )
+    (announced,) = list_rounds(db_url)
+    assert len(announced.sources) == 2 and announced.announced == dt.date(2024, 5, 1)
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:

@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 
 # Without `-a since` and without an earlier successful run, a crawl takes the listings of this window.
 DEFAULT_WINDOW = dt.timedelta(days=2)
+# A later run also re-reads the listings of the day before the last ok run started: listings date articles in
+# the publisher's time zone (an article of 23:00 in San Francisco is listed a day before a 02:30 UTC run).
+# Already stored URLs cost nothing: they are skipped before any fetch.
+OVERLAP = dt.timedelta(days=1)
 
 
 class SourceSpider(Spider):
@@ -56,11 +60,10 @@ class SourceSpider(Spider):
             raise UsageError(str(exc)) from None
         self.since_given = since is not None
         self.store: Store | None = None
-        # Conditional requests: the validators each listing answered the last good run with; this run's, per
-        # feed or urlset read in full (None: it sent none); listings some of whose articles could not be fetched.
+        # Conditional requests: the validators each listing answered the last ok run with, and this run's per
+        # feed or urlset read in full (None: it sent none). Kept only if this run ends ok (crawler/extensions.py).
         self.validators: dict[str, tuple[str | None, str | None]] = {}
         self.fresh_validators: dict[str, tuple[str | None, str | None] | None] = {}
-        self.incomplete_listings: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -70,7 +73,7 @@ class SourceSpider(Spider):
         if not spider.since_given:  # a backfill (`-a since`) re-reads every listing in full
             last = spider.store.last_success(spider.name)
             if last is not None:
-                spider.since = last.date()
+                spider.since = last.date() - OVERLAP
             spider.validators = spider.store.listing_validators(spider.name)
         return spider
 
@@ -128,7 +131,7 @@ class SourceSpider(Spider):
                 else:
                     yield self._listing_request(link.url, self.parse_sitemap)
             return
-        yield from self._article_requests(sitemap.links, _listing_key(response))
+        yield from self._article_requests(sitemap.links)
         self._remember_validators(response)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
@@ -141,7 +144,7 @@ class SourceSpider(Spider):
             self._count("feed/invalid")
             return
         self._count("feed/read")
-        yield from self._article_requests(links, _listing_key(response))
+        yield from self._article_requests(links)
         self._remember_validators(response)
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:
@@ -166,22 +169,21 @@ class SourceSpider(Spider):
         """One log line and a stat for a request that failed for good (after Scrapy's retries)."""
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        listed_in = request.meta.get("listed_in") if request is not None else None
         if failure.check(HttpError):
             status = failure.value.response.status
-            logger.warning("Skipped %s: HTTP %s", url, status)
             self._count(f"errors/http_{status}")
-            transient = status in (403, 408, 429) or status >= 500  # 404 and 410 stay gone
+            if status in (403, 408, 429) or status >= 500:
+                # Worth asking again: an error, so the run is partial and the next one starts from the last ok
+                # run (window and listings), retrying this URL. 404 and 410 stay gone: a warning.
+                logger.error("Cannot fetch %s: HTTP %s", url, status)
+            else:
+                logger.warning("Skipped %s: HTTP %s", url, status)
         elif failure.check(IgnoreRequest):  # robots.txt or a filter said no: asking again changes nothing
             logger.info("Not fetched %s: %s", url, failure.getErrorMessage())
             self._count("errors/ignored")
-            transient = False
         else:
             logger.error("Cannot fetch %s: %s", url, failure.getErrorMessage())
             self._count(f"errors/{failure.type.__name__}")
-            transient = True
-        if transient and listed_in:  # the listing must be read in full next run, to retry this article
-            self.incomplete_listings.add(listed_in)
 
     def _listing_request(self, url: str, callback: Callable[[Response], Iterator[Request]]) -> Request:
         """A feed or sitemap request, conditional on what it answered the last good run with.
@@ -216,15 +218,7 @@ class SourceSpider(Spider):
             else None
         )
 
-    def validators_to_store(self) -> dict[str, tuple[str | None, str | None] | None]:
-        """This run's validators per listing read in full; None (forget) for one that sent none or one whose
-        articles could not all be fetched, so the next run reads it in full and retries them."""
-        return {
-            url: None if url in self.incomplete_listings else validators
-            for url, validators in self.fresh_validators.items()
-        }
-
-    def _article_requests(self, links: Iterable[Link], listed_in: str) -> Iterator[Request]:
+    def _article_requests(self, links: Iterable[Link]) -> Iterator[Request]:
         """Requests for the listed articles that are in scope, in the window and not yet stored.
 
         Requests use each URL exactly as the listing gives it; only the store lookup is canonicalised.
@@ -248,7 +242,7 @@ class SourceSpider(Spider):
                 link.url,
                 callback=self.parse_article,
                 errback=self.on_error,
-                meta={"listing_date": link.published, "listing_url": link.url, "listed_in": listed_in},
+                meta={"listing_date": link.published, "listing_url": link.url},
             )
 
     def _count(self, key: str) -> None:

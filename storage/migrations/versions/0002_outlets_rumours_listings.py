@@ -3,7 +3,9 @@
 - `articles.outlet`: the article's outlet (registrable domain), so a round counts outlets, not captures.
 - `round_articles.reports`: what each article said of the round; the round is recomputed from them
   (filled here from the round as stored, for stores made before this revision).
-- `funding_rounds.confirmed_by`: a rumoured round points at the announced round that confirmed it.
+- `funding_rounds.confirmed_by`: a rumoured round points at the announced round that confirms it (linked
+  here for the rumours of stores made before this revision).
+- `funding_rounds.name_stem` (indexed) and `last_reported`: how a report finds the rounds it may join.
 - `listing_validators`: the ETag / Last-Modified of each feed and sitemap, for conditional requests.
 - `crawl_runs.listings_unchanged`: how many feeds and sitemaps answered 304 Not Modified.
 - `funding_rounds_view` gains `outlet_count` and `confirmed_by`.
@@ -23,6 +25,9 @@ import sqlalchemy as sa
 from alembic import op
 from courlan import extract_domain
 
+# The merge rules the reports written here are read with (the live module, not a frozen copy).
+from storage import merging
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -35,7 +40,7 @@ def _outlet(url: str) -> str:
     # A frozen copy of pipelines.urls.outlet as of this revision (migrations must not change with the code).
     host = (urlsplit(url).hostname or "").lower().rstrip(".")
     try:
-        return extract_domain(url, fast=True) or host
+        return extract_domain(url) or host
     except (ValueError, TypeError):
         return host
 
@@ -49,9 +54,12 @@ def upgrade() -> None:
     for article_id, url in connection.execute(sa.select(articles.c.id, articles.c.url)).all():
         connection.execute(articles.update().where(articles.c.id == article_id).values(outlet=_outlet(url)))
     op.add_column("round_articles", sa.Column("reports", sa.JSON()))
-    _fill_reports(connection)
     op.add_column("funding_rounds", sa.Column("confirmed_by", sa.Integer()))
     op.create_index("ix_funding_rounds_confirmed_by", "funding_rounds", ["confirmed_by"])
+    op.add_column("funding_rounds", sa.Column("name_stem", sa.String(16)))
+    op.create_index("ix_funding_rounds_name_stem", "funding_rounds", ["name_stem"])
+    op.add_column("funding_rounds", sa.Column("last_reported", sa.Date()))
+    _fill_rounds(connection)
     op.create_table(
         "listing_validators",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -70,6 +78,9 @@ def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS funding_rounds_view")
     op.drop_column("crawl_runs", "listings_unchanged")
     op.drop_table("listing_validators")
+    op.drop_column("funding_rounds", "last_reported")
+    op.drop_index("ix_funding_rounds_name_stem", "funding_rounds")
+    op.drop_column("funding_rounds", "name_stem")
     op.drop_index("ix_funding_rounds_confirmed_by", "funding_rounds")
     op.drop_column("funding_rounds", "confirmed_by")
     op.drop_column("round_articles", "reports")
@@ -78,8 +89,17 @@ def downgrade() -> None:
     op.execute(_initial._view_sql(op.get_bind().dialect.name))
 
 
-def _fill_reports(connection: sa.Connection) -> None:
-    """Each existing link's report: the round as it is stored, dated as stored, at the article's URL."""
+def _fill_rounds(connection: sa.Connection) -> None:
+    """For stores made before this revision: each link's report (the round as stored, at the article's URL),
+    each round's name stem and last report date, and each rumour's confirming round."""
+    investors: dict[int, list[tuple[str, str]]] = {}
+    for round_id, name, role in connection.execute(
+        sa.text(
+            "SELECT ri.round_id, i.name, ri.role FROM round_investors ri JOIN investors i ON i.id = ri.investor_id"
+            " ORDER BY ri.round_id, ri.position"
+        )
+    ):
+        investors.setdefault(round_id, []).append((name, role))
     rows = connection.execute(
         sa.text(
             "SELECT ra.id, a.url, r.id, r.company, r.amount, r.currency, r.amount_usd, r.round, r.valuation,"
@@ -87,23 +107,39 @@ def _fill_reports(connection: sa.Connection) -> None:
             " JOIN funding_rounds r ON r.id = ra.round_id JOIN articles a ON a.id = ra.article_id"
         )
     ).all()
+    reports: dict[int, list[dict]] = {}
     for link_id, url, round_id, *fields, announced in rows:
-        investors = connection.execute(
-            sa.text(
-                "SELECT i.name, ri.role FROM round_investors ri JOIN investors i ON i.id = ri.investor_id"
-                " WHERE ri.round_id = :round ORDER BY ri.position"
-            ),
-            {"round": round_id},
-        ).all()
-        report = dict(zip(("company", "amount", "currency", "amount_usd", "round", "valuation"), fields, strict=False))
-        report.update(status=fields[6], confidence=fields[7], evidence={}, url=url)
-        report["announced"] = str(announced)[:10] if announced else "1970-01-01"
-        report["lead_investors"] = [name for name, role in investors if role == "lead"]
-        report["investors"] = [name for name, _ in investors]
+        report = dict(zip(_ROUND_FIELDS, fields, strict=True))
+        report.update(evidence={}, url=url, announced=str(announced)[:10] if announced else "1970-01-01")
+        report["lead_investors"] = [name for name, role in investors.get(round_id, []) if role == "lead"]
+        report["investors"] = [name for name, _ in investors.get(round_id, [])]
+        reports.setdefault(round_id, []).append(report)
         connection.execute(
             sa.text("UPDATE round_articles SET reports = :reports WHERE id = :id"),
             {"reports": json.dumps([report]), "id": link_id},
         )
+    for round_id, company, announced in connection.execute(
+        sa.text("SELECT id, company, announced FROM funding_rounds")
+    ):
+        connection.execute(
+            sa.text("UPDATE funding_rounds SET name_stem = :stem, last_reported = :day WHERE id = :id"),
+            {"stem": merging.name_stem(company), "day": announced, "id": round_id},
+        )
+    views = {round_id: merging.view(found) for round_id, found in reports.items()}
+    for rumour_id, rumour in views.items():
+        if rumour.status != "rumored":
+            continue
+        confirming = [
+            (abs((v.announced - rumour.announced).days), i) for i, v in views.items() if merging.confirms(v, rumour)
+        ]
+        if confirming:
+            connection.execute(
+                sa.text("UPDATE funding_rounds SET confirmed_by = :by WHERE id = :id"),
+                {"by": min(confirming)[1], "id": rumour_id},
+            )
+
+
+_ROUND_FIELDS = ("company", "amount", "currency", "amount_usd", "round", "valuation", "status", "confidence")
 
 
 def _view_sql(dialect: str) -> str:
