@@ -19,7 +19,7 @@ from crawler.formatting import money, parse_amount, safe_text
 from crawler.seeds import PROJECT_ROOT
 from pipelines.dates import parse_since
 from pipelines.funding import ROUND_TYPES
-from storage import RoundFilters, StoreError, db_url, list_articles, list_rounds, source_health
+from storage import RoundFilters, StoreError, db_url, list_articles, list_rounds, list_runs, source_health
 from storage.engine import remove_sqlite
 
 if TYPE_CHECKING:
@@ -300,6 +300,35 @@ def sources(obj: dict[str, str], as_json: bool) -> None:
             f"{record.error_rate:.0%}" if record.error_rate is not None else "",
             f"[red]{record.flag}[/red]" if record.flag else "",
             safe_text(record.last_error or "")[:80],
+        )
+    _console().print(table)
+
+
+@cli.command(epilog="Example: newsmon runs --source venturebeat --json")
+@click.option("--source", metavar="NAME", help="Only this source (seed name).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many runs.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def runs(obj: dict[str, str], source: str | None, limit: int | None, as_json: bool) -> None:
+    """Recorded crawl runs (by hand or by the scheduler), newest first."""
+    found = _query(list_runs, obj["db_url"], source=source, limit=limit)
+    if as_json:
+        _print_json([record.as_json() for record in found])
+        return
+    table = Table(title=f"{len(found)} run(s)")
+    for column in ("Started (UTC)", "Source", "Status", "Seconds", "Requests", "New articles", "New rounds", "Error"):
+        table.add_column(column, no_wrap=column != "Error")
+    for record in found:
+        item = record.as_json()
+        table.add_row(
+            f"{record.started:%Y-%m-%d %H:%M:%S}",
+            safe_text(record.source),
+            record.status,
+            f"{item['seconds']:.0f}" if item["seconds"] is not None else "",
+            str(record.requests),
+            str(record.articles_new),
+            str(record.rounds_new),
+            safe_text(record.error or "")[:100],
         )
     _console().print(table)
 

@@ -64,7 +64,8 @@ class CrawlRecorder:
     def spider_opened(self, spider: Spider) -> None:
         store = getattr(spider, "store", None)
         if store is not None:
-            self.run_id = store.start_run(spider.name, getattr(spider, "since", None))
+            token = self.crawler.settings.get("NEWSMON_RUN_TOKEN")
+            self.run_id = store.start_run(spider.name, getattr(spider, "since", None), token=token)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.run_id is None:

@@ -46,6 +46,9 @@ DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 EXTENSIONS = {"crawler.extensions.CrawlRecorder": 800, "crawler.extensions.StatsFile": 900}
 NEWSMON_STATS_FILE = None  # a path: the final stats are written there as JSON
 NEWSMON_RECORD_RUNS = True  # write each run to the store's crawl_runs
+NEWSMON_RUN_TOKEN = None  # names this run in crawl_runs and run_locks (set by the scheduler; else generated)
+NEWSMON_LOCK_STALE_SECS = 900  # a run lock not refreshed for this long belongs to a dead crawl
+NEWSMON_HEARTBEAT_SECS = 30
 
 ITEM_PIPELINES = {
     "pipelines.components.ExtractPipeline": 100,

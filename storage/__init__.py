@@ -8,9 +8,11 @@ from storage.queries import (
     ArticleRecord,
     RoundFilters,
     RoundRecord,
+    RunRecord,
     SourceHealth,
     list_articles,
     list_rounds,
+    list_runs,
     source_health,
 )
 from storage.repository import SaveResult, Store
@@ -19,6 +21,7 @@ __all__ = [
     "ArticleRecord",
     "RoundFilters",
     "RoundRecord",
+    "RunRecord",
     "SaveResult",
     "SourceHealth",
     "Store",
@@ -26,5 +29,6 @@ __all__ = [
     "db_url",
     "list_articles",
     "list_rounds",
+    "list_runs",
     "source_health",
 ]

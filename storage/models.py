@@ -175,6 +175,20 @@ class CrawlRun(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0)
     listings_unchanged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # answered 304
     error: Mapped[str | None] = mapped_column(Text)
+    run_token: Mapped[str | None] = mapped_column(String(64), index=True)  # names the run to the scheduler
+    log_tail: Mapped[str | None] = mapped_column(Text)  # the last lines of the crawl's log, when it went wrong
+
+
+class RunLock(Base):
+    """Who is crawling a source now: one row per running crawl, kept fresh by a heartbeat."""
+
+    __tablename__ = "run_locks"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))  # the run token of the crawl holding it
+    acquired: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    heartbeat: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    holder: Mapped[str | None] = mapped_column(Text)  # host and pid, for people
 
 
 class ListingValidator(Base):

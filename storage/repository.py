@@ -120,12 +120,16 @@ class Store:
         created, merged = link_rounds(session, row, rounds, article.published or now.date(), now)
         return SaveResult(outcome, created, merged)
 
-    def start_run(self, source: str, since: dt.date | None) -> int:
-        """Record that a crawl of `source` starts now; returns the run's id."""
+    def start_run(
+        self, source: str, since: dt.date | None, *, token: str | None = None, started: dt.datetime | None = None
+    ) -> int:
+        """Record that a crawl of `source` starts now (or at `started`); returns the run's id. `token` names
+        the run to whoever launched the crawl (the scheduler)."""
         with store_errors(), Session(self.engine) as session, session.begin():
             run = CrawlRun(
                 source=source,
-                started=dt.datetime.now(dt.UTC),
+                run_token=token,
+                started=started or dt.datetime.now(dt.UTC),
                 status="running",
                 since=since,
                 requests=0,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ class Page:
     etag: bool = False
     modified: dt.datetime | None = None
     status: int = 200
+    delay: float = 0.0  # seconds before answering (a slow or hanging site)
 
 
 @dataclass
@@ -46,6 +48,8 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
             site.hits.append(("GET", self.path, dict(self.headers.items())))
             page = site.pages.get(self.path)
+            if page is not None and page.delay:
+                time.sleep(page.delay)
             if page is None:
                 self._answer(404, b"not found", "text/plain")
                 return
@@ -91,6 +95,7 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
 def serve(site: Site) -> Iterator[Site]:
     """Serve `site` on 127.0.0.1 at a free port (its `base_url` is set) until the block ends."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
+    server.daemon_threads = True  # a handler still sleeping does not hold up the shutdown
     site.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

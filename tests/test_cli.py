@@ -393,3 +393,26 @@ def test_sources_shows_last_runs_and_flags_failing_or_empty_sources(sqlite_url: 
     store.finish_run(store.start_run("alpha", None), "failed", finish_reason="finished", counts={}, error="DNS")
     _, out, _ = run(capsys, "--db", sqlite_url, "sources")
     assert "failing" in out and "finding nothing" in out and "venturebeat" in out
+
+
+def test_runs_lists_crawl_runs_newest_first(sqlite_url: str, capsys) -> None:
+    store = Store(sqlite_url)
+    first = store.start_run("venturebeat", None, started=dt.datetime(2026, 11, 24, 2, 30, tzinfo=dt.UTC))
+    store.finish_run(first, "ok", finish_reason="finished", counts={"articles_new": 5, "rounds_new": 2})
+    second = store.start_run("techcrunch", None, started=dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.UTC))
+    store.finish_run(second, "failed", finish_reason="finished", counts={}, error="no feed or sitemap could be read")
+    code, out, _ = run(capsys, "--db", sqlite_url, "runs", "--json")
+    assert code == 0
+    found = json.loads(out)
+    assert [(r["source"], r["status"], r["articles_new"], r["rounds_new"]) for r in found] == [
+        ("techcrunch", "failed", 0, 0),
+        ("venturebeat", "ok", 5, 2),
+    ]
+    assert found[0]["error"] == "no feed or sitemap could be read" and found[1]["started"].startswith(
+        "2026-11-24T02:30"
+    )
+    assert {"source", "status", "started", "finished", "articles_new", "rounds_new", "error"} <= set(found[0])
+    _, out, _ = run(capsys, "--db", sqlite_url, "runs", "--source", "venturebeat", "--json")
+    assert [r["source"] for r in json.loads(out)] == ["venturebeat"]
+    code, out, _ = run(capsys, "--db", sqlite_url, "runs")
+    assert code == 0 and "techcrunch" in out and "failed" in out

@@ -7,7 +7,9 @@
   here for the rumours of stores made before this revision).
 - `funding_rounds.name_stem` (indexed) and `last_reported`: how a report finds the rounds it may join.
 - `listing_validators`: the ETag / Last-Modified of each feed and sitemap, for conditional requests.
-- `crawl_runs.listings_unchanged`: how many feeds and sitemaps answered 304 Not Modified.
+- `crawl_runs.listings_unchanged`: how many feeds and sitemaps answered 304 Not Modified; `run_token` (how
+  the scheduler finds the run its crawl process recorded) and `log_tail` (the end of a failed crawl's log).
+- `run_locks`: one row per source being crawled, so two crawls of one source never run at once.
 - `funding_rounds_view` gains `outlet_count` and `confirmed_by`.
 
 Revision ID: 0002
@@ -71,11 +73,26 @@ def upgrade() -> None:
     )
     op.create_index("ix_listing_validators_source", "listing_validators", ["source"])
     op.add_column("crawl_runs", sa.Column("listings_unchanged", sa.Integer(), nullable=False, server_default="0"))
+    op.add_column("crawl_runs", sa.Column("run_token", sa.String(64)))
+    op.create_index("ix_crawl_runs_run_token", "crawl_runs", ["run_token"])
+    op.add_column("crawl_runs", sa.Column("log_tail", sa.Text()))
+    op.create_table(
+        "run_locks",
+        sa.Column("source", sa.String(64), primary_key=True),
+        sa.Column("owner", sa.String(64), nullable=False),
+        sa.Column("acquired", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("heartbeat", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("holder", sa.Text()),
+    )
     op.execute(_view_sql(connection.dialect.name))
 
 
 def downgrade() -> None:
     op.execute("DROP VIEW IF EXISTS funding_rounds_view")
+    op.drop_table("run_locks")
+    op.drop_column("crawl_runs", "log_tail")
+    op.drop_index("ix_crawl_runs_run_token", "crawl_runs")
+    op.drop_column("crawl_runs", "run_token")
     op.drop_column("crawl_runs", "listings_unchanged")
     op.drop_table("listing_validators")
     op.drop_column("funding_rounds", "last_reported")

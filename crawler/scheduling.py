@@ -1,0 +1,162 @@
+"""Nightly crawls of every source: APScheduler 3.x jobs declared from the seed files, catch-up after missed
+runs, and bounded parallel runs (`scheduler.py` is the command line over this).
+
+Jobs are declared in code at every start with stable ids (`crawl:<source>`), in memory: nothing pickled can
+go stale on a rename. What survives a restart is the store: `crawl_runs` says which scheduled run was missed
+(a catch-up), and `run_locks` keeps two schedulers, or a person, from crawling one source at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from apscheduler.executors.pool import ThreadPoolExecutor as JobThreadPool
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from crawler.runner import RunResult, run_crawl
+from crawler.seeds import Source
+from storage import Store
+from storage.runs import RunBook
+
+logger = logging.getLogger("newsmon.scheduler")
+
+MISFIRE_GRACE = dt.timedelta(hours=6)  # a run delayed (busy workers, a suspended machine) still runs
+LOOKBACK = dt.timedelta(days=32)  # how far back the latest scheduled time of a source is looked for
+
+Runner = Callable[..., RunResult]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def trigger_of(source: Source) -> CronTrigger:
+    """The source's cron schedule, in UTC."""
+    return CronTrigger.from_crontab(source.schedule, timezone=dt.UTC)
+
+
+def latest_fire_time(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None:
+    """The last time at or before `now` the schedule fired (None when not within LOOKBACK)."""
+    latest = None
+    fire = trigger.get_next_fire_time(None, now - LOOKBACK)
+    steps = 0
+    while fire is not None and fire <= now and steps < 100_000:
+        latest = fire
+        fire = trigger.get_next_fire_time(fire, fire + dt.timedelta(microseconds=1))
+        steps += 1
+    return latest
+
+
+@dataclass
+class CrawlScheduler:
+    """Runs crawls of `sources`: on their schedules (`serve`), at once (`run_now`), or as catch-ups."""
+
+    sources: Mapping[str, Source]
+    db_url: str
+    settings: Mapping[str, str] = field(default_factory=dict)  # `-s` for every crawl
+    spider_args: Mapping[str, str] = field(default_factory=dict)  # `-a` for every crawl
+    max_parallel: int = 1
+    time_limit: float = 4 * 3600.0
+    grace: float = 30.0
+    clock: Callable[[], dt.datetime] = utc_now
+    runner: Runner = run_crawl
+    stop: threading.Event = field(default_factory=threading.Event)
+    _active: int = 0
+    _idle: threading.Condition = field(default_factory=threading.Condition)
+
+    def catch_up_due(self) -> list[str]:
+        """Sources that missed their latest scheduled run: no run started since that time (a failed or killed
+        run counts as the attempt, so restarts never add more than one catch-up per missed time)."""
+        book = RunBook(Store(self.db_url))
+        now = self.clock()
+        due = []
+        for name, source in sorted(self.sources.items()):
+            latest = latest_fire_time(trigger_of(source), now)
+            attempted = book.last_attempt(name)
+            if latest is None:
+                missed = attempted is None
+            else:
+                missed = attempted is None or attempted < latest
+            if missed:
+                due.append(name)
+        return due
+
+    def run_one(self, name: str) -> RunResult:
+        """Crawl one source now, with a log line at its start and one at its end."""
+        if self.stop.is_set():
+            return RunResult(name, "interrupted", 0.0, error="the scheduler is stopping")
+        holder = RunBook(Store(self.db_url)).holder(name)
+        if holder is not None:
+            logger.info("%s: skipped, being crawled already (%s)", name, holder)
+            return RunResult(name, "skipped", 0.0, error=f"being crawled already ({holder})")
+        logger.info("%s: crawl started", name)
+        with self._idle:
+            self._active += 1
+        try:
+            result = self.runner(
+                name,
+                db_url=self.db_url,
+                settings=self.settings,
+                spider_args=self.spider_args,
+                time_limit=self.time_limit,
+                grace=self.grace,
+                stop=self.stop,
+            )
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+        logger.info(
+            "%s: %s in %.0f s, %d new articles, %d new rounds%s",
+            name,
+            result.status,
+            result.seconds,
+            result.articles_new,
+            result.rounds_new,
+            f" ({result.error})" if result.error else "",
+        )
+        return result
+
+    def wait_idle(self) -> None:
+        """Wait until no crawl is running (after `stop` is set, each ends within its grace period)."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._active == 0)
+
+    def run_now(self, names: list[str]) -> list[RunResult]:
+        """Crawl `names` at once, at most `max_parallel` at a time; results in the order given."""
+        with ThreadPoolExecutor(max_workers=self.max_parallel, thread_name_prefix="crawl") as pool:
+            return list(pool.map(self.run_one, names))
+
+    def build(self, kind: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
+        """The APScheduler scheduler: one cron job per source, and a catch-up job for each that missed a run."""
+        scheduler = kind(
+            timezone=dt.UTC,
+            executors={"default": JobThreadPool(max_workers=self.max_parallel)},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
+            },
+        )
+        for name, source in sorted(self.sources.items()):
+            scheduler.add_job(
+                self.run_one, trigger_of(source), args=[name], id=f"crawl:{name}", name=name, replace_existing=True
+            )
+        for name in self.catch_up_due():
+            logger.info("%s: missed its last scheduled run; one catch-up run now", name)
+            scheduler.add_job(self.run_one, "date", args=[name], id=f"catch-up:{name}", name=f"{name} (catch-up)")
+        return scheduler
+
+    def next_runs(self) -> list[tuple[str, dt.datetime | None]]:
+        """Each source with its next scheduled run time."""
+        now = self.clock()
+        return [
+            (name, trigger_of(source).get_next_fire_time(None, now)) for name, source in sorted(self.sources.items())
+        ]

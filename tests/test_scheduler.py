@@ -1,0 +1,280 @@
+"""`python scheduler.py`: listing, run-now on replayed and live sites, catch-up with an injected clock,
+time limits, no two crawls of one source at once, and a clean stop on SIGTERM."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from crawler.replay import RecordedPage, replay_settings, settings_args, write_cache
+from crawler.runner import RunResult
+from crawler.scheduling import CrawlScheduler, latest_fire_time, trigger_of
+from crawler.seeds import DEFAULT_SEEDS_DIR, load_seeds
+from pipelines.dates import today_utc
+from storage import Store
+from tests.conftest import PROJECT_ROOT
+from tests.httpsite import Page, Site, serve
+from tests.sitebuilder import Entry, article_page, rss, venturebeat_site
+
+FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False"}
+LOCAL_SEED = """title = "{title}"
+allowed_domains = ["127.0.0.1"]
+robots_txt = "{base}/robots.txt"
+feeds = ["{base}/feed.xml"]
+article_url_pattern = '^http://127\\.0\\.0\\.1:\\d+/news/[a-z0-9-]+/$'
+language = "en"
+"""
+
+
+def scheduler(*args: str, db: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NEWSMON_DB_URL", "NEWSMON_SEEDS_DIR")}
+    return subprocess.run(
+        [sys.executable, "scheduler.py", "--db", f"sqlite:///{db}", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def runs(db: Path) -> list[sqlite3.Row]:
+    with sqlite3.connect(db) as connection:
+        connection.row_factory = sqlite3.Row
+        return connection.execute("SELECT * FROM crawl_runs ORDER BY id").fetchall()
+
+
+def local_site(site: Site, count: int, delay: float = 0.0) -> None:
+    """A live site on 127.0.0.1: robots.txt, a feed of `count` articles dated today, each answering after
+    `delay` seconds."""
+    base = site.base_url
+    entries = [
+        Entry(f"{base}/news/story-{n}/", today_utc(), f"Story {n} about a company", Path()) for n in range(count)
+    ]
+    site.pages["/robots.txt"] = Page(b"User-agent: *\nAllow: /\n", "text/plain")
+    site.pages["/feed.xml"] = Page(rss(entries, "Local", base), "application/rss+xml")
+    for entry in entries:
+        site.pages[entry.url.removeprefix(base)] = Page(
+            article_page(entry.url, entry.title, entry.published), delay=delay
+        )
+
+
+def write_local_seed(folder: Path, name: str, base: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.toml").write_text(LOCAL_SEED.format(title=name, base=base))
+
+
+@pytest.mark.slow
+def test_list_shows_every_source_with_its_next_run(tmp_path: Path) -> None:
+    done = scheduler("--list", db=tmp_path / "none.db")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()[1:]
+    assert sorted(line.split()[0] for line in lines) == sorted(load_seeds(DEFAULT_SEEDS_DIR))
+    for line in lines:
+        next_day, next_time = line.split()[6:8]  # the next run time, after the five cron fields
+        assert dt.date.fromisoformat(next_day) > dt.date(2026, 1, 1) and dt.time.fromisoformat(next_time)
+        assert line.endswith("never run")
+
+
+@pytest.mark.slow
+def test_run_now_replays_a_source_and_a_failing_one_does_not_stop_the_others(shared: Path, tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(DEFAULT_SEEDS_DIR / "venturebeat.toml", seeds)
+    (seeds / "broken.toml").write_text(
+        'title = "Broken"\nallowed_domains = ["broken.example"]\nrobots_txt = "https://broken.example/robots.txt"\n'
+        "feeds = [\"https://broken.example/feed/\"]\narticle_url_pattern = '^https://broken\\.example/\\d{4}/'\n"
+        'language = "en"\n'
+    )
+    cache = tmp_path / "cache"
+    pages, entries = venturebeat_site(shared)
+    write_cache(cache, "venturebeat", pages)
+    error = RecordedPage(b"Internal Server Error", "text/plain", status=500)
+    write_cache(cache, "broken", {"https://broken.example/robots.txt": error, "https://broken.example/feed/": error})
+    db = tmp_path / "newsmon.db"
+    replay = settings_args({**replay_settings(cache), "NEWSMON_SEEDS_DIR": str(seeds)})
+    done = scheduler("--run-now", "broken", "venturebeat", "-a", "since=2000-01-01", *replay, db=db)
+    assert done.returncode == 1, done.stderr[-3000:]  # one source failed
+    assert "Traceback" not in done.stderr
+    by_source = {row["source"]: row for row in runs(db)}
+    assert by_source["broken"]["status"] == "failed" and "no feed or sitemap" in by_source["broken"]["error"]
+    assert by_source["broken"]["log_tail"]
+    good = by_source["venturebeat"]
+    assert (good["status"], good["articles_new"], good["rounds_new"]) == ("ok", len(entries), 2)
+    assert "venturebeat: ok in" in done.stderr and "broken: failed in" in done.stderr
+
+
+def _fake_runner(db_url: str, clock: list[dt.datetime], calls: list[str]):
+    def run(name: str, **_: object) -> RunResult:
+        calls.append(name)
+        store = Store(db_url)
+        run_id = store.start_run(name, None, started=clock[0])
+        store.finish_run(run_id, "ok", finish_reason="finished", counts={"articles_new": 1})
+        return RunResult(name, "ok", 0.1, 1)
+
+    return run
+
+
+def test_catch_up_runs_once_however_many_nights_were_missed_and_restarts(tmp_path: Path) -> None:
+    """Last success three days ago: one catch-up run; two restarts right after add none. A source that ran
+    after its latest scheduled time needs none."""
+    sources = {name: load_seeds(DEFAULT_SEEDS_DIR)[name] for name in ("venturebeat", "techcrunch")}
+    db_url = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    now = [dt.datetime(2026, 11, 26, 11, 0, tzinfo=dt.UTC)]
+    store = Store(db_url)
+    old = store.start_run("venturebeat", None, started=now[0] - dt.timedelta(days=3))
+    store.finish_run(old, "ok", finish_reason="finished", counts={})
+    fresh = store.start_run("techcrunch", None, started=latest_fire_time(trigger_of(sources["techcrunch"]), now[0]))
+    store.finish_run(fresh, "ok", finish_reason="finished", counts={})
+    calls: list[str] = []
+
+    def start() -> CrawlScheduler:  # what `python scheduler.py` does at each start, with the clock injected
+        made = CrawlScheduler(sources, db_url=db_url, clock=lambda: now[0], runner=_fake_runner(db_url, now, calls))
+        made.run_now(made.catch_up_due())
+        return made
+
+    start()
+    assert calls == ["venturebeat"]
+    now[0] += dt.timedelta(minutes=1)
+    start()
+    now[0] += dt.timedelta(minutes=1)
+    start()
+    assert calls == ["venturebeat"]
+    now[0] = dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.UTC)  # a night later, with the scheduler down
+    start()
+    assert calls == ["venturebeat", "techcrunch", "venturebeat"]
+
+
+def test_catch_up_jobs_are_added_to_the_schedule(tmp_path: Path) -> None:
+    sources = {"venturebeat": load_seeds(DEFAULT_SEEDS_DIR)["venturebeat"]}
+    planned = CrawlScheduler(sources, db_url=f"sqlite:///{tmp_path / 'n.db'}").build(BackgroundScheduler)
+    planned.start(paused=True)  # jobs get their defaults when the scheduler starts; paused, nothing runs
+    try:
+        ids = sorted(job.id for job in planned.get_jobs())
+        assert ids == ["catch-up:venturebeat", "crawl:venturebeat"]  # never run: caught up at once
+        cron = planned.get_job("crawl:venturebeat")
+        assert (cron.coalesce, cron.max_instances, cron.misfire_grace_time) == (True, 1, 6 * 3600)
+        assert str(cron.trigger) == str(trigger_of(sources["venturebeat"]))
+    finally:
+        planned.shutdown(wait=False)
+
+
+@pytest.mark.slow
+def test_a_hanging_crawl_is_killed_at_its_limit_and_the_next_source_still_runs(tmp_path: Path) -> None:
+    with serve(Site()) as hanging, serve(Site()) as fine:
+        local_site(hanging, 1)
+        hanging.pages["/robots.txt"].delay = 120  # never answers in time
+        local_site(fine, 2)
+        seeds = tmp_path / "seeds"
+        write_local_seed(seeds, "hanging", hanging.base_url)
+        write_local_seed(seeds, "fine", fine.base_url)
+        db = tmp_path / "newsmon.db"
+        settings = settings_args({**FAST, "NEWSMON_SEEDS_DIR": str(seeds)})
+        started = time.monotonic()
+        done = scheduler("--run-now", "hanging", "fine", "--time-limit", "4", "--grace", "2", *settings, db=db)
+        assert time.monotonic() - started < 60
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    by_source = {row["source"]: row for row in runs(db)}
+    assert by_source["hanging"]["status"] == "timeout" and "time limit of 4 s" in by_source["hanging"]["error"]
+    assert (by_source["fine"]["status"], by_source["fine"]["articles_new"]) == ("ok", 2)
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT count(*) FROM run_locks").fetchone() == (0,)
+
+
+def _wait_for_running(db: Path, source: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if db.exists():
+            try:
+                with sqlite3.connect(db) as connection:
+                    running = connection.execute(
+                        "SELECT count(*) FROM crawl_runs WHERE source = ? AND status = 'running'", (source,)
+                    ).fetchone()[0]
+                    stored = connection.execute("SELECT count(*) FROM articles").fetchone()[0]
+                if running and stored:
+                    return
+            except sqlite3.OperationalError:  # the schema is being created
+                pass
+        time.sleep(0.2)
+    raise AssertionError(f"no running crawl of {source} with a stored article after {timeout} s")
+
+
+def _popen_scheduler(*args: str, db: Path) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("NEWSMON_DB_URL", "NEWSMON_SEEDS_DIR")}
+    return subprocess.Popen(
+        [sys.executable, "scheduler.py", "--db", f"sqlite:///{db}", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_two_schedulers_and_a_manual_crawl_never_crawl_one_source_at_once(tmp_path: Path) -> None:
+    with serve(Site()) as site:
+        local_site(site, 16, delay=0.5)  # about 8 s of crawling: the others start well within it
+        seeds = tmp_path / "seeds"
+        write_local_seed(seeds, "slow", site.base_url)
+        db = tmp_path / "newsmon.db"
+        settings = settings_args({**FAST, "NEWSMON_SEEDS_DIR": str(seeds)})
+        first = _popen_scheduler("--run-now", "slow", *settings, db=db)
+        _wait_for_running(db, "slow")
+        second = _popen_scheduler("--run-now", "slow", *settings, db=db)
+        manual = subprocess.run(
+            [sys.executable, "-m", "scrapy", "crawl", "slow", *settings, "-s", f"NEWSMON_DB_URL=sqlite:///{db}"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        outputs = [process.communicate(timeout=120) for process in (first, second)]
+    assert manual.returncode == 3 and "Traceback" not in manual.stderr
+    assert manual.stderr.strip().splitlines()[-1].startswith("newsmon: slow is being crawled already (")
+    assert "slow: skipped, being crawled already" in outputs[1][1]
+    recorded = runs(db)
+    assert [row["status"] for row in recorded] == ["ok"]
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT count(*), count(DISTINCT url) FROM articles").fetchone() == (16, 16)
+        assert connection.execute("SELECT count(*) FROM run_locks").fetchone() == (0,)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_crawl_cleanly_and_a_later_run_completes_it(tmp_path: Path) -> None:
+    with serve(Site()) as site:
+        local_site(site, 30, delay=0.3)  # Scrapy drains at most 16 in-flight requests on SIGTERM
+        seeds = tmp_path / "seeds"
+        write_local_seed(seeds, "slow", site.base_url)
+        db = tmp_path / "newsmon.db"
+        settings = settings_args({**FAST, "NEWSMON_SEEDS_DIR": str(seeds)})
+        running = _popen_scheduler("--run-now", "slow", "--grace", "20", *settings, db=db)
+        _wait_for_running(db, "slow")
+        running.send_signal(signal.SIGTERM)
+        _, stderr = running.communicate(timeout=60)
+        assert running.returncode == 1 and "Traceback" not in stderr, stderr[-3000:]
+        (stopped,) = runs(db)
+        assert stopped["status"] == "interrupted"
+        with sqlite3.connect(db) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            partly = connection.execute("SELECT count(*) FROM articles").fetchone()[0]
+        assert 0 < partly < 30
+        done = scheduler("--run-now", "slow", *settings, db=db)
+        assert done.returncode == 0, done.stderr[-3000:]
+    statuses = [row["status"] for row in runs(db)]
+    assert statuses == ["interrupted", "ok"]
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT count(*), count(DISTINCT url) FROM articles").fetchone() == (30, 30)
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
