@@ -278,3 +278,33 @@ def test_sigterm_stops_the_crawl_cleanly_and_a_later_run_completes_it(tmp_path: 
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT count(*), count(DISTINCT url) FROM articles").fetchone() == (30, 30)
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.slow
+def test_serving_catches_up_a_never_run_source_logs_it_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """`python scheduler.py` itself: a source that never ran gets its catch-up at once (one log line at the
+    start, one at the end with counts); a second, slow one is running when SIGTERM comes and is recorded
+    interrupted; the scheduler exits 0 with nothing left running or locked."""
+    with serve(Site()) as quick, serve(Site()) as slow:
+        local_site(quick, 2)
+        local_site(slow, 30, delay=0.3)
+        seeds = tmp_path / "seeds"
+        write_local_seed(seeds, "quick", quick.base_url)
+        write_local_seed(seeds, "slow", slow.base_url)
+        db = tmp_path / "newsmon.db"
+        settings = settings_args({**FAST, "NEWSMON_SEEDS_DIR": str(seeds)})
+        serving = _popen_scheduler("--max-parallel", "2", "--grace", "20", *settings, db=db)
+        _wait_for_running(db, "slow")
+        deadline = time.monotonic() + 60
+        while not [r for r in runs(db) if r["source"] == "quick" and r["status"] == "ok"]:
+            assert time.monotonic() < deadline, "the quick source was not caught up"
+            time.sleep(0.2)
+        serving.send_signal(signal.SIGTERM)
+        _, stderr = serving.communicate(timeout=60)
+    assert serving.returncode == 0 and "Traceback" not in stderr, stderr[-3000:]
+    assert "scheduler started: 2 sources" in stderr and "scheduler stopped" in stderr
+    assert "quick: crawl started" in stderr and "quick: ok in" in stderr and "2 new articles" in stderr
+    assert sorted((r["source"], r["status"]) for r in runs(db)) == [("quick", "ok"), ("slow", "interrupted")]
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT count(*) FROM run_locks").fetchone() == (0,)
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
