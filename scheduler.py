@@ -2,7 +2,8 @@
 
     python scheduler.py                          run forever (one log line per crawl start and end)
     python scheduler.py --list                   every source with its next run time and last outcome
-    python scheduler.py --run-now [SOURCE ...]   crawl now (all sources by default); exit 1 if any failed
+    python scheduler.py --run-now [SOURCE ...]   crawl now (all sources by default); exit 1 if any failed,
+                                                 3 if one was being crawled elsewhere (skipped)
     options: --max-parallel N, --time-limit SECONDS, --grace SECONDS, --db URL,
              -s NAME=VALUE (Scrapy settings for every crawl), -a NAME=VALUE (spider arguments)
 
@@ -13,10 +14,15 @@ The work is in crawler/scheduling.py (jobs, catch-up) and crawler/runner.py (one
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
+import threading
+from collections.abc import Callable
 from types import FrameType
+
+from apscheduler.schedulers import SchedulerNotRunningError
 
 from crawler.scheduling import CrawlScheduler
 from crawler.seeds import SeedError, load_seeds
@@ -106,12 +112,20 @@ def _list(scheduler: CrawlScheduler) -> int:
     return 0
 
 
-def _on_signals(scheduler: CrawlScheduler, then: object = None) -> None:
+def _on_signals(scheduler: CrawlScheduler, then: Callable[[], None] | None = None) -> None:
+    """SIGTERM/SIGINT: stop the running crawls (recorded interrupted) and then `then`; a second signal is
+    only logged. The work runs in a thread: a signal handler must not take locks the main thread may hold."""
+    log = logging.getLogger("newsmon.scheduler")
+
     def stop(signum: int, _frame: FrameType | None) -> None:
-        logging.getLogger("newsmon.scheduler").info("%s: stopping the running crawls", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if scheduler.stop.is_set():
+            log.info("%s: already stopping (crawls get their grace period)", name)
+            return
+        log.info("%s: stopping the running crawls", name)
         scheduler.stop.set()
         if then is not None:
-            then()  # type: ignore[operator]
+            threading.Thread(target=then, name="newsmon-stop", daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -124,12 +138,21 @@ def _run_now(scheduler: CrawlScheduler, names: list[str]) -> int:
         return 2
     _on_signals(scheduler)
     results = scheduler.run_now(names or sorted(scheduler.sources))
-    return 1 if any(result.failed for result in results) else 0
+    if any(result.failed for result in results):
+        return 1
+    return 3 if any(result.status == "skipped" for result in results) else 0  # 3: crawled elsewhere
 
 
 def _serve(scheduler: CrawlScheduler) -> int:
     jobs = scheduler.build()
-    _on_signals(scheduler, then=lambda: jobs.shutdown(wait=False))
+
+    def shut_down() -> None:
+        with contextlib.suppress(SchedulerNotRunningError):  # a signal before it started: start() sees stop
+            jobs.shutdown(wait=False)
+
+    _on_signals(scheduler, then=shut_down)
+    if scheduler.stop.is_set():
+        return 0
     logging.getLogger("newsmon.scheduler").info(
         "scheduler started: %d sources, up to %d crawls at once", len(scheduler.sources), scheduler.max_parallel
     )

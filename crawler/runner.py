@@ -75,7 +75,16 @@ def run_crawl(
             "scrapy",
             "crawl",
             source,
-            *settings_args({**(settings or {}), "NEWSMON_DB_URL": db_url, "NEWSMON_RUN_TOKEN": token}),
+            *settings_args(
+                {
+                    **(settings or {}),
+                    "NEWSMON_DB_URL": db_url,
+                    "NEWSMON_RUN_TOKEN": token,
+                    # the crawl's own deadline, later than ours: it only matters if this process is gone
+                    "NEWSMON_DEADLINE": f"{time.time() + time_limit + grace + 10:.0f}",
+                    "NEWSMON_DEADLINE_GRACE": f"{grace + 10:.0f}",
+                }
+            ),
             *[arg for name, value in (spider_args or {}).items() for arg in ("-a", f"{name}={value}")],
         ]
         with log_path.open("wb") as log:
@@ -91,12 +100,14 @@ def run_crawl(
             stopped_for = _wait(process, clock + time_limit, grace, stop)
         tail = _tail(log_path)
     book = RunBook(Store(db_url))
-    book.release(source, token)  # a killed crawl could not
     seconds = time.monotonic() - clock
     if process.returncode == LOCKED_EXIT and stopped_for is None:
         return RunResult(source, "skipped", seconds, error=tail.strip().splitlines()[-1] if tail.strip() else None)
-    recorded = book.by_token(token)
-    state = _settle(book, token, source, started, recorded, stopped_for, process.returncode, time_limit, tail)
+    try:
+        recorded = book.by_token(token)
+        state = _settle(book, token, source, started, recorded, stopped_for, process.returncode, time_limit, tail)
+    finally:
+        book.release(source, token)  # a killed crawl could not
     return RunResult(source, state.status, seconds, state.articles_new, state.rounds_new, state.error)
 
 
@@ -112,6 +123,8 @@ def _settle(
     tail: str,
 ) -> RunState:
     """The run's final record: what the crawl wrote, corrected where it was killed or died."""
+    if stopped_for and recorded is not None and recorded.status not in ("running", "interrupted"):
+        stopped_for = None  # it had recorded its end already (it was exiting when the stop came)
     if stopped_for == "timeout":
         error = f"killed at its time limit of {time_limit:g} s"
         return book.settle(token, source, "timeout", started=started, error=error, log_tail=tail)

@@ -27,7 +27,9 @@ from storage.runs import RunBook
 
 logger = logging.getLogger("newsmon.scheduler")
 
-MISFIRE_GRACE = dt.timedelta(hours=6)  # a run delayed (busy workers, a suspended machine) still runs
+# A run delayed (busy workers, a suspended machine) still runs. APScheduler checks the grace when a queued
+# run starts, so it is at least long enough for every other source to take its whole time limit first.
+MISFIRE_GRACE = dt.timedelta(hours=6)
 LOOKBACK = dt.timedelta(days=32)  # how far back the latest scheduled time of a source is looked for
 
 Runner = Callable[..., RunResult]
@@ -90,29 +92,33 @@ class CrawlScheduler:
 
     def run_one(self, name: str) -> RunResult:
         """Crawl one source now, with a log line at its start and one at its end."""
-        if self.stop.is_set():
-            return RunResult(name, "interrupted", 0.0, error="the scheduler is stopping")
-        holder = RunBook(Store(self.db_url)).holder(name)
-        if holder is not None:
-            logger.info("%s: skipped, being crawled already (%s)", name, holder)
-            return RunResult(name, "skipped", 0.0, error=f"being crawled already ({holder})")
-        logger.info("%s: crawl started", name)
         with self._idle:
             self._active += 1
         try:
-            result = self.runner(
-                name,
-                db_url=self.db_url,
-                settings=self.settings,
-                spider_args=self.spider_args,
-                time_limit=self.time_limit,
-                grace=self.grace,
-                stop=self.stop,
-            )
+            return self._run_one(name)
         finally:
             with self._idle:
                 self._active -= 1
                 self._idle.notify_all()
+
+    def _run_one(self, name: str) -> RunResult:
+        if self.stop.is_set():
+            return RunResult(name, "interrupted", 0.0, error="the scheduler is stopping")
+        stale = dt.timedelta(seconds=float(self.settings.get("NEWSMON_LOCK_STALE_SECS", 900)))
+        holder = RunBook(Store(self.db_url)).holder(name, stale)
+        if holder is not None:
+            logger.info("%s: skipped, being crawled already (%s)", name, holder)
+            return RunResult(name, "skipped", 0.0, error=f"being crawled already ({holder})")
+        logger.info("%s: crawl started", name)
+        result = self.runner(
+            name,
+            db_url=self.db_url,
+            settings=self.settings,
+            spider_args=self.spider_args,
+            time_limit=self.time_limit,
+            grace=self.grace,
+            stop=self.stop,
+        )
         logger.info(
             "%s: %s in %.0f s, %d new articles, %d new rounds%s",
             name,
@@ -127,7 +133,8 @@ class CrawlScheduler:
     def wait_idle(self) -> None:
         """Wait until no crawl is running (after `stop` is set, each ends within its grace period)."""
         with self._idle:
-            self._idle.wait_for(lambda: self._active == 0)
+            while self._active:
+                self._idle.wait(timeout=0.5)  # short waits: the main thread stays free to handle signals
 
     def run_now(self, names: list[str]) -> list[RunResult]:
         """Crawl `names` at once, at most `max_parallel` at a time; results in the order given."""
@@ -142,7 +149,7 @@ class CrawlScheduler:
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
-                "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
+                "misfire_grace_time": int(self.misfire_grace().total_seconds()),
             },
         )
         for name, source in sorted(self.sources.items()):
@@ -153,6 +160,11 @@ class CrawlScheduler:
             logger.info("%s: missed its last scheduled run; one catch-up run now", name)
             scheduler.add_job(self.run_one, "date", args=[name], id=f"catch-up:{name}", name=f"{name} (catch-up)")
         return scheduler
+
+    def misfire_grace(self) -> dt.timedelta:
+        """How late a scheduled run may start: hours, or as long as a queue of every other source's crawls."""
+        queue = dt.timedelta(seconds=self.time_limit + self.grace) * len(self.sources) / self.max_parallel
+        return max(MISFIRE_GRACE, queue + dt.timedelta(hours=1))
 
     def next_runs(self) -> list[tuple[str, dt.datetime | None]]:
         """Each source with its next scheduled run time."""

@@ -49,6 +49,8 @@ NEWSMON_RECORD_RUNS = True  # write each run to the store's crawl_runs
 NEWSMON_RUN_TOKEN = None  # names this run in crawl_runs and run_locks (set by the scheduler; else generated)
 NEWSMON_LOCK_STALE_SECS = 900  # a run lock not refreshed for this long belongs to a dead crawl
 NEWSMON_HEARTBEAT_SECS = 30
+NEWSMON_DEADLINE = 0  # epoch seconds (set by the scheduler): the crawl stops itself then, even if orphaned
+NEWSMON_DEADLINE_GRACE = 60  # after the deadline's SIGTERM, before a hard exit
 
 ITEM_PIPELINES = {
     "pipelines.components.ExtractPipeline": 100,

@@ -236,7 +236,9 @@ def _health(name: str, count: int, recent: list[CrawlRun]) -> SourceHealth:
         return SourceHealth(name, count, None, None, 0, 0, 0, 0, None, None, "never run" if not count else None)
     last, watched = recent[0], recent[:WATCH_RUNS]
     flag = None
-    if len(watched) == WATCH_RUNS and all(run.status in {"failed", "interrupted"} for run in watched):
+    if len(watched) == WATCH_RUNS and all(
+        run.status in {"failed", "timeout", "interrupted", "abandoned"} for run in watched
+    ):
         flag = "failing"
     elif len(watched) == WATCH_RUNS and all(run.status == "ok" and run.articles_new == 0 for run in watched):
         flag = "finding nothing"

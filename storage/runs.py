@@ -59,14 +59,31 @@ class RunBook:
             return "another crawl that started at the same moment"
         return None
 
-    def heartbeat(self, source: str, owner: str) -> None:
-        """Say the lock's crawl is alive."""
+    def heartbeat(self, source: str, owner: str) -> bool:
+        """Say the lock's crawl is alive. False when `owner` no longer holds the lock."""
         with store_errors(), Session(self.engine) as session, session.begin():
-            session.execute(
+            done = session.execute(
                 update(RunLock)
                 .where(RunLock.source == source, RunLock.owner == owner)
                 .values(heartbeat=dt.datetime.now(dt.UTC))
             )
+            return bool(done.rowcount)
+
+    def abandon_orphans(self, source: str, owner: str) -> int:
+        """Mark `abandoned` the source's runs still `running` that are not `owner`'s: whoever holds the lock is
+        the only live crawl of the source, so they died without recording their end. Returns how many."""
+        with store_errors(), Session(self.engine) as session, session.begin():
+            done = session.execute(
+                update(CrawlRun)
+                .where(CrawlRun.source == source, CrawlRun.status == "running")
+                .where((CrawlRun.run_token.is_(None)) | (CrawlRun.run_token != owner))
+                .values(
+                    status="abandoned",
+                    finished=dt.datetime.now(dt.UTC),
+                    error="the crawl died without recording its end",
+                )
+            )
+            return done.rowcount
 
     def release(self, source: str, owner: str) -> None:
         """Give the lock back (only `owner` can)."""
@@ -114,10 +131,14 @@ class RunBook:
             return _state(run)
 
     def last_attempt(self, source: str) -> dt.datetime | None:
-        """When the source's last recorded run started, whatever its outcome."""
+        """When the source's last run started that counts as an attempt: any outcome but `interrupted` or
+        `abandoned` (stopped by a shutdown or a crash, not by the site: the run did not get its chance)."""
         with store_errors(), Session(self.engine) as session:
             return session.scalars(
-                select(CrawlRun.started).where(CrawlRun.source == source).order_by(CrawlRun.started.desc()).limit(1)
+                select(CrawlRun.started)
+                .where(CrawlRun.source == source, CrawlRun.status.not_in(("interrupted", "abandoned")))
+                .order_by(CrawlRun.started.desc())
+                .limit(1)
             ).first()
 
 

@@ -11,11 +11,14 @@ extraction cannot), and a crawl that finds it held says who holds it in one line
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
+import signal
 import socket
 import sys
 import threading
+import time
 import uuid
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
@@ -48,25 +51,32 @@ class Command(ScrapyCrawlCommand):
             super().run(args, opts)  # Scrapy's own one-line usage errors
             return
         source, token = args[0], self.settings["NEWSMON_RUN_TOKEN"]
-        book = RunBook(Store(self.settings["NEWSMON_DB_URL"]))
         stale = dt.timedelta(seconds=self.settings.getfloat("NEWSMON_LOCK_STALE_SECS"))
-        held_by = book.acquire(source, token, f"{socket.gethostname()} pid {os.getpid()}", stale)
+        try:
+            book = RunBook(Store(self.settings["NEWSMON_DB_URL"]))
+            held_by = book.acquire(source, token, f"{socket.gethostname()} pid {os.getpid()}", stale)
+            if held_by is None:
+                book.abandon_orphans(source, token)  # runs of crawls that died without recording their end
+        except StoreError as exc:
+            raise UsageError(f"cannot take the run lock of {source}: {exc}", print_help=False) from None
         if held_by is not None:
             sys.stderr.write(f"newsmon: {source} is being crawled already ({held_by}); not starting\n")
             self.exitcode = LOCKED_EXIT
             return
-        stop = threading.Event()
-        beat = threading.Thread(
-            target=_heartbeat,
-            args=(book, source, token, self.settings.getfloat("NEWSMON_HEARTBEAT_SECS"), stop),
-            daemon=True,
+        watch = _Watch(
+            book,
+            source,
+            token,
+            every=self.settings.getfloat("NEWSMON_HEARTBEAT_SECS"),
+            deadline=self.settings.getfloat("NEWSMON_DEADLINE") or None,
+            grace=self.settings.getfloat("NEWSMON_DEADLINE_GRACE"),
         )
-        beat.start()
+        watch.start()
         try:
             super().run(args, opts)
         finally:
-            stop.set()
-            beat.join(timeout=5)
+            watch.stop.set()
+            watch.join(timeout=5)
             try:
                 book.release(source, token)
             except StoreError as exc:  # the lock goes stale on its own
@@ -78,9 +88,43 @@ class Command(ScrapyCrawlCommand):
             self.settings.set("NEWSMON_RUN_TOKEN", uuid.uuid4().hex, priority="cmdline")
 
 
-def _heartbeat(book: RunBook, source: str, token: str, every: float, stop: threading.Event) -> None:
-    while not stop.wait(every):
-        try:
-            book.heartbeat(source, token)
-        except StoreError:  # a busy store: the next beat tries again
-            continue
+class _Watch(threading.Thread):
+    """Keeps the run lock fresh while the crawl lives, and ends a crawl that outlives its deadline.
+
+    A thread, so a reactor busy with extraction does not stop the heartbeat; and the crawl's own deadline, so a
+    crawl whose scheduler died (it runs in its own process group) still ends: SIGTERM at the deadline, then
+    a hard exit after the grace period. A crawl that finds its lock taken over stops too.
+    """
+
+    def __init__(
+        self, book: RunBook, source: str, token: str, *, every: float, deadline: float | None, grace: float
+    ) -> None:
+        super().__init__(daemon=True, name="newsmon-watch")
+        self.book, self.source, self.token = book, source, token
+        self.every, self.deadline, self.grace = every, deadline, grace
+        self.stop = threading.Event()
+        self._last_beat = time.time()
+
+    def run(self) -> None:
+        terminated = False
+        while not self.stop.wait(min(self.every, 1.0) if self.deadline else self.every):
+            now = time.time()
+            if self.deadline and now > self.deadline + self.grace:
+                sys.stderr.write(f"newsmon: {self.source}: past its deadline and grace period; exiting\n")
+                with contextlib.suppress(StoreError):
+                    self.book.release(self.source, self.token)
+                os._exit(1)  # its run row stays `running`: the next crawl of the source marks it abandoned
+            if self.deadline and now > self.deadline and not terminated:
+                terminated = True
+                os.kill(os.getpid(), signal.SIGTERM)  # Scrapy closes gracefully
+            if now - self._last_beat < self.every:
+                continue
+            self._last_beat = now
+            try:
+                kept = self.book.heartbeat(self.source, self.token)
+            except StoreError:  # a busy store: the next beat tries again
+                continue
+            if not kept and not terminated:  # the lock was taken over (we looked dead): stop
+                sys.stderr.write(f"newsmon: {self.source}: the run lock was taken over; stopping\n")
+                terminated = True
+                os.kill(os.getpid(), signal.SIGTERM)
