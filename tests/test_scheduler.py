@@ -310,7 +310,7 @@ def _popen_scheduler(*args: str, db: Path) -> subprocess.Popen[str]:
 @pytest.mark.slow
 def test_two_schedulers_and_a_manual_crawl_never_crawl_one_source_at_once(tmp_path: Path) -> None:
     with serve(Site()) as site:
-        local_site(site, 16, delay=0.5)  # about 8 s of crawling: the others start well within it
+        local_site(site, 24, delay=0.5)  # 12 s of crawling: the others start well within it
         seeds = tmp_path / "seeds"
         write_local_seed(seeds, "slow", site.base_url)
         db = tmp_path / "newsmon.db"
@@ -333,7 +333,7 @@ def test_two_schedulers_and_a_manual_crawl_never_crawl_one_source_at_once(tmp_pa
     recorded = runs(db)
     assert [row["status"] for row in recorded] == ["ok"]
     with sqlite3.connect(db) as connection:
-        assert connection.execute("SELECT count(*), count(DISTINCT url) FROM articles").fetchone() == (16, 16)
+        assert connection.execute("SELECT count(*), count(DISTINCT url) FROM articles").fetchone() == (24, 24)
         assert connection.execute("SELECT count(*) FROM run_locks").fetchone() == (0,)
 
 
@@ -372,7 +372,7 @@ def test_serving_catches_up_a_never_run_source_logs_it_and_stops_cleanly_on_sigt
     interrupted; the scheduler exits 0 with nothing left running or locked."""
     with serve(Site()) as quick, serve(Site()) as slow:
         local_site(quick, 2)
-        local_site(slow, 30, delay=0.3)
+        local_site(slow, 60, delay=0.3)  # 18 s: still running whatever the machine's load
         seeds = tmp_path / "seeds"
         write_local_seed(seeds, "quick", quick.base_url)
         write_local_seed(seeds, "slow", slow.base_url)
@@ -385,7 +385,7 @@ def test_serving_catches_up_a_never_run_source_logs_it_and_stops_cleanly_on_sigt
             assert time.monotonic() < deadline, "the quick source was not caught up"
             time.sleep(0.2)
         serving.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
+        time.sleep(0.05)
         serving.send_signal(signal.SIGTERM)  # impatient: a second signal is only logged
         _, stderr = serving.communicate(timeout=60)
     assert serving.returncode == 0 and "Traceback" not in stderr, stderr[-3000:]
