@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +17,9 @@ from rich.console import Console
 from rich.table import Table
 
 from crawler.formatting import money, parse_amount, safe_text
+from crawler.output import FORMATS, write_file, write_records
 from crawler.seeds import PROJECT_ROOT
-from pipelines.dates import parse_since
+from pipelines.dates import parse_query_date
 from pipelines.funding import ROUND_TYPES
 from storage import RoundFilters, StoreError, db_url, list_articles, list_rounds, list_runs, source_health
 from storage.engine import remove_sqlite
@@ -38,9 +40,9 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dt
     if value is None:
         return None
     try:
-        return parse_since(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date as YYYY-MM-DD") from None
+        return parse_query_date(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _amount(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
@@ -234,31 +236,96 @@ def _read_page(file: Path) -> str:
     return html_to_unicode(None, body)[1]
 
 
-@cli.command(epilog="Example: newsmon rounds --since 2024-05-01 --min-amount 20M --round series_b --json")
-@click.option("--since", callback=_date, metavar="DATE", help="Announced on or after (YYYY-MM-DD).")
-@click.option("--until", callback=_date, metavar="DATE", help="Announced on or before (YYYY-MM-DD).")
-@click.option("--company", metavar="TEXT", help="Company name contains TEXT.")
-@click.option("--investor", metavar="TEXT", help="An investor's name contains TEXT.")
-@click.option("--min-amount", callback=_amount, metavar="AMOUNT", help="At least AMOUNT (USD when known): 5M, 1.2B.")
-@click.option("--round", "round_type", type=click.Choice(sorted(ROUND_TYPES)), help="Round type.")
-@click.option("--source", metavar="NAME", help="Reported by this source (seed name).")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many rounds.")
-@click.option(
-    "--with-confirmed-rumors",
-    "confirmed_rumors",
-    is_flag=True,
-    help="Also list rumours an announced round has confirmed (each with confirmed_by).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+ROUND_COLUMNS = (
+    "id", "announced", "company", "amount", "currency", "amount_usd", "round", "lead_investors", "investors",
+    "valuation", "status", "confidence", "outlets", "sources", "confirmed_by", "rumor_sources",
+)  # fmt: skip
+ARTICLE_COLUMNS = ("url", "source", "title", "author", "published", "date_source", "language", "rounds")
+
+
+def round_filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The filters of `newsmon rounds`, shared with `newsmon export rounds`."""
+    options = [
+        click.option(
+            "--since", callback=_date, metavar="DATE", help="Announced on or after: 2024-05-01, 7d, yesterday."
+        ),
+        click.option("--until", callback=_date, metavar="DATE", help="Announced on or before (as --since)."),
+        click.option("--company", metavar="TEXT", help="Company name contains TEXT."),
+        click.option("--investor", metavar="TEXT", help="An investor's name contains TEXT."),
+        click.option("--lead-only", is_flag=True, help="With --investor: only rounds that investor led."),
+        click.option(
+            "--min-amount", callback=_amount, metavar="AMOUNT", help="At least AMOUNT (USD when known): 5M, 1.2B."
+        ),
+        click.option("--currency", metavar="CODE", help="Amount in this currency (ISO 4217: USD, EUR, INR)."),
+        click.option("--round", "round_type", type=click.Choice(sorted(ROUND_TYPES)), help="Round type."),
+        click.option("--status", type=click.Choice(["announced", "rumored"]), help="Announced or rumoured."),
+        click.option("--source", metavar="NAME", help="Reported by this source (seed name)."),
+        click.option("--sort", type=click.Choice(["announced", "amount"]), default="announced", show_default=True),
+        click.option("--limit", type=click.IntRange(min=1), help="At most this many rounds."),
+        click.option(
+            "--with-confirmed-rumors",
+            "confirmed_rumors",
+            is_flag=True,
+            help="Also list rumours an announced round has confirmed (each with confirmed_by).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _round_filters(filters: dict[str, Any]) -> RoundFilters:
+    if filters.get("lead_only") and not filters.get("investor"):
+        raise click.UsageError("--lead-only needs --investor")
+    return RoundFilters(round=filters.pop("round_type"), **filters)
+
+
+@cli.command(epilog="Example: newsmon rounds --since 7d --min-amount 20M --investor sequoia --lead-only")
+@round_filter_options
+@click.option("--format", "fmt", type=click.Choice(["table", *FORMATS]), default="table", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (--format json).")
 @click.pass_obj
-def rounds(obj: dict[str, str], as_json: bool, round_type: str | None, **filters: Any) -> None:
+def rounds(obj: dict[str, str], fmt: str, as_json: bool, **filters: Any) -> None:
     """Funding rounds in the store, newest first (a rumour an announcement confirmed is listed with it, in
     rumor_sources)."""
-    found = _query(list_rounds, obj["db_url"], RoundFilters(round=round_type, **filters))
-    if as_json:
-        _print_json([record.as_json() for record in found])
+    found = [record.as_json() for record in _query(list_rounds, obj["db_url"], _round_filters(filters))]
+    fmt = "json" if as_json else fmt
+    if fmt == "table":
+        _print_rounds_table(_console(), found, title=f"{len(found)} funding round(s)")
         return
-    _print_rounds_table(_console(), [r.as_json() for r in found], title=f"{len(found)} funding round(s)")
+    write_records(found, fmt, sys.stdout, ROUND_COLUMNS)
+
+
+@cli.command(
+    epilog="Examples: newsmon export rounds --format csv --out rounds.csv --since 30d  |  "
+    "newsmon export articles --format jsonl --out articles.jsonl"
+)
+@click.argument("what", type=click.Choice(["rounds", "articles"]))
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="csv", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="The file to write.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@round_filter_options
+@click.pass_obj
+def export(obj: dict[str, str], what: str, fmt: str, out: Path, force: bool, **filters: Any) -> None:
+    """Write rounds or articles to a file (CSV cells a spreadsheet would run as formulas are escaped).
+
+    Articles take --since and --source of the filters; rounds take them all."""
+    if out.exists() and not force:
+        raise CliError(f"{out} exists: use --force to replace it")
+    if what == "rounds":
+        records = [r.as_json() for r in _query(list_rounds, obj["db_url"], _round_filters(filters))]
+        columns: tuple[str, ...] = ROUND_COLUMNS
+    else:
+        found = _query(
+            list_articles, obj["db_url"], since=filters["since"], source=filters["source"], limit=filters["limit"]
+        )
+        records, columns = [a.as_json() for a in found], ARTICLE_COLUMNS
+    try:
+        write_file(out, records, fmt, columns, force)
+    except (FileExistsError, OSError) as exc:
+        message = str(exc) if isinstance(exc, FileExistsError) else f"{out}: cannot write ({exc.strerror})"
+        raise CliError(message) from None
+    click.echo(f"{len(records)} {what} written to {out} ({fmt})")
 
 
 @cli.command(epilog="Example: newsmon sources --json")

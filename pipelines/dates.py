@@ -116,3 +116,38 @@ def parse_since(value: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"since must be a date as YYYY-MM-DD, not {value!r}") from None
+
+
+_RELATIVE = re.compile(r"^\s*(\d{1,4})\s*([dwmy])\s*$", re.IGNORECASE)
+_RELATIVE_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+
+
+def parse_query_date(value: str, today: dt.date | None = None) -> dt.date:
+    """A date people type in a query: `2024-05-01`, `7d` / `2w` / `3m` / `1y` ago, `today`, `yesterday`, or
+    words dateparser reads ("last monday", "3 days ago"), relative to `today` (UTC by default).
+
+    Raises:
+        ValueError: with a one-line message when the value is none of these.
+    """
+    text = value.strip() if isinstance(value, str) else ""
+    today = today or today_utc()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date (month or day out of range)") from None
+    relative = _RELATIVE.match(text)
+    if relative:
+        return today - dt.timedelta(days=int(relative[1]) * _RELATIVE_DAYS[relative[2].lower()])
+    if text and len(text) <= _MAX_DATE_TEXT:
+        import dateparser  # imported lazily: it is slow to import
+
+        base = dt.datetime.combine(today, dt.time(12))
+        settings = {**_DATEPARSER_SETTINGS, "RELATIVE_BASE": base, "REQUIRE_PARTS": []}
+        try:
+            parsed = dateparser.parse(text, languages=["en"], settings=settings)
+        except (ValueError, TypeError, OverflowError, AttributeError, re.error):
+            parsed = None
+        if parsed is not None:
+            return parsed.date()
+    raise ValueError(f"{value!r} is not a date: use YYYY-MM-DD, 7d, 2w, yesterday or 'last monday'")

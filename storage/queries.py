@@ -26,6 +26,10 @@ class RoundFilters:
     source: str | None = None
     limit: int | None = None
     confirmed_rumors: bool = False  # also list rumours an announced round has confirmed
+    lead_only: bool = False  # with `investor`: only rounds that investor led
+    currency: str | None = None  # ISO 4217 code of the amount
+    status: str | None = None  # announced | rumored (rumored lists confirmed rumours too)
+    sort: str = "announced"  # announced (newest first) | amount (largest first, USD where it converts)
 
 
 @dataclass(frozen=True)
@@ -314,9 +318,19 @@ def list_articles(
 
 
 def _round_query(filters: RoundFilters) -> Select[tuple[FundingRound]]:
-    query = select(FundingRound).order_by(FundingRound.announced.desc().nulls_last(), FundingRound.id.desc())
-    if not filters.confirmed_rumors:
+    if filters.sort == "amount":
+        size = func.coalesce(FundingRound.amount_usd, FundingRound.amount)
+        query = select(FundingRound).order_by(size.desc().nulls_last(), FundingRound.announced.desc(), FundingRound.id)
+    elif filters.sort == "announced":
+        query = select(FundingRound).order_by(FundingRound.announced.desc().nulls_last(), FundingRound.id.desc())
+    else:
+        raise ValueError(f"unknown sort {filters.sort!r}: use announced or amount")
+    if filters.status:
+        query = query.where(FundingRound.status == filters.status)
+    if not filters.confirmed_rumors and filters.status != "rumored":
         query = query.where(FundingRound.confirmed_by.is_(None))
+    if filters.currency:
+        query = query.where(FundingRound.currency == filters.currency.upper())
     if filters.since:
         query = query.where(FundingRound.announced >= filters.since)
     if filters.until:
@@ -338,6 +352,8 @@ def _round_query(filters: RoundFilters) -> Select[tuple[FundingRound]]:
             .join(Investor, Investor.id == RoundInvestor.investor_id)
             .where(Investor.name.ilike(_contains(filters.investor), escape="\\"))
         )
+        if filters.lead_only:
+            investors = investors.where(RoundInvestor.role == "lead")
         query = query.where(FundingRound.id.in_(investors))
     if filters.source:
         reported = (

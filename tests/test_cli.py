@@ -130,7 +130,11 @@ def test_tables(filled_store: str, capsys) -> None:
     "argv",
     [
         ["rounds", "--bogus"],
-        ["rounds", "--since", "last tuesday"],
+        ["rounds", "--since", "the day the music died"],
+        ["rounds", "--since", "2024-02-30"],
+        ["rounds", "--lead-only"],
+        ["rounds", "--format", "xml"],
+        ["export", "rounds"],
         ["rounds", "--min-amount", "lots"],
         ["rounds", "--round", "series_z"],
         ["rounds", "--limit", "0"],

@@ -1,0 +1,64 @@
+"""Machine output of records: JSON, JSON Lines and CSV (spreadsheet-safe), to a stream or to a file."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+FORMATS = ("json", "jsonl", "csv")
+# A spreadsheet runs a cell starting with these as a formula (CSV injection): such cells get a leading '.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_URL_LISTS = {"sources", "rumor_sources"}
+
+
+def csv_cell(name: str, value: Any) -> Any:
+    """One CSV cell: lists joined ("; ", URLs by spaces), None empty, text that a spreadsheet would run escaped."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        value = (" " if name in _URL_LISTS else "; ").join(str(item) for item in value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_records(records: Sequence[dict[str, Any]], fmt: str, stream: IO[str], columns: Iterable[str]) -> None:
+    """Write `records` to `stream` as `fmt` (json, jsonl or csv); CSV has exactly `columns`, in order."""
+    if fmt == "json":
+        json.dump(list(records), stream, ensure_ascii=False, indent=2)
+        stream.write("\n")
+    elif fmt == "jsonl":
+        for record in records:
+            stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+    elif fmt == "csv":
+        names = list(columns)
+        writer = csv.DictWriter(stream, fieldnames=names, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for record in records:
+            writer.writerow({name: csv_cell(name, record.get(name)) for name in names})
+    else:
+        raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+def write_file(path: Path, records: Sequence[dict[str, Any]], fmt: str, columns: Iterable[str], force: bool) -> None:
+    """Write `records` to `path` all at once (a temporary file renamed over it).
+
+    Raises:
+        FileExistsError: `path` exists and `force` is false.
+    """
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists: use --force to replace it")
+    folder = path.resolve().parent
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            write_records(records, fmt, stream, columns)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

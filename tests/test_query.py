@@ -1,0 +1,154 @@
+"""`newsmon rounds` filters, sorts and formats, and `newsmon export`, on a store built from the real corpus pages."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler.cli import main
+from crawler.output import csv_cell
+from pipelines.dates import parse_query_date
+from storage import Store
+from tests.test_storage import article
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def corpus_store(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Every corpus page ingested once (15 rounds), shared by the tests of this module (read only)."""
+    folder = tmp_path_factory.mktemp("query")
+    labels = [json.loads(line) for line in (shared / "corpus" / "pages.jsonl").read_text().splitlines()]
+    manifest = folder / "all.tsv"
+    manifest.write_text("".join(f"{p['url']}\t{shared / 'corpus' / p['file']}\n" for p in labels))
+    url = f"sqlite:///{folder / 'corpus.db'}"
+    assert main(["--db", url, "ingest", "--manifest", str(manifest)]) == 0
+    return url
+
+
+def rounds(capsys: pytest.CaptureFixture[str], url: str, *argv: str) -> list[dict]:
+    code, out, err = run(capsys, "--db", url, "rounds", "--json", *argv)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def names(found: list[dict]) -> list[str]:
+    return [f"{r['company']} {r['amount']}" for r in found]
+
+
+def test_each_filter_returns_exactly_the_matching_rounds(corpus_store: str, capsys) -> None:
+    everything = rounds(capsys, corpus_store)
+    assert len(everything) == 15
+
+    def expect(rule) -> list[str]:  # noqa: ANN001 - the rule, applied to the full listing in Python
+        return names([r for r in everything if rule(r)])
+
+    big = rounds(capsys, corpus_store, "--min-amount", "30M")
+    assert names(big) == expect(lambda r: (r["amount_usd"] or 0) >= 30e6) and len(big) == 7
+    assert rounds(capsys, corpus_store, "--min-amount", "5M") == rounds(capsys, corpus_store, "--min-amount", "5000000")
+    assert names(rounds(capsys, corpus_store, "--round", "series_c")) == expect(lambda r: r["round"] == "series_c")
+    window = rounds(capsys, corpus_store, "--since", "2016-04-22", "--until", "2016-05-20")
+    assert names(window) == expect(lambda r: "2016-04-22" <= r["announced"] <= "2016-05-20") and window
+    scale = rounds(capsys, corpus_store, "--investor", "scale venture")
+    led = rounds(capsys, corpus_store, "--investor", "scale venture", "--lead-only")
+    assert names(scale) == expect(lambda r: "Scale Venture Partners" in r["investors"])
+    assert names(led) == expect(lambda r: "Scale Venture Partners" in r["lead_investors"])
+    assert len(led) == 2 and len(scale) > len(led)  # Forter and CircleCI's B led; JFrog and Agari only joined
+    assert names(rounds(capsys, corpus_store, "--company", "circle")) == ["CircleCI 6000000", "CircleCI 18000000"]
+    assert len(rounds(capsys, corpus_store, "--currency", "usd")) == len(expect(lambda r: r["currency"] == "USD"))
+    assert rounds(capsys, corpus_store, "--status", "rumored") == []
+    assert names(rounds(capsys, corpus_store, "--limit", "3")) == names(everything[:3])
+
+
+def test_sorts(corpus_store: str, capsys) -> None:
+    by_date = rounds(capsys, corpus_store)
+    assert [r["announced"] for r in by_date] == sorted((r["announced"] for r in by_date), reverse=True)
+    by_amount = rounds(capsys, corpus_store, "--sort", "amount")
+    amounts = [r["amount_usd"] for r in by_amount]
+    stated = [a for a in amounts if a is not None]
+    assert stated == sorted(stated, reverse=True) and amounts[: len(stated)] == stated  # undisclosed last
+    assert by_amount[0]["company"] == "Cabify"
+
+
+def test_formats_carry_the_same_rounds(corpus_store: str, capsys) -> None:
+    as_json = rounds(capsys, corpus_store, "--round", "series_c")
+    _, out, _ = run(capsys, "--db", corpus_store, "rounds", "--round", "series_c", "--format", "jsonl")
+    assert [json.loads(line) for line in out.splitlines()] == as_json
+    _, out, _ = run(capsys, "--db", corpus_store, "rounds", "--round", "series_c", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["company"], float(r["amount"]), r["round"]) for r in rows] == [
+        (r["company"], r["amount"], r["round"]) for r in as_json
+    ]
+    assert [r["investors"].split("; ") for r in rows] == [r["investors"] for r in as_json]
+    _, out, _ = run(capsys, "--db", corpus_store, "rounds", "--round", "series_c")
+    assert "$32M" in out and "$50M" in out and "series c" in out
+
+
+def test_export_reads_back_escapes_formulas_and_never_overwrites(tmp_path: Path, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store(url)
+    store.save_article(
+        article("https://a.example/x/", title='=HYPERLINK("http://evil")'), [], source=None, listed_url="u"
+    )
+    store.save_article(
+        article("https://a.example/y/", text_body="other", title="Acme raises $20M"), [], source=None, listed_url="v"
+    )
+    out = tmp_path / "articles.csv"
+    code, said, err = run(capsys, "--db", url, "export", "articles", "--format", "csv", "--out", str(out))
+    assert code == 0 and "2 articles written" in said, err
+    with out.open(newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    assert sorted(r["title"] for r in rows) == ['\'=HYPERLINK("http://evil")', "Acme raises $20M"]
+    assert sorted(r["url"] for r in rows) == ["https://a.example/x/", "https://a.example/y/"]
+    before = out.read_bytes()
+    code, _, err = run(capsys, "--db", url, "export", "articles", "--out", str(out))
+    assert code == 1 and "exists: use --force" in err and out.read_bytes() == before
+    code, _, _ = run(capsys, "--db", url, "export", "articles", "--format", "json", "--out", str(out), "--force")
+    assert code == 0 and len(json.loads(out.read_text())) == 2
+
+
+def test_export_rounds_as_json_lines(corpus_store: str, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "rounds.jsonl"
+    code, _, err = run(
+        capsys, "--db", corpus_store, "export", "rounds", "--format", "jsonl", "--out", str(out), "--min-amount", "20M"
+    )
+    assert code == 0, err
+    exported = [json.loads(line) for line in out.read_text().splitlines()]
+    assert exported == rounds(capsys, corpus_store, "--min-amount", "20M")
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+49 30", "'+49 30"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("Acme", "Acme"),
+    ],
+)
+def test_csv_cells_a_spreadsheet_would_run_are_escaped(value: str, escaped: str) -> None:
+    assert csv_cell("title", value) == escaped
+    assert csv_cell("amount", 5e6) == 5e6 and csv_cell("investors", ["A", "=B"]) == "A; =B"
+
+
+def test_query_dates() -> None:
+    today = dt.date(2026, 11, 26)
+    assert parse_query_date("2024-05-01", today) == dt.date(2024, 5, 1)
+    assert parse_query_date("7d", today) == dt.date(2026, 11, 19)
+    assert parse_query_date("2w", today) == dt.date(2026, 11, 12)
+    assert parse_query_date("yesterday", today) == dt.date(2026, 11, 25)
+    assert parse_query_date("3 days ago", today) == dt.date(2026, 11, 23)
+    for bad in ("", "soon-ish", "2024-02-30"):
+        with pytest.raises(ValueError, match="not a date"):
+            parse_query_date(bad, today)
