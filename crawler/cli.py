@@ -21,8 +21,18 @@ from crawler.output import FORMATS, write_file, write_records
 from crawler.seeds import PROJECT_ROOT
 from pipelines.dates import parse_query_date
 from pipelines.funding import ROUND_TYPES
-from storage import RoundFilters, StoreError, db_url, list_articles, list_rounds, list_runs, source_health
+from storage import (
+    RoundFilters,
+    StoreError,
+    db_url,
+    list_articles,
+    list_rounds,
+    list_runs,
+    search_articles,
+    source_health,
+)
 from storage.engine import remove_sqlite
+from storage.queries import MATCH_END, MATCH_START
 
 if TYPE_CHECKING:
     from pipelines.extract import Article
@@ -326,6 +336,37 @@ def export(obj: dict[str, str], what: str, fmt: str, out: Path, force: bool, **f
         message = str(exc) if isinstance(exc, FileExistsError) else f"{out}: cannot write ({exc.strerror})"
         raise CliError(message) from None
     click.echo(f"{len(records)} {what} written to {out} ({fmt})")
+
+
+@cli.command(
+    epilog="""Examples: newsmon search 'humanoid robots'  |  newsmon search '"series b" AND fintech' --since 30d"""
+)
+@click.argument("query")
+@click.option("--since", callback=_date, metavar="DATE", help="Published on or after: 2024-05-01, 7d, yesterday.")
+@click.option("--source", metavar="NAME", help="Only this source (seed name).")
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most this many articles.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def search(
+    obj: dict[str, str], query: str, since: dt.date | None, source: str | None, limit: int, as_json: bool
+) -> None:
+    """Full-text search over article titles and texts, best match first, with highlighted snippets.
+
+    QUERY: words (all must appear), "a phrase", OR, NOT, prefix* (SQLite FTS5 syntax)."""
+    hits = _query(search_articles, obj["db_url"], query, since=since, source=source, limit=limit)
+    if as_json:
+        _print_json([hit.as_json() for hit in hits])
+        return
+    console = _console()
+    console.print(f"{len(hits)} article(s) for {safe_text(query)}", highlight=False)
+    for hit in hits:
+        snippet = safe_text(" ".join(hit.snippet.split()))
+        snippet = snippet.replace(MATCH_START, "[bold yellow]").replace(MATCH_END, "[/bold yellow]")
+        console.print(
+            f"\n[bold]{safe_text(hit.title)}[/bold]  {hit.published or ''}  {safe_text(hit.source or '')}\n"
+            f"{safe_text(hit.url)}\n{snippet}",
+            highlight=False,
+        )
 
 
 @cli.command(epilog="Example: newsmon sources --json")

@@ -9,10 +9,12 @@ from storage.queries import (
     RoundFilters,
     RoundRecord,
     RunRecord,
+    SearchHit,
     SourceHealth,
     list_articles,
     list_rounds,
     list_runs,
+    search_articles,
     source_health,
 )
 from storage.repository import SaveResult, Store
@@ -22,6 +24,7 @@ __all__ = [
     "RoundFilters",
     "RoundRecord",
     "RunRecord",
+    "SearchHit",
     "SaveResult",
     "SourceHealth",
     "Store",
@@ -30,5 +33,6 @@ __all__ = [
     "list_articles",
     "list_rounds",
     "list_runs",
+    "search_articles",
     "source_health",
 ]

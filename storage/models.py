@@ -202,3 +202,8 @@ class ListingValidator(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     checked: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+def not_managed(name: str | None, type_: str, _parent_names: object) -> bool:
+    """For Alembic's comparison: False for the SQLite full-text index (`articles_fts*`), which no model maps."""
+    return not (type_ == "table" and name is not None and name.startswith("articles_fts"))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 
 from pipelines.urls import outlet
-from storage.engine import reader_engine, store_errors
+from storage.engine import StoreError, reader_engine, store_errors
 from storage.models import Article, CrawlRun, FundingRound, Investor, RoundArticle, RoundInvestor, Source
 
 
@@ -402,3 +404,105 @@ def _number(value: float | None) -> float | int | None:
     if value is None:
         return None
     return int(value) if float(value).is_integer() else value
+
+
+MATCH_START, MATCH_END = "\ue000", "\ue001"  # around matched words in snippets (private-use characters)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One article found by `search_articles`, best first; `snippet` marks matches with MATCH_START/END."""
+
+    url: str
+    source: str | None
+    title: str | None
+    published: dt.date | None
+    rank: float
+    snippet: str
+
+    def as_json(self) -> dict[str, object]:
+        """The hit, its snippet's matches between ** (as Markdown bold)."""
+        return {
+            "url": self.url,
+            "source": self.source,
+            "title": self.title,
+            "published": self.published.isoformat() if self.published else None,
+            "rank": round(self.rank, 3),
+            "snippet": self.snippet.replace(MATCH_START, "**").replace(MATCH_END, "**"),
+        }
+
+
+def search_articles(
+    url: str, query: str, *, since: dt.date | None = None, source: str | None = None, limit: int = 20
+) -> list[SearchHit]:
+    """Articles matching a full-text query over titles and texts, best first.
+
+    On SQLite the FTS5 index answers (its query syntax: words, "a phrase", OR, NOT, prefix*; a title match
+    weighs ten times a text match); elsewhere every word must appear, ranked by how often.
+
+    Raises:
+        StoreError: the query is malformed (one line), or the store cannot be read.
+    """
+    if not query.strip():
+        raise StoreError('an empty search: give words or a "phrase"')
+    with store_errors(), Session(reader_engine(url)) as session:
+        if session.get_bind().dialect.name == "sqlite":
+            return _fts_search(session, query, since, source, limit)
+        return _plain_search(session, query, since, source, limit)
+
+
+def _fts_search(session: Session, query: str, since: dt.date | None, source: str | None, limit: int) -> list[SearchHit]:
+    where = ["articles_fts MATCH :query"]
+    params: dict[str, object] = {"query": query, "limit": limit, "start": MATCH_START, "end": MATCH_END}
+    if since:
+        where.append("a.published >= :since")
+        params["since"] = since.isoformat()
+    if source:
+        where.append("s.name = :source")
+        params["source"] = source
+    sql = text(
+        "SELECT a.url, s.name, a.title, a.published, bm25(articles_fts, 10.0, 1.0) AS rank,"
+        " snippet(articles_fts, 1, :start, :end, '…', 24) FROM articles_fts"
+        " JOIN articles a ON a.id = articles_fts.rowid LEFT JOIN sources s ON s.id = a.source_id"
+        f" WHERE {' AND '.join(where)} ORDER BY rank LIMIT :limit"
+    )
+    try:
+        rows = session.execute(sql, params).all()
+    except OperationalError as exc:
+        raise StoreError(f"cannot search for {query!r}: {str(exc.orig).splitlines()[0]}") from None
+    return [
+        SearchHit(url, name, title, _day(published), -rank, snippet or "")
+        for url, name, title, published, rank, snippet in rows
+    ]
+
+
+def _plain_search(
+    session: Session, query: str, since: dt.date | None, source: str | None, limit: int
+) -> list[SearchHit]:
+    words = [w for w in re.findall(r"\w+", query.casefold()) if w]
+    if not words:
+        raise StoreError(f"cannot search for {query!r}: no words in it")
+    found = select(Article, Source.name).outerjoin(Source, Article.source_id == Source.id)
+    for word in words:
+        pattern = _contains(word)
+        found = found.where(or_(Article.title.ilike(pattern, escape="\\"), Article.text.ilike(pattern, escape="\\")))
+    if since:
+        found = found.where(Article.published >= since)
+    if source:
+        found = found.where(Source.name == source)
+    hits = []
+    for article, name in session.execute(found.limit(2000)):
+        title, body = (article.title or "").casefold(), (article.text or "").casefold()
+        rank = sum(10 * title.count(w) + body.count(w) for w in words)
+        at = min((body.find(w) for w in words if w in body), default=0)
+        excerpt = (article.text or "")[max(0, at - 80) : at + 160]
+        for word in words:
+            excerpt = re.sub(f"(?i)({re.escape(word)})", f"{MATCH_START}\\1{MATCH_END}", excerpt)
+        hits.append(SearchHit(article.url, name, article.title, article.published, float(rank), excerpt))
+    return sorted(hits, key=lambda hit: -hit.rank)[:limit]
+
+
+def _day(value: object) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])

@@ -152,3 +152,46 @@ def test_query_dates() -> None:
     for bad in ("", "soon-ish", "2024-02-30"):
         with pytest.raises(ValueError, match="not a date"):
             parse_query_date(bad, today)
+
+
+def test_search_ranks_an_article_with_the_phrase_first(corpus_store: str, capsys) -> None:
+    code, out, err = run(capsys, "--db", corpus_store, "search", "email security", "--json")
+    assert code == 0, err
+    hits = json.loads(out)
+    assert len(hits) >= 2
+    top = hits[0]
+    assert "email security" in (top["title"] + " " + top["snippet"].replace("**", "")).casefold()
+    assert "**" in top["snippet"]  # the matched words are marked
+    code, out, _ = run(capsys, "--db", corpus_store, "search", '"email security"', "--json")
+    phrase = json.loads(out)
+    assert phrase and all("email security" in (h["title"] + h["snippet"].replace("**", "")).casefold() for h in phrase)
+    assert {h["url"] for h in phrase} <= {h["url"] for h in hits}
+    code, out, _ = run(capsys, "--db", corpus_store, "search", "email security", "--since", "2016-05-24", "--json")
+    recent = json.loads(out)
+    assert recent and all(h["published"] >= "2016-05-24" for h in recent)
+    assert len(recent) == len([h for h in hits if h["published"] and h["published"] >= "2016-05-24"])
+    code, out, _ = run(capsys, "--db", corpus_store, "search", "email security")
+    assert code == 0 and "article(s) for email security" in out
+
+
+@pytest.mark.parametrize("query", ['"unclosed', "AND", "   "])
+def test_a_malformed_search_is_one_line(corpus_store: str, capsys, query: str) -> None:
+    code, out, err = run(capsys, "--db", corpus_store, "search", query)
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_the_search_index_follows_article_updates(tmp_path: Path, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store(url)
+    store.save_article(
+        article("https://a.example/x/", text_body="Humanoid robots learn to walk."), [], source=None, listed_url="u"
+    )
+    _, out, _ = run(capsys, "--db", url, "search", "humanoid", "--json")
+    assert [h["url"] for h in json.loads(out)] == ["https://a.example/x/"]
+    store.save_article(
+        article("https://a.example/x/", text_body="Quadruped machines learn to run."), [], source=None, listed_url="u"
+    )
+    _, out, _ = run(capsys, "--db", url, "search", "humanoid", "--json")
+    assert json.loads(out) == []
+    _, out, _ = run(capsys, "--db", url, "search", "quadruped", "--json")
+    assert [h["url"] for h in json.loads(out)] == ["https://a.example/x/"]

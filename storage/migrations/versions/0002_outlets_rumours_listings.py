@@ -10,6 +10,7 @@
 - `crawl_runs.listings_unchanged`: how many feeds and sitemaps answered 304 Not Modified; `run_token` (how
   the scheduler finds the run its crawl process recorded) and `log_tail` (the end of a failed crawl's log).
 - `run_locks`: one row per source being crawled, so two crawls of one source never run at once.
+- `articles_fts` (SQLite): an FTS5 index of article titles and texts, kept in step by triggers.
 - `funding_rounds_view` gains `outlet_count` and `confirmed_by`.
 
 Revision ID: 0002
@@ -85,9 +86,31 @@ def upgrade() -> None:
         sa.Column("holder", sa.Text()),
     )
     op.execute(_view_sql(connection.dialect.name))
+    if connection.dialect.name == "sqlite":
+        for statement in FTS_SQLITE:
+            op.execute(statement)
+        op.execute("INSERT INTO articles_fts(articles_fts) VALUES ('rebuild')")
+
+
+# Full-text search over titles and texts (SQLite FTS5, an external-content index kept in step by triggers).
+FTS_SQLITE = (
+    "CREATE VIRTUAL TABLE articles_fts USING fts5(title, text, content='articles', content_rowid='id',"
+    " tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN"
+    " INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END",
+    "CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN"
+    " INSERT INTO articles_fts(articles_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text); END",
+    "CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, text ON articles BEGIN"
+    " INSERT INTO articles_fts(articles_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);"
+    " INSERT INTO articles_fts(rowid, title, text) VALUES (new.id, new.title, new.text); END",
+)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for name in ("articles_fts_insert", "articles_fts_delete", "articles_fts_update"):
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute("DROP TABLE IF EXISTS articles_fts")
     op.execute("DROP VIEW IF EXISTS funding_rounds_view")
     op.drop_table("run_locks")
     op.drop_column("crawl_runs", "log_tail")
