@@ -18,12 +18,15 @@ from rich.table import Table
 
 from crawler.formatting import money, parse_amount, safe_text
 from crawler.output import FORMATS, write_file, write_records
+from crawler.reports import bar, largest, round_stats
+from crawler.reports import digest as make_digest
 from crawler.seeds import PROJECT_ROOT
 from pipelines.dates import parse_query_date
 from pipelines.funding import ROUND_TYPES
 from storage import (
     RoundFilters,
     StoreError,
+    articles_per_source,
     db_url,
     list_articles,
     list_rounds,
@@ -367,6 +370,56 @@ def search(
             f"{safe_text(hit.url)}\n{snippet}",
             highlight=False,
         )
+
+
+@cli.command(epilog="Example: newsmon stats --since 90d")
+@click.option("--since", callback=_date, metavar="DATE", help="Rounds announced on or after: 2024-05-01, 30d.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def stats(obj: dict[str, str], since: dt.date | None, fmt: str) -> None:
+    """Rounds and money per week and per round type, top lead investors, busiest sources."""
+    found = [r.as_json() for r in _query(list_rounds, obj["db_url"], RoundFilters(since=since))]
+    figures = round_stats(found, _query(articles_per_source, obj["db_url"], since=since))
+    if fmt == "json":
+        _print_json(figures)
+        return
+    console = _console()
+    console.print(
+        f"[bold]{figures['rounds']} round(s)[/bold], {money(figures['usd'], 'USD')} disclosed"
+        f" ({figures['undisclosed']} undisclosed)" + (f" since {since}" if since else ""),
+        highlight=False,
+    )
+    sections = (
+        ("Per week", "week", "by_week", "usd"),
+        ("Per round type", "round", "by_round", "rounds"),
+        ("Top lead investors", "investor", "top_leads", "rounds"),
+        ("Busiest sources", "source", "busiest_sources", "articles"),
+    )
+    for title, key, section, measure in sections:
+        rows = figures[section]
+        table = Table(title=title, title_justify="left")
+        for column in (key.capitalize(), "Rounds" if measure != "articles" else "Articles", "USD", ""):
+            table.add_column(column, justify="right" if column in ("Rounds", "Articles", "USD") else "left")
+        top = largest(row[measure] for row in rows)
+        for row in rows:
+            count = row.get("rounds", row.get("articles", 0))
+            table.add_row(
+                safe_text(str(row[key])),
+                str(int(count)),
+                money(row["usd"], "USD") if "usd" in row else "",
+                bar(row[measure], top),
+            )
+        console.print(table)
+
+
+@cli.command(epilog="Example: newsmon digest --since 1d --format html > digest.html")
+@click.option("--since", callback=_date, default="1d", show_default=True, metavar="DATE", help="Announced since.")
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
+@click.pass_obj
+def digest(obj: dict[str, str], since: dt.date, fmt: str) -> None:
+    """The rounds announced since DATE as a short report (totals and a table), ready for an email."""
+    found = [r.as_json() for r in _query(list_rounds, obj["db_url"], RoundFilters(since=since))]
+    click.echo(make_digest(found, since, fmt), nl=False)
 
 
 @cli.command(epilog="Example: newsmon sources --json")

@@ -287,6 +287,20 @@ def list_rounds(url: str, filters: RoundFilters | None = None) -> list[RoundReco
         return [_round_record(row, rumours.get(row.id, [])) for row in rows]
 
 
+def articles_per_source(url: str, *, since: dt.date | None = None) -> dict[str, int]:
+    """How many stored articles each source gave (published since `since`); pages with no source as "-"."""
+    query = (
+        select(func.coalesce(Source.name, "-"), func.count(Article.id))
+        .select_from(Article)
+        .outerjoin(Source, Article.source_id == Source.id)
+        .group_by(Source.name)
+    )
+    if since:
+        query = query.where(Article.published >= since)
+    with store_errors(), Session(reader_engine(url)) as session:
+        return {name: count for name, count in session.execute(query)}
+
+
 def list_articles(
     url: str, *, since: dt.date | None = None, source: str | None = None, limit: int | None = None
 ) -> list[ArticleRecord]:

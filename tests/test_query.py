@@ -12,7 +12,7 @@ import pytest
 
 from crawler.cli import main
 from crawler.output import csv_cell
-from pipelines.dates import parse_query_date
+from pipelines.dates import parse_query_date, today_utc
 from storage import Store
 from tests.test_storage import article
 
@@ -195,3 +195,49 @@ def test_the_search_index_follows_article_updates(tmp_path: Path, capsys) -> Non
     assert json.loads(out) == []
     _, out, _ = run(capsys, "--db", url, "search", "quadruped", "--json")
     assert [h["url"] for h in json.loads(out)] == ["https://a.example/x/"]
+
+
+def test_stats_add_up_to_the_rounds(corpus_store: str, capsys) -> None:
+    everything = rounds(capsys, corpus_store)
+    code, out, err = run(capsys, "--db", corpus_store, "stats", "--format", "json")
+    assert code == 0, err
+    figures = json.loads(out)
+    assert figures["rounds"] == len(everything) == sum(week["rounds"] for week in figures["by_week"])
+    disclosed = sum(r["amount_usd"] or 0 for r in everything)
+    assert figures["usd"] == disclosed == pytest.approx(sum(week["usd"] for week in figures["by_week"]))
+    assert figures["undisclosed"] == sum(1 for r in everything if r["amount"] is None)
+    by_round = {row["round"]: row["rounds"] for row in figures["by_round"]}
+    assert by_round["series_c"] == sum(1 for r in everything if r["round"] == "series_c")
+    assert figures["top_leads"][0] == {"investor": "Scale Venture Partners", "rounds": 2, "usd": 50e6}
+    assert sum(row["articles"] for row in figures["busiest_sources"]) == 104  # every stored corpus page
+    code, out, _ = run(capsys, "--db", corpus_store, "stats", "--since", "2016-05-01")
+    assert code == 0 and "3 round(s)" in out and "Scale Venture Partners" in out and "█" in out
+
+
+def test_digest_lists_the_rounds_since_a_date_with_totals(corpus_store: str, capsys) -> None:
+    code, out, err = run(capsys, "--db", corpus_store, "digest", "--since", "2016-05-16")
+    assert code == 0, err
+    assert out.startswith("# Funding rounds since 2016-05-16") and "3 round(s), $46M disclosed in total" in out
+    assert out.count("\n| 20") == 3 and "| Agari | $22M | series d | Norwest Venture Partners | 3 |" in out
+
+
+def test_html_digest_escapes_what_pages_said(tmp_path: Path, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store(url)
+    found = {
+        "company": "<script>alert(1)</script> Labs",
+        "amount": 5e6,
+        "currency": "USD",
+        "amount_usd": 5e6,
+        "round": "seed",
+        "lead_investors": ["A|B Capital"],
+        "investors": ["A|B Capital"],
+        "valuation": None,
+        "status": "announced",
+        "confidence": 0.9,
+    }
+    store.save_article(article("https://a.example/x/", published=today_utc()), [found], source=None, listed_url="u")
+    _, page, _ = run(capsys, "--db", url, "digest", "--format", "html", "--since", "7d")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; Labs" in page and "<table>" in page
+    _, markdown, _ = run(capsys, "--db", url, "digest", "--since", "7d")
+    assert "A\\|B Capital" in markdown  # a pipe in a cell does not split the Markdown table
