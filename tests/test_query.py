@@ -241,3 +241,40 @@ def test_html_digest_escapes_what_pages_said(tmp_path: Path, capsys) -> None:
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; Labs" in page and "<table>" in page
     _, markdown, _ = run(capsys, "--db", url, "digest", "--since", "7d")
     assert "A\\|B Capital" in markdown  # a pipe in a cell does not split the Markdown table
+
+
+@pytest.mark.slow
+def test_queries_in_a_loop_never_see_a_locked_database_while_a_crawl_writes(tmp_path: Path) -> None:
+    """A reader (rounds, articles, search, stats' source counts) polling while a crawl stores 20 articles."""
+    import subprocess
+    import sys
+
+    from crawler.replay import settings_args
+    from storage import articles_per_source, list_articles, list_rounds, search_articles
+    from tests.conftest import PROJECT_ROOT
+    from tests.httpsite import Site, serve
+    from tests.test_scheduler import FAST, local_site, write_local_seed
+
+    url = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    Store(url)  # the schema exists before the reader starts
+    with serve(Site()) as site:
+        local_site(site, 20, delay=0.1)
+        write_local_seed(tmp_path / "seeds", "busy", site.base_url)
+        settings = {**FAST, "NEWSMON_SEEDS_DIR": str(tmp_path / "seeds"), "NEWSMON_DB_URL": url}
+        crawl = subprocess.Popen(
+            [sys.executable, "-m", "scrapy", "crawl", "busy", *settings_args(settings)],
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        reads, seen = 0, 0
+        while crawl.poll() is None:
+            seen = len(list_articles(url))
+            list_rounds(url)
+            search_articles(url, "company")
+            articles_per_source(url)
+            reads += 1
+        _, stderr = crawl.communicate(timeout=60)
+    assert crawl.returncode == 0 and "locked" not in stderr, stderr[-2000:]
+    assert reads > 10 and len(list_articles(url)) == 20 and seen <= 20
