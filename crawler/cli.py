@@ -422,6 +422,79 @@ def digest(obj: dict[str, str], since: dt.date, fmt: str) -> None:
     click.echo(make_digest(found, since, fmt), nl=False)
 
 
+SERVE_METADATA = {
+    "title": "newsmon: startup funding rounds from the tech press",
+    "description": "Read-only. One row per round in funding_rounds_view; articles holds the texts they came from.",
+    "databases": {
+        "*": {
+            "tables": {
+                "funding_rounds_view": {
+                    "description": "One row per funding round, as `newsmon rounds` shows it.",
+                    "columns": {
+                        "company": "The company that raised.",
+                        "amount": "The amount raised, in `currency`; empty when undisclosed.",
+                        "currency": "ISO 4217 code of `amount` and `valuation`.",
+                        "amount_usd": "The amount in US dollars (fixed rate table in the repository).",
+                        "round": "pre_seed, seed, series_a … series_j, growth, debt, grant …; empty when not named.",
+                        "leads": "Lead investors, '; '-separated.",
+                        "investors": "Every investor named as taking part, leads included.",
+                        "valuation": "The valuation the reports give for this round.",
+                        "status": "announced, or rumored.",
+                        "announced": "The date of the earliest report announcing it.",
+                        "outlet_count": "How many outlets reported it.",
+                        "source_count": "How many articles reported it.",
+                        "sources": "The URLs of those articles, space-separated.",
+                        "confirmed_by": "For a rumour: the round_id of the announcement that confirmed it.",
+                    },
+                },
+                "articles": {"description": "Every stored article: canonical URL, metadata and clean text."},
+                "crawl_runs": {"description": "Every crawl of every source: when, how it ended, what it found."},
+            }
+        }
+    },
+}
+
+
+@cli.command(epilog="Example: newsmon serve --port 8001   (then open http://127.0.0.1:8001/)")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
+@click.pass_obj
+def serve(obj: dict[str, str], host: str, port: int) -> None:
+    """Browse the store read-only in Datasette (pip install "newsmon[web]"), front page the rounds view."""
+    from storage.engine import sqlite_path
+
+    path = sqlite_path(obj["db_url"])
+    if path is None:
+        raise CliError("newsmon serve shows a SQLite store; for other databases use their own tools")
+    if not path.exists():
+        raise CliError(f"no store at {path} yet: run a crawl or `newsmon demo` first")
+    try:
+        import datasette  # noqa: F401 - only checks the optional extra is there
+    except ImportError:
+        raise CliError('Datasette is not installed: pip install "newsmon[web]"') from None
+    with tempfile.TemporaryDirectory(prefix="newsmon-serve-") as folder:
+        metadata = Path(folder) / "metadata.json"
+        metadata.write_text(json.dumps(SERVE_METADATA), encoding="utf-8")
+        plugins = Path(__file__).resolve().parent / "datasette_plugins"
+        command = [sys.executable, "-m", "datasette", "serve", str(path), "--metadata", str(metadata)]
+        command += [
+            "--plugins-dir",
+            str(plugins),
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--setting",
+            "sql_time_limit_ms",
+            "3000",
+        ]
+        click.echo(f"Serving {path} read-only at http://{host}:{port}/ (Ctrl-C stops)", err=True)
+        try:
+            subprocess.run(command, check=False)
+        except KeyboardInterrupt:
+            pass
+
+
 @cli.command(epilog="Example: newsmon sources --json")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj

@@ -278,3 +278,58 @@ def test_queries_in_a_loop_never_see_a_locked_database_while_a_crawl_writes(tmp_
         _, stderr = crawl.communicate(timeout=60)
     assert crawl.returncode == 0 and "locked" not in stderr, stderr[-2000:]
     assert reads > 10 and len(list_articles(url)) == 20 and seen <= 20
+
+
+@pytest.mark.slow
+def test_serve_shows_the_rounds_view_read_only_over_http(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    from tests.conftest import PROJECT_ROOT
+    from tests.test_storage import round_
+
+    db = tmp_path / "newsmon.db"
+    Store(f"sqlite:///{db}").save_article(article(), [round_("Acme Robotics", 40e6)], source=None, listed_url="u")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "--db", f"sqlite:///{db}", "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(
+                    f"{base}/newsmon/funding_rounds_view.json?_shape=array", timeout=5
+                ) as reply:
+                    rows = json.load(reply)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline and server.poll() is None, "newsmon serve did not come up"
+                time.sleep(0.3)
+        assert [(r["company"], r["amount"], r["leads"]) for r in rows] == [("Acme Robotics", 40e6, "Sequoia Capital")]
+        with urllib.request.urlopen(f"{base}/", timeout=5) as reply:  # the front page is the view
+            assert reply.url.endswith("/newsmon/funding_rounds_view")
+        with urllib.request.urlopen(f"{base}/-/metadata.json", timeout=5) as reply:  # columns are described
+            columns = json.load(reply)["databases"]["*"]["tables"]["funding_rounds_view"]["columns"]
+        assert columns["outlet_count"] == "How many outlets reported it."
+        request = urllib.request.Request(
+            f"{base}/newsmon.json?sql=" + urllib.request.quote("DELETE FROM articles"), method="GET"
+        )
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(request, timeout=5)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    from storage import list_articles
+
+    assert len(list_articles(f"sqlite:///{db}")) == 1  # the DELETE was refused: the store is read-only

@@ -1,0 +1,1 @@
+"""Datasette plugins of `newsmon serve` (loaded with --plugins-dir)."""
