@@ -139,16 +139,22 @@ def same_round(a: RoundView, b: RoundView) -> bool:
     ("Mistral" ~ "Mistral AI") with a shared amount or lead."""
     if a.status != b.status or abs((a.announced - b.announced).days) > MERGE_WINDOW_DAYS:
         return False
-    if a.round and b.round and a.round != b.round:
+    if _contradict(a, b, MERGE_AMOUNT_TOLERANCE):
         return False
     gap = amount_gap(a, b)
-    if gap is not None and gap > MERGE_AMOUNT_TOLERANCE:
-        return False
     if a.keys & b.keys:
         return True
     if not same_company(a.company, b.company):
         return False
     return gap is not None or bool(a.leads & b.leads)
+
+
+def _contradict(a: RoundView, b: RoundView, tolerance: float) -> bool:
+    """Two rounds that name different round types, or amounts further apart than `tolerance`."""
+    if a.round and b.round and a.round != b.round:
+        return True
+    gap = amount_gap(a, b)
+    return gap is not None and gap > tolerance
 
 
 def confirms(announced: RoundView, rumour: RoundView) -> bool:
@@ -161,11 +167,9 @@ def confirms(announced: RoundView, rumour: RoundView) -> bool:
         return False
     if not (announced.keys & rumour.keys or same_company(announced.company, rumour.company)):
         return False
-    if announced.round and rumour.round and announced.round != rumour.round:
+    if _contradict(announced, rumour, RUMOUR_AMOUNT_TOLERANCE):
         return False
     gap = amount_gap(announced, rumour)
-    if gap is not None and gap > RUMOUR_AMOUNT_TOLERANCE:
-        return False
     return gap is not None or bool(announced.round and announced.round == rumour.round)
 
 

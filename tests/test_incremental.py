@@ -48,6 +48,15 @@ def _publish(site: Site, feed: list[Entry], sitemap: list[Entry]) -> None:
         site.pages[entry.url.removeprefix(base)] = Page(article_page(entry.url, entry.title, entry.published))
 
 
+def _nightly(db_file: Path, seeds: Path, workdir: Path) -> dict[str, object]:
+    """One crawl of the local site without `-a since`, as the nightly run makes it; its final stats."""
+    done, stats = crawl(
+        "localnews", db_url=f"sqlite:///{db_file}", since=None, seeds_dir=seeds, extra_settings=FAST, workdir=workdir
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    return stats
+
+
 def _rows(db_file: Path) -> dict[str, list[tuple]]:
     with sqlite3.connect(db_file) as connection:
         return {
@@ -70,16 +79,7 @@ def test_unchanged_site_costs_only_its_listings_and_a_change_fetches_only_what_i
         _publish(site, feed=[*fresh, old], sitemap=[fresh[0], extra])
 
         def run() -> dict[str, object]:
-            done, stats = crawl(
-                "localnews",
-                db_url=f"sqlite:///{db_file}",
-                since=None,
-                seeds_dir=seeds,
-                extra_settings=FAST,
-                workdir=tmp_path,
-            )
-            assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
-            return stats
+            return _nightly(db_file, seeds, tmp_path)
 
         first = run()  # first run: the last two days, from the listings' dates, before fetching anything
         assert first["newsmon/persist/articles_new"] == 3
@@ -134,16 +134,7 @@ def test_an_article_that_could_not_be_fetched_is_retried_next_run(tmp_path: Path
         site.pages["/news/beta-raises-3m/"].status = 403
 
         def run() -> dict[str, object]:
-            done, stats = crawl(
-                "localnews",
-                db_url=f"sqlite:///{db_file}",
-                since=None,
-                seeds_dir=seeds,
-                extra_settings=FAST,
-                workdir=tmp_path,
-            )
-            assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
-            return stats
+            return _nightly(db_file, seeds, tmp_path)
 
         def validators() -> dict[str, tuple]:
             with sqlite3.connect(db_file) as connection:
