@@ -110,7 +110,7 @@ class FundingRound(Base):
     # rebuilds the table under funding_rounds_view; storage/rounds.py clears it when that round goes.
     confirmed_by: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # alerts look for changed rounds
 
     investors: Mapped[list[RoundInvestor]] = relationship(
         back_populates="funding_round", cascade="all, delete-orphan", order_by="RoundInvestor.position"
@@ -202,6 +202,39 @@ class ListingValidator(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     checked: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class AlertRule(Base):
+    """An alert rule by name, and since when it watches: rounds stored before that never alert it."""
+
+    __tablename__ = "alert_rules"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    checked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the start of its last completed check
+
+
+class AlertDelivery(Base):
+    """One alert of one round to one channel of one rule: version 1 is the new round, later ones its updates."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (UniqueConstraint("rule", "channel", "round_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(100))
+    # Not a foreign key: the record of what was sent outlives a round merged into another.
+    round_id: Mapped[int] = mapped_column(Integer, index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(8))  # new | update
+    fingerprint: Mapped[str] = mapped_column(String(64))  # the round's amount, leads and valuation as sent
+    summary: Mapped[str] = mapped_column(Text)  # the one line that was sent, for people reading the log
+    status: Mapped[str] = mapped_column(String(12), index=True)  # sending | sent | failed | dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_attempt: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 def not_managed(name: str | None, type_: str, _parent_names: object) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Select, func, or_, select, text
@@ -285,6 +286,40 @@ def list_rounds(url: str, filters: RoundFilters | None = None) -> list[RoundReco
             for confirmed, article_url in linked:
                 rumours.setdefault(confirmed, []).append(article_url)
         return [_round_record(row, rumours.get(row.id, [])) for row in rows]
+
+
+def rounds_by_id(url: str, ids: Iterable[int]) -> dict[int, RoundRecord]:
+    """The stored rounds with these ids (ids no longer stored are left out)."""
+    wanted = sorted(set(ids))
+    found: dict[int, RoundRecord] = {}
+    with store_errors(), Session(reader_engine(url)) as session:
+        for start in range(0, len(wanted), 500):
+            query = (
+                select(FundingRound)
+                .where(FundingRound.id.in_(wanted[start : start + 500]))
+                .options(
+                    selectinload(FundingRound.investors).selectinload(RoundInvestor.investor),
+                    selectinload(FundingRound.articles).selectinload(RoundArticle.article),
+                )
+            )
+            found.update((row.id, _round_record(row, [])) for row in session.scalars(query))
+    return found
+
+
+def round_texts(url: str, ids: Iterable[int]) -> dict[int, str]:
+    """The titles and texts of the articles reporting each round, joined (for keyword matching)."""
+    wanted = sorted(set(ids))
+    texts: dict[int, list[str]] = {}
+    with store_errors(), Session(reader_engine(url)) as session:
+        for start in range(0, len(wanted), 500):
+            query = (
+                select(RoundArticle.round_id, Article.title, Article.text)
+                .join(Article, Article.id == RoundArticle.article_id)
+                .where(RoundArticle.round_id.in_(wanted[start : start + 500]))
+            )
+            for round_id, title, body in session.execute(query):
+                texts.setdefault(round_id, []).extend([title or "", body or ""])
+    return {round_id: "\n".join(parts) for round_id, parts in texts.items()}
 
 
 def articles_per_source(url: str, *, since: dt.date | None = None) -> dict[str, int]:
