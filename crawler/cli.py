@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from crawler.alerts.commands import alerts
 from crawler.formatting import money, parse_amount, safe_text
 from crawler.output import FORMATS, write_file, write_records
 from crawler.reports import bar, largest, round_stats
@@ -731,6 +732,9 @@ def _print_rounds_table(console: Console, found: list[dict[str, Any]], title: st
             str(item.get("outlets") or len(item.get("sources") or [])) if "sources" in item else "",
         )
     console.print(table)
+
+
+cli.add_command(alerts)
 
 
 def main(argv: list[str] | None = None) -> int:

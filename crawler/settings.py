@@ -56,7 +56,10 @@ ITEM_PIPELINES = {
     "pipelines.components.ExtractPipeline": 100,
     "pipelines.components.DetectPipeline": 200,
     "pipelines.components.PersistPipeline": 300,
+    "pipelines.components.AlertPipeline": 400,
 }
+# The alerts file: None means $NEWSMON_ALERTS, else alerts.toml in the project (if it exists); "off": no alerts.
+NEWSMON_ALERTS = None
 
 # Keep Scrapy's default request fingerprinter: replay caches are keyed on it (DESIGN "Replay").
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import DropItem
 
+from crawler.alerts import AlertConfig, AlertConfigError, alerts_path, load_alerts, run_alerts, start_watching
 from pipelines.extract import ExtractionSkipped, extract_article
 from pipelines.funding import detect_rounds
 from pipelines.items import PageItem
@@ -104,3 +106,61 @@ class PersistPipeline(_StatsPipeline):
         self.count("rounds_new", result.rounds_new)
         self.count("rounds_merged", result.rounds_merged)
         return item
+
+
+class AlertPipeline(_StatsPipeline):
+    """Deliver the alerts of the alerts file (`NEWSMON_ALERTS`) when the crawl ends.
+
+    New rules start watching when the crawl opens, so the rounds this crawl stores can alert them. Nothing
+    here can fail the crawl: a bad alerts file, an unreachable store or a dead receiver is a warning, and an
+    undelivered alert is retried by the next crawl or `newsmon alerts run`.
+    """
+
+    area = "alerts"
+
+    def open_spider(self) -> None:
+        self.config: AlertConfig | None = None
+        setting = self.crawler.settings.get("NEWSMON_ALERTS")
+        path = alerts_path(setting)
+        if path is None:
+            return
+        if not path.exists():
+            if setting is not None or os.environ.get("NEWSMON_ALERTS"):
+                logger.warning("No alerts: the alerts file %s does not exist", path)
+            return
+        try:
+            config = load_alerts(path)
+            start_watching(self.crawler.settings["NEWSMON_DB_URL"], config)
+        except (AlertConfigError, StoreError) as exc:
+            logger.warning("No alerts in this crawl: %s", exc)
+            return
+        self.config = config
+
+    def process_item(self, item: PageItem) -> PageItem:
+        return item
+
+    def close_spider(self) -> None:
+        if self.config is None:
+            return
+        try:
+            report = run_alerts(self.crawler.settings["NEWSMON_DB_URL"], self.config)
+        except StoreError as exc:
+            logger.warning("Alerts not delivered (the next run will): %s", exc)
+            return
+        except Exception:  # a crawl's data is stored by now; an alerting bug must not turn it into a failure
+            logger.warning("Alerts not delivered (the next run will retry)", exc_info=True)
+            return
+        for outcome in report.outcomes:
+            self.count(outcome.status)
+            if outcome.status == "sent":
+                logger.info("Alert sent: %s -> %s: %s", outcome.rule, outcome.channel, outcome.summary)
+            else:
+                logger.warning(
+                    "Alert %s: %s -> %s: %s (%s)",
+                    outcome.status,
+                    outcome.rule,
+                    outcome.channel,
+                    outcome.summary,
+                    outcome.error,
+                )
+        logger.info("%s", report.line())
