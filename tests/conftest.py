@@ -86,7 +86,7 @@ def crawl(
     it fetches for real (tests point it at a server on 127.0.0.1). `workdir` holds the stats file
     (default: beside the cache).
     """
-    settings: dict[str, str] = {"NEWSMON_DB_URL": db_url}
+    settings: dict[str, str] = {"NEWSMON_DB_URL": db_url, "NEWSMON_ALERTS": "off"}  # alert tests turn them on
     if cache_dir is not None:
         if not cache_dir.exists():
             write_cache(cache_dir, spider, pages or {})
