@@ -134,6 +134,9 @@ class AlertPipeline(_StatsPipeline):
         except (AlertConfigError, StoreError) as exc:
             logger.warning("No alerts in this crawl: %s", exc)
             return
+        except Exception:  # alerts are an extra: nothing in them may stop the crawl
+            logger.warning("No alerts in this crawl", exc_info=True)
+            return
         self.config = config
 
     def process_item(self, item: PageItem) -> PageItem:

@@ -123,13 +123,26 @@ class AlertLedger:
                     found[(row.rule, row.channel, row.round_id)] = _delivery(row)
         return found
 
-    def ever_sent(self, rule: str, channel: str, round_id: int) -> bool:
-        """Has any version of this round been sent for this rule to this channel?"""
+    def created_times(self, round_ids: Iterable[int]) -> dict[int, dt.datetime]:
+        """When each stored round was created. A delivery older than its round was for an earlier round that
+        had the same id (SQLite reuses the highest id after a delete)."""
+        wanted = sorted(set(round_ids))
+        found: dict[int, dt.datetime] = {}
+        with store_errors(), Session(self.engine) as session:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                query = select(FundingRound.id, FundingRound.created_at).where(FundingRound.id.in_(chunk))
+                found.update((round_id, created) for round_id, created in session.execute(query))
+        return found
+
+    def ever_sent(self, rule: str, channel: str, round_id: int, since: dt.datetime) -> bool:
+        """Has any version of this round (created at `since`) been sent for this rule to this channel?"""
         query = select(func.count(AlertDelivery.id)).where(
             AlertDelivery.rule == rule,
             AlertDelivery.channel == channel,
             AlertDelivery.round_id == round_id,
             AlertDelivery.status == "sent",
+            AlertDelivery.created >= since,
         )
         with store_errors(), Session(self.engine) as session:
             return bool(session.scalar(query))
@@ -190,16 +203,29 @@ class AlertLedger:
             )
             return result.rowcount == 1
 
-    def finish(self, ids: Iterable[int], now: dt.datetime, error: str | None = None, status: str | None = None) -> None:
-        """Record how deliveries ended: `sent`, or `failed` with `error` (or `status`, e.g. `dropped`)."""
-        ids = list(ids)
-        if not ids:
-            return
-        values: dict[str, object] = {"status": status or ("failed" if error else "sent"), "error": error}
+    def finish(self, delivery_id: int, attempts: int, now: dt.datetime, error: str | None = None) -> None:
+        """Record how a claimed delivery ended: `sent`, or `failed` with `error`. Only the run that holds the
+        claim (the attempt it made) can finish it."""
+        values: dict[str, object] = {"status": "failed" if error else "sent", "error": error}
         if error is None:
             values["sent"] = now
+        self._move(delivery_id, "sending", attempts, values)
+
+    def drop(self, delivery: Delivery, reason: str) -> None:
+        """Stop retrying a failed (or abandoned) delivery, with the reason, unless another run took it."""
+        self._move(delivery.id, delivery.status, delivery.attempts, {"status": "dropped", "error": reason})
+
+    def _move(self, delivery_id: int, status: str, attempts: int, values: dict[str, object]) -> None:
         with store_errors(), Session(self.engine) as session, session.begin():
-            session.execute(update(AlertDelivery).where(AlertDelivery.id.in_(ids)).values(**values))
+            session.execute(
+                update(AlertDelivery)
+                .where(
+                    AlertDelivery.id == delivery_id,
+                    AlertDelivery.status == status,
+                    AlertDelivery.attempts == attempts,
+                )
+                .values(**values)
+            )
 
     def sent_to(self, channel: str, limit: int) -> list[Delivery]:
         """The newest deliveries sent to `channel` (what its Atom file lists)."""

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from crawler.alerts import AlertConfigError, load_alerts, run_alerts
 from crawler.alerts.channels import DeliveryError, SmtpSettings, post_webhook
+from crawler.alerts.dispatch import MAX_ATTEMPTS
 from crawler.alerts.messages import Alert, atom_feed, headline, slack_text
 from crawler.cli import main
 from storage import RoundFilters, RoundRecord, list_rounds, list_runs
@@ -76,6 +77,12 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802 - aiosmtpd's hook
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
+
+
+def mailbox_port() -> int:
+    import os
+
+    return int(os.environ["NEWSMON_SMTP_PORT"])
 
 
 def _free_port() -> int:
@@ -204,7 +211,8 @@ def test_a_receiver_failing_with_500_gets_every_alert_on_the_next_run(
     with sqlite3.connect(tmp_path / "newsmon.db") as connection:
         statuses = connection.execute("SELECT channel, status, COUNT(*) FROM alert_deliveries GROUP BY 1, 2")
         n = len(expected)
-        assert sorted(statuses.fetchall()) == [("feed", "sent", n), ("hook", "failed", n), ("mail", "sent", 1)]
+        # the others wait unclaimed: rule big keeps its last check time, so the next run sees their rounds again
+        assert sorted(statuses.fetchall()) == [("feed", "sent", n), ("hook", "failed", 1), ("mail", "sent", 1)]
 
     receiver.status = 200
     receiver.posts.clear()
@@ -248,8 +256,8 @@ def test_alerts_run_retries_after_a_dead_receiver_and_sends_updates(
     assert out.count("due     big -> hook") == len(expected)
     assert main(["--db", url, "alerts", "run", "--file", str(alerts)]) == 1
     out, err = capsys.readouterr()
-    assert out.count("failed  big -> hook") == len(expected) and "cannot reach the webhook" in out
-    assert "not tried: an earlier alert to this channel failed" in out
+    assert out.count("failed  big -> hook") == 1 and "cannot reach the webhook" in out
+    assert out.count("waiting big -> hook") == len(expected) - 1 and "not tried: the channel failed earlier" in out
     assert err.strip() == f"newsmon: {len(expected)} alert(s) not delivered; the next run retries them"
 
     alerts.write_text(alerts.read_text().replace(dead, receiver.url))
@@ -343,6 +351,10 @@ def test_rules_match_the_seed_round(shared: Path, tmp_path: Path, capsys: pytest
         ('[rules.r]\nchannels = ["c"]\nstatuses = ["leaked"]', "rules.r.statuses: use announced and/or rumored"),
         ('[channels.h]\ntype = "webhook"\nurl = "file:///etc/passwd"', "channels.h.url: must be an http(s) URL"),
         ('[channels.h]\ntype = "webhook"', "channels.h: give exactly one of url and url_env"),
+        ('[channels.h]\ntype = "webhook"\nurl = "http://[::1/hook"', "channels.h.url: not a valid URL"),
+        ('[channels.h]\ntype = "webhook"\nurl = "http://example.com:abc/"', "channels.h.url: not a valid URL"),
+        ('[channels.m]\ntype = "email"\nto = "a@b.example"\nsubject_prefix = "x\\nBcc: c@d.example"', "one line"),
+        ('[channels.f]\ntype = "atom"\npath = "a\\u0000b.atom"', "channels.f.path: must not contain a NUL"),
         ('[channels.m]\ntype = "email"\nto = ["not an address"]', "channels.m.to: must be one or more email"),
         ('[channels.s]\ntype = "sms"', "channels.s.type: must be one of webhook, email, atom"),
         ("[rule.r]", "unknown table 'rule'"),
@@ -387,6 +399,95 @@ def test_a_bad_alerts_file_does_not_fail_the_crawl(shared: Path, tmp_path: Path)
     assert list_runs(url, limit=1)[0].status == "ok" and list_rounds(url)
 
 
+def test_channel_failures_of_any_kind_are_recorded_and_other_channels_still_deliver(
+    shared: Path, tmp_path: Path, mailbox: Mailbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The webhook URL points at an SMTP server (no HTTP answer), and two rules share it: one failure, one
+    timeout's worth of waiting, and the Atom feed and the email still go out."""
+    smtp_port = mailbox_port()
+    alerts = write_alerts(tmp_path, f"http://127.0.0.1:{smtp_port}/hook")
+    text = alerts.read_text() + '\n[rules.also-big]\nmin_amount_usd = "30M"\nchannels = ["hook"]\n'
+    alerts.write_text(text)
+    url = _ingested_store(tmp_path, shared, capsys, alerts)
+    report = run_alerts(url, load_alerts(alerts))
+    hook = [o for o in report.outcomes if o.channel == "hook"]
+    assert [o.status for o in hook].count("failed") == 1
+    assert all(o.status == "waiting" for o in hook if o.status != "failed")
+    assert "webhook failed: BadStatusLine" in next(o.error for o in hook if o.status == "failed")
+    assert len(feedparser.parse(tmp_path / "alerts.atom").entries) == len(big_rounds(url))
+    assert len(mailbox.messages) == 1
+
+
+def test_a_failing_alert_is_retried_past_a_week_until_it_has_failed_often(
+    shared: Path, tmp_path: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alerts = write_alerts(tmp_path, receiver.url)
+    alerts.write_text(alerts.read_text().replace('channels = ["mail"]', 'channels = ["hook"]'))
+    url = _ingested_store(tmp_path, shared, capsys, alerts)
+    config = load_alerts(alerts)
+    receiver.status = 503
+    start = dt.datetime.now(dt.UTC)
+    assert run_alerts(url, config, now=start).count("failed") == 1
+    receiver.status = 200
+    receiver.posts.clear()
+    later = run_alerts(url, config, now=start + dt.timedelta(days=8))  # one failed attempt: not given up
+    assert later.count("sent") == len(big_rounds(url)) + 1 and later.count("dropped") == 0
+    assert sorted(p["rule"] for p in receiver.posts) == ["big"] * len(big_rounds(url)) + ["salesforce-led"]
+
+    receiver.status = 503
+    gone = next(iter(big_rounds(url)))
+    engine = create_engine(url)
+    with Session(engine) as session, session.begin():
+        session.get(FundingRound, gone).amount_usd = 9e9  # a material change: an update is due
+        session.get(FundingRound, gone).amount = 9e9
+        session.get(FundingRound, gone).updated_at = start + dt.timedelta(days=8, hours=1)  # on this test's clock
+    engine.dispose()
+    moment = start + dt.timedelta(days=8, hours=1)
+    for _ in range(MAX_ATTEMPTS):
+        moment += dt.timedelta(days=1)
+        assert run_alerts(url, config, now=moment).count("failed") >= 1
+    final = run_alerts(url, config, now=moment + dt.timedelta(days=1))
+    big = [o for o in final.outcomes if o.rule == "big"]
+    assert [o.status for o in big] == ["dropped"] and big[0].error.startswith(f"gave up after {MAX_ATTEMPTS} attempts")
+
+
+def test_a_round_that_reuses_a_deleted_rounds_id_alerts_as_new(
+    shared: Path, tmp_path: Path, receiver: Receiver, mailbox: Mailbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SQLite gives the highest id again after that round is deleted; its deliveries must not pass as ours."""
+    alerts = write_alerts(tmp_path, receiver.url)
+    url = _ingested_store(tmp_path, shared, capsys, alerts)
+    assert run_alerts(url, load_alerts(alerts)).count("sent") > 0
+    newest = max(big_rounds(url))
+    engine = create_engine(url)
+    with Session(engine) as session, session.begin():
+        old = session.get(FundingRound, newest)
+        session.delete(old)
+        session.flush()
+        now = dt.datetime.now(dt.UTC)
+        session.add(
+            FundingRound(
+                id=newest,
+                company="Newco",
+                company_key="newco",
+                amount=40e6,
+                currency="USD",
+                amount_usd=40e6,
+                status="announced",
+                created_at=now,
+                updated_at=now,
+                evidence={},
+            )
+        )
+    engine.dispose()
+    receiver.posts.clear()
+    report = run_alerts(url, load_alerts(alerts))
+    assert [(p["event"], p["round"]["company"], p["round"]["id"]) for p in receiver.posts] == [
+        ("round.new", "Newco", newest)
+    ]
+    assert report.count("failed") == 0
+
+
 def test_scraped_text_cannot_ping_a_channel_or_break_the_feed() -> None:
     record = RoundRecord(
         company="<!channel> Evil\x07Corp",
@@ -419,6 +520,10 @@ def test_smtp_settings_refuse_a_password_in_clear_to_another_host() -> None:
     assert (settings.security, settings.port) == ("starttls", 587)
     with pytest.raises(DeliveryError, match="NEWSMON_SMTP_PORT is not a port number"):
         SmtpSettings.from_env({"NEWSMON_SMTP_PORT": "smtp"})
+    with pytest.raises(DeliveryError, match="NEWSMON_SMTP_PORT is not a port number: '70000'"):
+        SmtpSettings.from_env({"NEWSMON_SMTP_PORT": "70000"})
+    with pytest.raises(DeliveryError, match="must be one line"):
+        SmtpSettings.from_env({"NEWSMON_SMTP_FROM": "a@b.example\nBcc: c@d.example"})
 
 
 def test_webhook_body_is_signed_when_a_secret_is_set(receiver: Receiver) -> None:
@@ -429,6 +534,9 @@ def test_webhook_body_is_signed_when_a_secret_is_set(receiver: Receiver) -> None
     assert receiver.headers[0]["X-Newsmon-Signature"] == signature
     with pytest.raises(DeliveryError, match=r"\$MISSING is not set"):
         post_webhook({"url_env": "MISSING", "timeout": 5}, {"text": "hi"}, {})
+    for bad in ("file:///etc/hostname", "data:,hello", "ftp://127.0.0.1/x"):
+        with pytest.raises(DeliveryError, match="webhook URL must be an http"):
+            post_webhook({"url_env": "HOOK", "timeout": 5}, {"text": "hi"}, {"HOOK": bad})
 
 
 def test_run_alerts_without_rules_does_nothing(tmp_path: Path) -> None:
@@ -460,3 +568,4 @@ def test_two_alert_runs_at_once_send_each_alert_once(
     assert len(mailbox.messages) == 1
     assert sum(report.count("sent") for report in reports) == 2 * len(big_rounds(url)) + 1  # hook + feed, and mail
     assert sum(report.count("failed") for report in reports) == 0
+    assert len(feedparser.parse(tmp_path / "alerts.atom").entries) == len(big_rounds(url))  # neither run's lost

@@ -3,8 +3,10 @@ DeliveryError with a one-line reason; nothing here retries (the next alert run d
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import smtplib
@@ -13,11 +15,14 @@ import ssl
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+
+from crawler.alerts.rules import http_url_problem
 
 USER_AGENT = "newsmon-alerts/0.1"
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -43,6 +48,9 @@ def post_webhook(options: Mapping[str, Any], payload: Mapping[str, object], envi
     With `secret_env`, the body is signed: `X-Newsmon-Signature: sha256=<hex HMAC-SHA256 of the body>`.
     """
     url = options.get("url") or _from_env(options["url_env"], environ)
+    problem = http_url_problem(url)
+    if problem:
+        raise DeliveryError(f"webhook URL {problem}")
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
     if options.get("secret_env"):
@@ -58,8 +66,8 @@ def post_webhook(options: Mapping[str, Any], payload: Mapping[str, object], envi
         raise DeliveryError(f"cannot reach the webhook: {exc.reason}") from None
     except TimeoutError:
         raise DeliveryError(f"the webhook did not answer in {options.get('timeout', 10):g} s") from None
-    except (OSError, ValueError) as exc:
-        raise DeliveryError(f"webhook failed: {exc}") from None
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # e.g. a server that does not speak HTTP
+        raise DeliveryError(f"webhook failed: {type(exc).__name__}: {_one_line(exc)}") from None
 
 
 @dataclass(frozen=True)
@@ -90,11 +98,15 @@ class SmtpSettings:
         default_port = {"off": 25, "starttls": 587, "ssl": 465}[security]
         try:
             port = int(environ.get("NEWSMON_SMTP_PORT") or default_port)
+            if not 0 < port < 65536:
+                raise ValueError
         except ValueError:
             raise DeliveryError(f"NEWSMON_SMTP_PORT is not a port number: {environ['NEWSMON_SMTP_PORT']!r}") from None
         if user and security == "off" and host not in ("localhost", "127.0.0.1", "::1"):
             raise DeliveryError(f"refusing to send the SMTP password to {host} in clear: set NEWSMON_SMTP_SECURITY")
         sender = environ.get("NEWSMON_SMTP_FROM") or f"newsmon@{socket.getfqdn() or 'localhost'}"
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in sender + host):
+            raise DeliveryError("NEWSMON_SMTP_FROM and NEWSMON_SMTP_HOST must be one line without control characters")
         return cls(host, port, security, user, environ.get("NEWSMON_SMTP_PASSWORD"), sender)
 
 
@@ -118,6 +130,8 @@ def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
         raise DeliveryError(f"SMTP {settings.host}:{settings.port} refused the email: {_one_line(exc)}") from None
     except (OSError, ssl.SSLError) as exc:
         raise DeliveryError(f"cannot reach SMTP {settings.host}:{settings.port}: {_one_line(exc)}") from None
+    except ValueError as exc:  # a host name IDNA cannot encode, a header email refuses
+        raise DeliveryError(f"cannot send the email: {_one_line(exc)}") from None
 
 
 def write_atom(path: Path, document: bytes) -> None:
@@ -133,8 +147,28 @@ def write_atom(path: Path, document: bytes) -> None:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-    except OSError as exc:
-        raise DeliveryError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:
+        raise DeliveryError(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `<path>.lock` (so two alert runs never write one feed file at once).
+
+    Raises:
+        DeliveryError: the lock file cannot be opened.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(f"{path}.lock", "a")  # noqa: SIM115 - held open for the lock's lifetime
+    except (OSError, ValueError) as exc:
+        raise DeliveryError(f"cannot lock {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _from_env(name: str, environ: Mapping[str, str]) -> str:

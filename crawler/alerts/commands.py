@@ -46,13 +46,17 @@ def run(obj: dict[str, str], file: Path | None, dry_run: bool, as_json: bool) ->
         click.echo(json.dumps([outcome.__dict__ for outcome in report.outcomes], ensure_ascii=False, indent=2))
     else:
         for name in report.started_watching:
-            click.echo(f"rule {name}: watching from now on (rounds stored before now never alert it)")
+            if dry_run:
+                click.echo(f"rule {name}: new; it starts watching at the first real run (or crawl)")
+            else:
+                click.echo(f"rule {name}: watching from now on (rounds stored before now never alert it)")
         for outcome in report.outcomes:
             reason = f" ({outcome.error})" if outcome.error else ""
             click.echo(f"{outcome.status:7} {outcome.rule} -> {outcome.channel}: {outcome.summary}{reason}")
         click.echo(report.line())
-    if report.count("failed"):
-        raise click.ClickException(f"{report.count('failed')} alert(s) not delivered; the next run retries them")
+    undelivered = report.count("failed") + report.count("waiting")
+    if undelivered:
+        raise click.ClickException(f"{undelivered} alert(s) not delivered; the next run retries them")
 
 
 @alerts.command(epilog="Example: newsmon alerts check --file alerts.example.toml")

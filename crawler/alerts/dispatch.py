@@ -1,8 +1,11 @@
 """One alert run: find the rounds each rule has not delivered yet (new, updated, or failed before), claim each
-delivery in the ledger, send it, and record how it went.
+delivery in the ledger just before sending it, send it, and record how it went.
 
 A rule watches from the moment it is first seen (`start_watching`, called when a crawl opens): the rounds
-already stored then never alert it. A failure is recorded and retried by the next run, for up to `GIVE_UP`.
+already stored then never alert it. A failed delivery is retried by later runs until it has failed
+`MAX_ATTEMPTS` times over at least `GIVE_UP`. A channel that fails is not tried again in the same run: its
+other alerts wait for the next run, and the rules they belong to keep their last check time, so the next run
+looks at the same rounds again.
 """
 
 from __future__ import annotations
@@ -12,19 +15,21 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from crawler.alerts.channels import DeliveryError, SmtpSettings, post_webhook, send_email, write_atom
+from crawler.alerts.channels import DeliveryError, SmtpSettings, file_lock, post_webhook, send_email, write_atom
 from crawler.alerts.messages import Alert, alert_title, atom_feed, email_message, webhook_payload
 from crawler.alerts.rules import AlertConfig, Channel, Rule, fingerprint
 from storage import RoundRecord, Store
 from storage.alerts import AlertLedger, Delivery
 from storage.queries import round_texts, rounds_by_id
 
+MAX_ATTEMPTS = 10
 GIVE_UP = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one delivery in this run: sent, failed (retried next run), dropped, or due (dry run)."""
+    """What happened to one delivery in this run: sent, failed (retried next run), waiting (its channel failed
+    earlier in this run; tried next run), dropped (no longer retried), or due (a dry run)."""
 
     rule: str
     channel: str
@@ -47,12 +52,8 @@ class AlertRunReport:
 
     def line(self) -> str:
         """The run in one line, for logs."""
-        parts = [f"{self.count(status)} {status}" for status in ("sent", "failed", "dropped", "due")]
-        return (
-            "alerts: " + ", ".join(part for part in parts if not part.startswith("0 "))
-            if self.outcomes
-            else ("alerts: nothing new")
-        )
+        counts = [f"{self.count(s)} {s}" for s in ("sent", "failed", "waiting", "dropped", "due") if self.count(s)]
+        return "alerts: " + (", ".join(counts) or "nothing new")
 
 
 @dataclass
@@ -64,15 +65,20 @@ class _Job:
     version: int
     retry: Delivery | None = None  # a failed delivery being tried again
     delivery_id: int | None = None
+    attempts: int = 0  # the attempt this run claimed
 
     def alert(self, at: dt.datetime) -> Alert:
         return Alert(rule=self.rule.name, kind=self.kind, record=self.record, at=at, version=self.version)
+
+    def outcome(self, status: str, error: str | None = None) -> Outcome:
+        summary = alert_title(self.alert(_now()))
+        return Outcome(self.rule.name, self.channel.name, self.kind, summary, status, error)
 
 
 def start_watching(url: str, config: AlertConfig, now: dt.datetime | None = None) -> list[str]:
     """Register the rules of `config` not seen before; returns their names. Rounds stored before a rule is
     first seen never alert it."""
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or _now()
     watches = AlertLedger(Store(url)).watch([rule.name for rule in config.rules], now)
     return [name for name, watch in watches.items() if watch.first_seen == now]
 
@@ -91,193 +97,207 @@ def run_alerts(
     Raises:
         StoreError: the store cannot be read or written (nothing is lost: the next run sees the same rounds).
     """
-    now = now or dt.datetime.now(dt.UTC)
-    environ = os.environ if environ is None else environ
-    report = AlertRunReport()
+    now = now or _now()
+    run = _Run(AlertLedger(Store(url)), url, now, dry_run, os.environ if environ is None else environ)
     if not config.rules:
-        return report
-    ledger = AlertLedger(Store(url))
+        return run.report
+    ledger = run.ledger
     watches = ledger.watch([rule.name for rule in config.rules], now, register=not dry_run)
-    report.started_watching = [name for name, watch in watches.items() if watch.first_seen == now]
+    run.report.started_watching = [name for name, watch in watches.items() if watch.first_seen == now]
     checked = [watch.checked for watch in watches.values()]
-    changed_since = None if any(stamp is None for stamp in checked) else min(stamp for stamp in checked if stamp)
-    created = ledger.changed_rounds(min(watch.first_seen for watch in watches.values()), changed_since)
+    changed_since = None if None in checked else min(stamp for stamp in checked if stamp is not None)
+    candidates = ledger.changed_rounds(min(watch.first_seen for watch in watches.values()), changed_since)
     rules = {rule.name: rule for rule in config.rules}
     retries = [d for d in ledger.open_deliveries(now) if d.rule in rules and d.channel in rules[d.rule].channels]
-    ids = set(created) | {delivery.round_id for delivery in retries}
-    records = rounds_by_id(url, ids)
+    born = {**ledger.created_times(d.round_id for d in retries if d.round_id not in candidates), **candidates}
+    records = rounds_by_id(url, born)
     texts = round_texts(url, records) if any(rule.needs_text for rule in config.rules) else {}
     latest = ledger.latest(records)
+    unfinished: set[str] = set()
     for rule in config.rules:
         for channel_name in rule.channels:
             channel = config.channels[channel_name]
-            jobs = _retry_jobs(ledger, rule, channel, retries, records, texts, now, report, dry_run)
+            jobs = run.retry_jobs(rule, channel, retries, records, born, texts)
             for round_id, record in records.items():
-                first_stored = created.get(round_id)
-                if first_stored is None or first_stored < watches[rule.name].first_seen:
+                created = candidates.get(round_id)
+                if created is None or created < watches[rule.name].first_seen:
                     continue
                 if not rule.matches(record, texts.get(round_id, ""), now.date()):
                     continue
-                job = _new_job(ledger, rule, channel, record, latest.get((rule.name, channel.name, round_id)))
+                job = run.new_job(rule, channel, record, latest.get((rule.name, channel.name, round_id)), created)
                 if job is not None:
                     jobs.append(job)
-            if dry_run:
-                report.outcomes.extend(_outcome(job, now, "due") for job in jobs)
-            elif jobs:
-                _deliver(ledger, url, channel, jobs, now, environ, report)
+            if not run.deliver(channel, jobs):
+                unfinished.add(rule.name)
     if not dry_run:
-        ledger.mark_checked(rules, now)
-    return report
+        ledger.mark_checked([name for name in rules if name not in unfinished], now)
+    return run.report
 
 
-def _retry_jobs(
-    ledger: AlertLedger,
-    rule: Rule,
-    channel: Channel,
-    retries: Sequence[Delivery],
-    records: Mapping[int, RoundRecord],
-    texts: Mapping[int, str],
-    now: dt.datetime,
-    report: AlertRunReport,
-    dry_run: bool,
-) -> list[_Job]:
-    jobs = []
-    for delivery in retries:
-        if delivery.rule != rule.name or delivery.channel != channel.name:
-            continue
-        record = records.get(delivery.round_id)
-        reason = None
-        if record is None:
-            reason = "the round is no longer stored (merged into another, or its article withdrawn)"
-        elif not rule.matches(record, texts.get(delivery.round_id, ""), now.date()):
-            reason = "the round no longer matches the rule"
-        elif now - delivery.created > GIVE_UP:
-            reason = f"gave up after {delivery.attempts} attempts since {delivery.created:%Y-%m-%d}: {delivery.error}"
-        if reason is None:
-            assert record is not None
-            jobs.append(_Job(rule, channel, record, delivery.kind, delivery.version, retry=delivery))
-            continue
-        if not dry_run:
-            ledger.finish([delivery.id], now, error=reason, status="dropped")
-        report.outcomes.append(Outcome(rule.name, channel.name, delivery.kind, delivery.summary, "dropped", reason))
-    return jobs
+class _Run:
+    """The state of one alert run: its ledger, its report, and the channels that failed in it."""
 
+    def __init__(
+        self, ledger: AlertLedger, url: str, now: dt.datetime, dry_run: bool, environ: Mapping[str, str]
+    ) -> None:
+        self.ledger = ledger
+        self.url = url
+        self.now = now
+        self.dry_run = dry_run
+        self.environ = environ
+        self.report = AlertRunReport()
+        self.dead: dict[str, str] = {}  # channel -> why it failed in this run
 
-def _new_job(
-    ledger: AlertLedger, rule: Rule, channel: Channel, record: RoundRecord, last: Delivery | None
-) -> _Job | None:
-    """A new delivery for a matching round: its first, or an update of what was sent; None when nothing is due."""
-    if last is None:
-        return _Job(rule, channel, record, "new", 1)
-    if last.status == "sent" and last.fingerprint != fingerprint(record):
-        return _Job(rule, channel, record, "update", last.version + 1)
-    if last.status == "dropped":  # never delivered (gave up, or stopped matching): try again now it changed
-        kind = "update" if ledger.ever_sent(rule.name, channel.name, record.id or 0) else "new"
-        return _Job(rule, channel, record, kind, last.version + 1)
-    return None  # sending now, or failed and retried through the open deliveries
+    def retry_jobs(
+        self,
+        rule: Rule,
+        channel: Channel,
+        retries: Sequence[Delivery],
+        records: Mapping[int, RoundRecord],
+        born: Mapping[int, dt.datetime],
+        texts: Mapping[int, str],
+    ) -> list[_Job]:
+        """The failed deliveries of this rule and channel to try again (the others are dropped, with why)."""
+        jobs = []
+        for delivery in retries:
+            if delivery.rule != rule.name or delivery.channel != channel.name:
+                continue
+            record = records.get(delivery.round_id)
+            reason = None
+            if record is None or delivery.created < born[delivery.round_id]:
+                reason = "the round is no longer stored (merged into another, or its article withdrawn)"
+            elif not rule.matches(record, texts.get(delivery.round_id, ""), by_age=False):
+                reason = "the round no longer matches the rule"
+            elif delivery.attempts >= MAX_ATTEMPTS and self.now - delivery.created > GIVE_UP:
+                reason = (
+                    f"gave up after {delivery.attempts} attempts since {delivery.created:%Y-%m-%d}: {delivery.error}"
+                )
+            if reason is None:
+                assert record is not None
+                jobs.append(_Job(rule, channel, record, delivery.kind, delivery.version, retry=delivery))
+                continue
+            if not self.dry_run:
+                self.ledger.drop(delivery, reason)
+            self.report.outcomes.append(
+                Outcome(rule.name, channel.name, delivery.kind, delivery.summary, "dropped", reason)
+            )
+        return jobs
 
+    def new_job(
+        self, rule: Rule, channel: Channel, record: RoundRecord, last: Delivery | None, created: dt.datetime
+    ) -> _Job | None:
+        """A new delivery for a matching round: its first, or an update of what was sent; None when nothing is
+        due (being sent now, failed and retried as such, or sent as it is)."""
+        if last is None:
+            return _Job(rule, channel, record, "new", 1)
+        if last.created < created:  # the deliveries were for an earlier round that had this id
+            return _Job(rule, channel, record, "new", last.version + 1)
+        if last.status in ("sent", "dropped") and last.fingerprint != fingerprint(record):
+            sent = last.status == "sent" or self.ledger.ever_sent(rule.name, channel.name, record.id or 0, created)
+            return _Job(rule, channel, record, "update" if sent else "new", last.version + 1)
+        return None
 
-def _claim(ledger: AlertLedger, job: _Job, now: dt.datetime) -> bool:
-    summary = alert_title(job.alert(now))
-    if job.retry is not None:
-        job.delivery_id = job.retry.id
-        return ledger.claim_retry(job.retry, fingerprint=fingerprint(job.record), summary=summary, now=now)
-    job.delivery_id = ledger.claim_new(
-        rule=job.rule.name,
-        channel=job.channel.name,
-        round_id=job.record.id or 0,
-        version=job.version,
-        kind=job.kind,
-        fingerprint=fingerprint(job.record),
-        summary=summary,
-        now=now,
-    )
-    return job.delivery_id is not None
-
-
-def _deliver(
-    ledger: AlertLedger,
-    url: str,
-    channel: Channel,
-    jobs: list[_Job],
-    now: dt.datetime,
-    environ: Mapping[str, str],
-    report: AlertRunReport,
-) -> None:
-    claimed = [job for job in jobs if _claim(ledger, job, now)]
-    if not claimed:
-        return
-    if channel.type == "webhook":
-        _deliver_one_by_one(ledger, channel, claimed, now, environ, report)
-        return
-    try:
-        if channel.type == "email":
-            _send_email(channel, claimed, now, environ)
-        else:
-            _write_feed(ledger, url, channel, claimed, now)
-    except DeliveryError as exc:
-        _settle(ledger, claimed, now, report, error=str(exc))
-    else:
-        _settle(ledger, claimed, now, report)
-
-
-def _deliver_one_by_one(
-    ledger: AlertLedger,
-    channel: Channel,
-    jobs: list[_Job],
-    now: dt.datetime,
-    environ: Mapping[str, str],
-    report: AlertRunReport,
-) -> None:
-    """One POST per round; after a failure the channel's other alerts wait for the next run (one slow or dead
-    receiver costs one timeout per run, not one per round)."""
-    for index, job in enumerate(jobs):
+    def deliver(self, channel: Channel, jobs: list[_Job]) -> bool:
+        """Send `jobs` to `channel`; False when some had to wait for the next run (the channel failed)."""
+        if self.dry_run:
+            self.report.outcomes.extend(job.outcome("due") for job in jobs)
+            return True
+        if not jobs:
+            return True
+        if channel.name in self.dead:
+            self._wait(jobs, self.dead[channel.name])
+            return False
+        if channel.type == "webhook":
+            return self._one_by_one(channel, jobs)
+        claimed = [job for job in jobs if self._claim(job)]
+        if not claimed:
+            return True
         try:
-            post_webhook(channel.options, webhook_payload(job.alert(now), channel.options["payload"]), environ)
-        except DeliveryError as exc:
-            _settle(ledger, [job], now, report, error=str(exc))
-            rest = jobs[index + 1 :]
-            _settle(ledger, rest, now, report, error=f"not tried: an earlier alert to this channel failed ({exc})")
-            return
-        _settle(ledger, [job], now, report)
+            if channel.type == "email":
+                settings = SmtpSettings.from_env(self.environ)
+                alerts = [job.alert(self.now) for job in claimed]
+                to, prefix = channel.options["to"], channel.options["subject_prefix"]
+                send_email(settings, email_message(alerts, sender=settings.sender, to=to, prefix=prefix))
+                self._settle(claimed)
+            else:
+                with file_lock(channel.options["path"]):  # the feed lists what other runs sent, too
+                    self._write_feed(channel, claimed)
+                    self._settle(claimed)
+        except Exception as exc:  # noqa: BLE001 - any failure of a channel is recorded and retried, never raised
+            self._fail(channel, claimed, exc)
+        return True
+
+    def _one_by_one(self, channel: Channel, jobs: list[_Job]) -> bool:
+        """One POST per round, each claimed just before it is sent."""
+        for index, job in enumerate(jobs):
+            if not self._claim(job):
+                continue
+            try:
+                post_webhook(
+                    channel.options, webhook_payload(job.alert(self.now), channel.options["payload"]), self.environ
+                )
+            except Exception as exc:  # noqa: BLE001 - recorded and retried, never raised
+                self._fail(channel, [job], exc)
+                self._wait(jobs[index + 1 :], self.dead[channel.name])
+                return index + 1 == len(jobs)
+            self._settle([job])
+        return True
+
+    def _write_feed(self, channel: Channel, jobs: Sequence[_Job]) -> None:
+        """Rewrite the channel's Atom file: these alerts and the newest ones sent to it before."""
+        limit = channel.options["max_entries"]
+        mine = {job.delivery_id for job in jobs}
+        earlier = [d for d in self.ledger.sent_to(channel.name, limit) if d.id not in mine and d.sent is not None]
+        records = rounds_by_id(self.url, [delivery.round_id for delivery in earlier])
+        born = self.ledger.created_times(records)
+        alerts = [job.alert(self.now) for job in jobs]
+        for delivery in earlier:
+            record = records.get(delivery.round_id)
+            if record is not None and delivery.created >= born[delivery.round_id] and delivery.sent is not None:
+                alerts.append(Alert(delivery.rule, delivery.kind, record, delivery.sent, delivery.version))
+        alerts = sorted(alerts, key=lambda alert: alert.at, reverse=True)[:limit]
+        feed = atom_feed(
+            alerts, title=channel.options["title"], feed_id=f"urn:newsmon:alerts:{channel.name}", now=self.now
+        )
+        write_atom(channel.options["path"], feed)
+
+    def _claim(self, job: _Job) -> bool:
+        now = _now()
+        summary = alert_title(job.alert(self.now))
+        if job.retry is not None:
+            job.delivery_id, job.attempts = job.retry.id, job.retry.attempts + 1
+            return self.ledger.claim_retry(job.retry, fingerprint=fingerprint(job.record), summary=summary, now=now)
+        job.delivery_id, job.attempts = (
+            self.ledger.claim_new(
+                rule=job.rule.name,
+                channel=job.channel.name,
+                round_id=job.record.id or 0,
+                version=job.version,
+                kind=job.kind,
+                fingerprint=fingerprint(job.record),
+                summary=summary,
+                now=now,
+            ),
+            1,
+        )
+        return job.delivery_id is not None
+
+    def _settle(self, jobs: Sequence[_Job], error: str | None = None) -> None:
+        for job in jobs:
+            if job.delivery_id is not None:
+                self.ledger.finish(job.delivery_id, job.attempts, _now(), error=error)
+            self.report.outcomes.append(job.outcome("failed" if error else "sent", error))
+
+    def _fail(self, channel: Channel, jobs: Sequence[_Job], exc: Exception) -> None:
+        error = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
+        self.dead[channel.name] = error
+        self._settle(jobs, error=error)
+
+    def _wait(self, jobs: Sequence[_Job], why: str) -> None:
+        self.report.outcomes.extend(
+            job.outcome("waiting", f"not tried: the channel failed earlier ({why})") for job in jobs
+        )
 
 
-def _send_email(channel: Channel, jobs: Sequence[_Job], now: dt.datetime, environ: Mapping[str, str]) -> None:
-    settings = SmtpSettings.from_env(environ)
-    alerts = [job.alert(now) for job in jobs]
-    message = email_message(
-        alerts, sender=settings.sender, to=channel.options["to"], prefix=channel.options["subject_prefix"]
-    )
-    send_email(settings, message)
-
-
-def _write_feed(ledger: AlertLedger, url: str, channel: Channel, jobs: Sequence[_Job], now: dt.datetime) -> None:
-    """Rewrite the channel's Atom file: these alerts and the newest ones sent to it before."""
-    limit = channel.options["max_entries"]
-    earlier = [d for d in ledger.sent_to(channel.name, limit) if d.id not in {job.delivery_id for job in jobs}]
-    records = rounds_by_id(url, [delivery.round_id for delivery in earlier])
-    alerts = [job.alert(now) for job in jobs]
-    for delivery in earlier:
-        record = records.get(delivery.round_id)
-        if record is not None and delivery.sent is not None:
-            alerts.append(Alert(delivery.rule, delivery.kind, record, delivery.sent, delivery.version))
-    alerts = sorted(alerts, key=lambda alert: alert.at, reverse=True)[:limit]
-    feed_id = f"urn:newsmon:alerts:{channel.name}"
-    write_atom(channel.options["path"], atom_feed(alerts, title=channel.options["title"], feed_id=feed_id, now=now))
-
-
-def _settle(
-    ledger: AlertLedger,
-    jobs: Sequence[_Job],
-    now: dt.datetime,
-    report: AlertRunReport,
-    error: str | None = None,
-) -> None:
-    if not jobs:
-        return
-    ledger.finish([job.delivery_id for job in jobs if job.delivery_id is not None], now, error=error)
-    report.outcomes.extend(_outcome(job, now, "failed" if error else "sent", error) for job in jobs)
-
-
-def _outcome(job: _Job, now: dt.datetime, status: str, error: str | None = None) -> Outcome:
-    return Outcome(job.rule.name, job.channel.name, job.kind, alert_title(job.alert(now)), status, error)
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

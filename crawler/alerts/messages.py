@@ -96,7 +96,7 @@ def email_message(alerts: Sequence[Alert], *, sender: str, to: Sequence[str], pr
     rule = alerts[0].rule
     subject = alert_title(alerts[0]) if len(alerts) == 1 else f"{len(alerts)} funding rounds for rule {rule}"
     message = EmailMessage()
-    message["Subject"] = f"{prefix} {subject}".strip()
+    message["Subject"] = " ".join(_NOT_XML.sub(" ", f"{prefix} {subject}").split())  # one line, whatever was scraped
     message["From"] = sender
     message["To"] = ", ".join(to)
     message["Date"] = format_datetime(alerts[0].at)

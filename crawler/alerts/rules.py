@@ -73,8 +73,11 @@ class Rule:
         """True when matching reads the articles' texts (the rule has keywords)."""
         return bool(self.keywords)
 
-    def matches(self, record: RoundRecord, text: str = "", today: dt.date | None = None) -> bool:
-        """Does the stored round `record` (reported in articles whose titles and texts are `text`) match?"""
+    def matches(
+        self, record: RoundRecord, text: str = "", today: dt.date | None = None, *, by_age: bool = True
+    ) -> bool:
+        """Does the stored round `record` (reported in articles whose titles and texts are `text`) match?
+        `by_age=False` leaves out `max_age_days` (a retry of an alert that matched when it was due)."""
         if record.status not in self.statuses:
             return False
         if self.investors:
@@ -87,7 +90,7 @@ class Rule:
             return False
         if self.round_types and record.round not in self.round_types:
             return False
-        if self.max_age_days is not None and record.announced is not None:
+        if by_age and self.max_age_days is not None and record.announced is not None:
             if record.announced < (today or dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=self.max_age_days):
                 return False
         return not self._keyword_res or any(pattern.search(text) for pattern in self._keyword_res)
@@ -182,11 +185,15 @@ def _channel(path: Path, name: str, table: dict[str, Any]) -> Channel:
         if not isinstance(addresses, list) or not addresses or not all(_is_address(a) for a in addresses):
             raise AlertConfigError(f"{where}.to: must be one or more email addresses")
         options["to"] = tuple(addresses)
-        options["subject_prefix"] = _text(
-            f"{where}.subject_prefix", table.get("subject_prefix", "[newsmon]"), empty=True
-        )
+        prefix = _text(f"{where}.subject_prefix", table.get("subject_prefix", "[newsmon]"), empty=True)
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in prefix):
+            raise AlertConfigError(f"{where}.subject_prefix: must be one line without control characters")
+        options["subject_prefix"] = prefix
     else:
-        file = Path(_text(f"{where}.path", table.get("path")))
+        text = _text(f"{where}.path", table.get("path"))
+        if "\0" in text:
+            raise AlertConfigError(f"{where}.path: must not contain a NUL character")
+        file = Path(text)
         options["path"] = file if file.is_absolute() else path.resolve().parent / file
         options["title"] = _text(f"{where}.title", table.get("title", f"newsmon alerts: {name}"))
         options["max_entries"] = int(_number(f"{where}.max_entries", table.get("max_entries", 200), low=1, high=10_000))
@@ -285,10 +292,24 @@ def _amount(where: str, value: Any) -> float:
 
 def _http_url(where: str, value: Any) -> str:
     url = _text(where, value)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise AlertConfigError(f"{where}: must be an http(s) URL")
+    problem = http_url_problem(url)
+    if problem:
+        raise AlertConfigError(f"{where}: {problem}")
     return url
+
+
+def http_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a webhook (one line), or None for a well-formed http(s) URL."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL"
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return "must not contain spaces or control characters"
+    return None
 
 
 def _is_address(value: Any) -> bool:
