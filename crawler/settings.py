@@ -38,6 +38,21 @@ URLLENGTH_LIMIT = 2083
 RETRY_TIMES = 2
 MEMUSAGE_WARNING_MB = 1024
 
+# What Scrapy does not do (reliability guide, section 5): refuse non-public targets and non-http(s) schemes
+# (crawler/guard.py), fail closed when robots.txt cannot be read and honour Crawl-delay, back off on 429/503
+# with Retry-After (crawler/politeness.py).
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.guard.TargetGuardMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.politeness.RobotsTxtMiddleware": 100,
+    "crawler.politeness.RetryAfterMiddleware": 555,  # sees a 429/503 before RetryMiddleware (550) retries it
+}
+TWISTED_DNS_RESOLVER = "crawler.guard.GuardedResolver"
+NEWSMON_ALLOWED_HOSTS = None  # host or host:port targets allowed though not public (else $NEWSMON_ALLOWED_HOSTS)
+NEWSMON_CRAWL_DELAY_MAX = 30.0  # the longest robots.txt Crawl-delay honoured (seconds)
+NEWSMON_RETRY_AFTER_MAX = 60.0  # a host on hold longer than this is left for the next run
+NEWSMON_BACKOFF_SECS = 30.0  # the hold after a 429/503 without Retry-After (doubling on each repeat)
+
 # Local surface: no telnet console, no remote control, only http(s) downloads.
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False

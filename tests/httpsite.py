@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from crawler.guard import ALLOWED_HOSTS_ENV
 
 
 @dataclass
@@ -99,8 +102,24 @@ def serve(site: Site) -> Iterator[Site]:
     site.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    with allow_target(f"127.0.0.1:{server.server_address[1]}"):
+        try:
+            yield site
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+@contextmanager
+def allow_target(target: str) -> Iterator[None]:
+    """Let crawls started in the block reach `target` (host:port on loopback), which the SSRF guard refuses
+    otherwise (`NEWSMON_ALLOWED_HOSTS`, inherited by crawl subprocesses)."""
+    before = os.environ.get(ALLOWED_HOSTS_ENV)
+    os.environ[ALLOWED_HOSTS_ENV] = ",".join(filter(None, [before, target]))
     try:
-        yield site
+        yield
     finally:
-        server.shutdown()
-        server.server_close()
+        if before is None:
+            os.environ.pop(ALLOWED_HOSTS_ENV, None)
+        else:
+            os.environ[ALLOWED_HOSTS_ENV] = before
