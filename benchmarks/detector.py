@@ -74,7 +74,9 @@ def time_corpus(items: list[Item], repeat: int) -> dict[str, float]:
     }
 
 
-def time_pathological(runs: int = 3) -> dict[str, float]:
+def time_pathological(runs: int = 5) -> dict[str, float]:
+    """The fastest of `runs` calls per input: the input's own cost (whether it is linear), not the machine's
+    load at that moment (a CI run beside other work once took a 67 ms input to 103 ms as a median of 3)."""
     out = {}
     for name, text in PATHOLOGICAL.items():
         times = []
@@ -82,7 +84,7 @@ def time_pathological(runs: int = 3) -> dict[str, float]:
             start = time.perf_counter()
             detect_rounds(text)
             times.append((time.perf_counter() - start) * 1000)
-        out[name] = statistics.median(times)
+        out[name] = min(times)
     return out
 
 
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     for key in ("p50_ms", "p95_ms", "max_ms"):
         print(f"  {'per-article ' + key.removesuffix('_ms') + ' ms':<28}{figures[key]:>10.2f}")
     print(f"  {'wall s / CPU s':<28}{figures['wall_s']:>10.2f} / {figures['cpu_s']:.2f}")
-    print(f"pathological inputs (median of 3, limit {PATHOLOGICAL_LIMIT_MS:.0f} ms)")
+    print(f"pathological inputs (fastest of 5, limit {PATHOLOGICAL_LIMIT_MS:.0f} ms)")
     for name, ms in figures["pathological_ms"].items():
         print(f"  {name:<28}{ms:>10.2f}{'  OVER LIMIT' if name in slow else ''}")
     if args.out:
