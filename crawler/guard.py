@@ -53,6 +53,10 @@ def ip_literal(host: str) -> bool:
     return True
 
 
+class RefusedAddress(DNSLookupError):
+    """A host name that resolves to a non-public address: refused, not a lookup that may work next time."""
+
+
 class AllowList:
     """`host` and `host:port` targets that may be private anyway (case-insensitive)."""
 
@@ -101,8 +105,11 @@ def refusal(url: str, allowed: AllowList) -> str | None:
     host = parts.hostname or ""
     if not host:
         return "no host"
-    if allowed.allows(host, port or _DEFAULT_PORTS[parts.scheme]):
+    port = port or _DEFAULT_PORTS[parts.scheme]
+    if allowed.allows(host, port):
         return None
+    if allowed.allows_name(host):  # allowed on another port only: the resolver would let this one through
+        return f"{host} is allowed on other ports only (NEWSMON_ALLOWED_HOSTS)"
     if ip_literal(host) and not is_public(host):
         return f"{host} is not a public address"
     return None
@@ -121,6 +128,8 @@ class TargetGuardMiddleware:
 
     def process_request(self, request: Request) -> None:
         reason = refusal(request.url, self.allowed)
+        if reason is None and request.meta.get("proxy"):  # the proxy would resolve the name, unchecked
+            reason = "requests through a proxy are not crawled (the address check needs the name resolved here)"
         if reason is None:
             return
         self.crawler.stats.inc_value("newsmon/guard/refused")
@@ -149,5 +158,5 @@ class GuardedResolver(CachingThreadedResolver):
     def _public_only(address: Any, name: str) -> Any:
         if isinstance(address, str) and ip_literal(address) and not is_public(address):
             logger.warning("Refused %s: it resolves to %s, not a public address", name, address)
-            raise DNSLookupError(f"{name} resolves to {address}, not a public address (refused)")
+            raise RefusedAddress(f"{name} resolves to {address}, not a public address (refused)")
         return address

@@ -27,6 +27,8 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawler.guard import RefusedAddress
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
@@ -78,8 +80,10 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
             self._stats.inc_value("robotstxt/request_count")
         parser = self._parsers[netloc]
         if isinstance(parser, Deferred):
-            return await maybe_deferred_to_future(parser)
-        return parser
+            # Awaiting hands the result to the first waiter only (the others would get None, "allow all"):
+            # every waiter reads the parser stored when the Deferred fired.
+            await maybe_deferred_to_future(parser)
+        return self._parsers[netloc]
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status >= 500 or response.status == 429:
@@ -96,7 +100,7 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
                 logger.info("%s asks for Crawl-delay %s s: waiting %s s", netloc, delay, self.crawl_delays[netloc])
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
-        if isinstance(exc, IgnoreRequest):  # a replay cache miss, or refused by our own guard: not a failure
+        if isinstance(exc, IgnoreRequest | RefusedAddress):  # a replay cache miss, or our guard: not a failure
             super()._robots_error(exc, netloc)
             return
         self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
@@ -127,6 +131,8 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
             return
         _, slot = downloader._get_slot(request)  # noqa: SLF001 - Scrapy has no public way to set one slot's delay
         slot.delay = max(slot.delay, delay)
+        if hasattr(slot, "jitter"):  # Scrapy's random 0.5x-1.5x spread would go under the asked delay
+            slot.jitter = 0
 
 
 class RetryAfterMiddleware:
@@ -175,7 +181,7 @@ def retry_after(value: bytes | None, now: float | None = None) -> float | None:
     if not value:
         return None
     text = value.decode("latin-1").strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return float(min(int(text), 86_400))
     try:
         moment = email.utils.parsedate_to_datetime(text)

@@ -141,6 +141,9 @@ def main() -> None:
                 return self._send(404, b"no robots here")
             if mode == "503":
                 return self._send(503, b"User-agent: *\nAllow: /\n")
+            if mode == "slow503":  # answers late, so several requests wait for it
+                time.sleep(1)
+                return self._send(503, b"busy")
             if mode == "timeout":
                 time.sleep(30)
                 return self._send(200, b"User-agent: *\nAllow: /\n")

@@ -149,6 +149,17 @@ def test_robots_txt_that_cannot_be_read_closes_the_host_for_the_run(
         assert list_runs(url, limit=1)[0].status in ("partial", "failed")
 
 
+def test_requests_waiting_for_robots_txt_all_obey_its_outcome(
+    tmp_path: Path, fault_server: Callable[..., FaultServer]
+) -> None:
+    """B15: three feeds queued while robots.txt is still answering (late, then 503): none of them is fetched."""
+    server = fault_server("slow503")
+    feeds = [server.feed("/a/0"), server.feed("/a/1"), server.feed("/a/2")]
+    done, stats, url = run_faults(tmp_path, server, feeds)
+    assert done.returncode == 0 and stored_urls(url) == []
+    assert stats["downloader/request_count"] == 1 and stats["robotstxt/forbidden"] == 3
+
+
 def test_crawl_delay_is_honoured(tmp_path: Path, fault_server: Callable[..., FaultServer]) -> None:
     """B15: `Crawl-delay: 2` spaces the requests to the host by 2 s (up to NEWSMON_CRAWL_DELAY_MAX)."""
     server = fault_server("delay:2")
@@ -210,7 +221,7 @@ def test_the_resolver_refuses_names_of_non_public_addresses() -> None:
     is refused at resolution (the crawl test above cannot name one: seeds only take real domains)."""
     from twisted.internet.error import DNSLookupError
 
-    from crawler.guard import AllowList, GuardedResolver, is_public
+    from crawler.guard import AllowList, GuardedResolver, is_public, refusal
 
     for address in ("127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1"):
         assert not is_public(address)
@@ -222,6 +233,26 @@ def test_the_resolver_refuses_names_of_non_public_addresses() -> None:
     allowed = AllowList(["127.0.0.1:8080", "intranet.example"])
     assert allowed.allows("127.0.0.1", 8080) and not allowed.allows("127.0.0.1", 8081)
     assert allowed.allows_name("intranet.example") and allowed.allows_name("127.0.0.1")
+    assert refusal("http://127.0.0.1:8081/", allowed) and refusal("http://127.0.0.1:8080/", allowed) is None
+    ports = AllowList(["localhost:8080"])
+    assert (
+        refusal("http://localhost:9999/", ports) == "localhost is allowed on other ports only (NEWSMON_ALLOWED_HOSTS)"
+    )
+
+    # The installed resolver itself, on a running reactor: "localhost" is a name for 127.0.0.1.
+    script = (
+        "from twisted.internet import reactor\n"
+        "from crawler.guard import GuardedResolver\n"
+        "out = []\n"
+        "for name in ('localhost', '2130706433'):\n"
+        "    d = GuardedResolver(reactor, 100, 5).getHostByName(name)\n"
+        "    d.addCallbacks(out.append, lambda f: out.append(type(f.value).__name__))\n"
+        "reactor.callLater(3, reactor.stop)\n"
+        "reactor.run()\n"
+        "print(out)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "['RefusedAddress', 'RefusedAddress']", done.stderr[-2000:]
 
 
 def test_hardening_settings_are_loaded() -> None:
@@ -240,3 +271,4 @@ def test_hardening_settings_are_loaded() -> None:
     assert {"crawler.guard.TargetGuardMiddleware", "crawler.politeness.RobotsTxtMiddleware"} <= set(middlewares)
     assert middlewares["crawler.politeness.RetryAfterMiddleware"] > 550  # sees a 429 before Scrapy retries it
     assert settings.get("TWISTED_DNS_RESOLVER") == "crawler.guard.GuardedResolver"
+    assert settings.getbool("HTTPPROXY_ENABLED") is False  # a proxy would resolve names past the guard

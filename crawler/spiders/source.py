@@ -25,6 +25,7 @@ from crawler.discovery import (
     parse_sitemap,
     sitemap_urls_from_robots,
 )
+from crawler.guard import RefusedAddress
 from crawler.seeds import Source
 from pipelines.dates import parse_since, today_utc
 from pipelines.items import PageItem
@@ -178,6 +179,9 @@ class SourceSpider(Spider):
                 logger.error("Cannot fetch %s: HTTP %s", url, status)
             else:
                 logger.warning("Skipped %s: HTTP %s", url, status)
+        elif failure.check(RefusedAddress):  # the SSRF guard's resolver: a name for a non-public address
+            logger.warning("Refused %s: %s", url, failure.getErrorMessage())
+            self.crawler.stats.inc_value("newsmon/guard/refused")
         elif failure.check(IgnoreRequest):  # robots.txt or a filter said no: asking again changes nothing
             logger.info("Not fetched %s: %s", url, failure.getErrorMessage())
             self._count("errors/ignored")
