@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -490,10 +491,20 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
             "3000",
         ]
         click.echo(f"Serving {path} read-only at http://{host}:{port}/ (Ctrl-C stops)", err=True)
+        child = subprocess.Popen(command)
+        # A SIGTERM to newsmon stops Datasette too (it would otherwise outlive us, holding the port).
+        previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
         try:
-            subprocess.run(command, check=False)
+            child.wait()
         except KeyboardInterrupt:
-            pass
+            child.terminate()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 @cli.command(epilog="Example: newsmon sources --json")

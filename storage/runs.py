@@ -7,7 +7,10 @@ afterwards when the process could not: killed at its time limit, stopped, or dea
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -49,7 +52,8 @@ class RunBook:
         try:
             with store_errors(), Session(self.engine) as session, session.begin():
                 lock = session.get(RunLock, source, with_for_update=True)
-                if lock is not None and lock.owner != owner and lock.heartbeat > now - stale_after:
+                alive = lock is not None and lock.heartbeat > now - stale_after and not died_here(lock.holder)
+                if lock is not None and lock.owner != owner and alive:
                     return f"{lock.holder or lock.owner}, since {lock.acquired:%Y-%m-%d %H:%M:%S} UTC"
                 if lock is None:
                     session.add(RunLock(source=source, owner=owner, acquired=now, heartbeat=now, holder=holder))
@@ -94,7 +98,7 @@ class RunBook:
         """Who crawls the source now, or None."""
         with store_errors(), Session(self.engine) as session:
             lock = session.get(RunLock, source)
-            if lock is None or lock.heartbeat <= dt.datetime.now(dt.UTC) - stale_after:
+            if lock is None or lock.heartbeat <= dt.datetime.now(dt.UTC) - stale_after or died_here(lock.holder):
                 return None
             return f"{lock.holder or lock.owner}, since {lock.acquired:%Y-%m-%d %H:%M:%S} UTC"
 
@@ -140,6 +144,30 @@ class RunBook:
                 .order_by(CrawlRun.started.desc())
                 .limit(1)
             ).first()
+
+
+def died_here(holder: str | None) -> bool:
+    """True when a lock's holder ("<host> pid <n>") is a process of this host that no longer exists: a crawl
+    killed with SIGKILL, whose lock need not wait for its heartbeat to go stale. (A reused pid errs on the safe
+    side: the lock waits.)"""
+    host, _, pid = (holder or "").partition(" pid ")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return _zombie(int(pid))
+
+
+def _zombie(pid: int) -> bool:
+    """A killed child its parent has not reaped yet is dead too."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return False
 
 
 def _state(run: CrawlRun) -> RunState:

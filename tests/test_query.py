@@ -330,6 +330,8 @@ def test_serve_shows_the_rounds_view_read_only_over_http(tmp_path: Path) -> None
     finally:
         server.terminate()
         server.wait(timeout=30)
+    with pytest.raises(urllib.error.URLError):  # Datasette went with it (no server left holding the port)
+        urllib.request.urlopen(f"{base}/", timeout=5)
     from storage import list_articles
 
     assert len(list_articles(f"sqlite:///{db}")) == 1  # the DELETE was refused: the store is read-only
