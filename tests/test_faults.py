@@ -8,10 +8,15 @@ exactly once (by its URL).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import random
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,6 +25,7 @@ from urllib.parse import quote
 
 import pytest
 
+from crawler.replay import settings_args
 from storage import list_runs
 from tests.conftest import PROJECT_ROOT, crawl
 
@@ -72,11 +78,9 @@ def fault_server(shared: Path) -> Iterator[Callable[..., FaultServer]]:
             server.process.stdout.close()
 
 
-def run_faults(
-    tmp_path: Path, server: FaultServer, feeds: list[str], settings: dict[str, str] | None = None
-) -> tuple[subprocess.CompletedProcess[str], dict, str]:
-    """Crawl a source whose feeds are `feeds` on the fault server; returns the process, its stats, the DB URL."""
-    seeds = tmp_path / "seeds"
+def write_seed(folder: Path, feeds: list[str]) -> Path:
+    """A seeds folder with one source, `faults`, whose feeds are `feeds` on the fault server."""
+    seeds = folder / "seeds"
     seeds.mkdir(parents=True, exist_ok=True)
     (seeds / "faults.toml").write_text(
         f"""
@@ -90,6 +94,14 @@ language = "en"
 """,
         encoding="utf-8",
     )
+    return seeds
+
+
+def run_faults(
+    tmp_path: Path, server: FaultServer, feeds: list[str], settings: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], dict, str]:
+    """Crawl a source whose feeds are `feeds` on the fault server; returns the process, its stats, the DB URL."""
+    seeds = write_seed(tmp_path, feeds)
     url = f"sqlite:///{tmp_path / 'faults.db'}"
     allowed = {"NEWSMON_ALLOWED_HOSTS": f"127.0.0.1:{server.port}"}
     done, stats = crawl(
@@ -272,3 +284,68 @@ def test_hardening_settings_are_loaded() -> None:
     assert middlewares["crawler.politeness.RetryAfterMiddleware"] > 550  # sees a 429 before Scrapy retries it
     assert settings.get("TWISTED_DNS_RESOLVER") == "crawler.guard.GuardedResolver"
     assert settings.getbool("HTTPPROXY_ENABLED") is False  # a proxy would resolve names past the guard
+
+
+def test_sigkill_at_20_random_points_then_a_rerun_loses_and_duplicates_nothing(
+    tmp_path: Path, fault_server: Callable[..., FaultServer], shared: Path
+) -> None:
+    """F6 (acceptance 2): a crawl of 12 real pages killed with SIGKILL at a random point (from start-up to the
+    last article, mid-transaction included), then run again: integrity ok, every article stored exactly once,
+    the same rounds as an uninterrupted crawl, none twice; the killed run is marked `abandoned`."""
+    server = fault_server()
+    feeds = [server.feed(*(f"/delay/0.15/a/{index}" for index in range(12)))]  # slow enough to kill mid-way
+    _, _, reference = run_faults(tmp_path / "reference", server, feeds)
+    expected_urls, expected_rounds = stored_urls(reference), stored_rounds(reference)
+    assert len(expected_urls) == 12 and expected_rounds
+    chance = random.Random(20261126)
+    killed = 0
+    for attempt in range(20):
+        folder = tmp_path / f"kill-{attempt}"
+        killed += start_and_kill(folder, server, feeds, articles=chance.randint(0, 11), extra=chance.uniform(0, 0.3))
+        done, _, url = run_faults(folder, server, feeds)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert stored_urls(url) == expected_urls, attempt
+        assert stored_rounds(url) == expected_rounds, attempt
+        statuses = [run.status for run in list_runs(url)]
+        assert statuses[0] == "ok" and set(statuses[1:]) <= {"abandoned"}, statuses  # the killed run, if it began
+    assert killed == 20  # every kill landed while the crawl ran
+
+
+def start_and_kill(folder: Path, server: FaultServer, feeds: list[str], articles: int, extra: float) -> bool:
+    """Start the crawl of `feeds`, SIGKILL its process group once `articles` articles are stored (then `extra`
+    seconds more); True when the kill landed before the crawl ended by itself."""
+    seeds = write_seed(folder, feeds)
+    settings = {
+        **FAST,
+        "NEWSMON_DB_URL": f"sqlite:///{folder / 'faults.db'}",
+        "NEWSMON_SEEDS_DIR": str(seeds),
+        "NEWSMON_ALERTS": "off",
+    }
+    settings["NEWSMON_ALLOWED_HOSTS"] = f"127.0.0.1:{server.port}"
+    command = [sys.executable, "-m", "scrapy", "crawl", "faults", *settings_args(settings), "-a", "since=2000-01-01"]
+    process = subprocess.Popen(
+        command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < deadline and article_count(folder / "faults.db") < articles:
+        time.sleep(0.02)
+    time.sleep(extra)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    return process.returncode == -signal.SIGKILL
+
+
+def article_count(path: Path) -> int:
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.1)) as connection:
+            return connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    except sqlite3.Error:  # not created or not migrated yet, or busy
+        return 0
+
+
+def stored_rounds(url: str) -> list[tuple]:
+    """Every stored round as (company, amount, currency, round, status): a duplicate would show twice."""
+    with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as connection:
+        query = "SELECT company, amount, currency, round, status FROM funding_rounds"
+        return sorted(connection.execute(query).fetchall(), key=repr)
