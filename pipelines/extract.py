@@ -84,6 +84,19 @@ class Article:
     content_hash: str = field(default="")
 
 
+def repair_decoding(body: bytes, declared: str, text: str) -> str:
+    """`text` (the page as decoded by its declared charset), or, when it declared UTF-8 but its bytes are not
+    UTF-8 (a cp1252 body under a UTF-8 header, common on old CMSs), its cp1252 reading."""
+    if "\ufffd" not in text or declared.lower().replace("-", "").replace("_", "") != "utf8":
+        return text
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        fallback = body.decode("cp1252", errors="replace")
+        return fallback if fallback.count("\ufffd") < text.count("\ufffd") else text
+    return text  # valid UTF-8: its replacement characters are the page's own
+
+
 def extract_article(
     html: str,
     url: str,

@@ -28,6 +28,7 @@ from crawler.discovery import (
 from crawler.guard import RefusedAddress
 from crawler.seeds import Source
 from pipelines.dates import parse_since, today_utc
+from pipelines.extract import repair_decoding
 from pipelines.items import PageItem
 from pipelines.urls import canonical_url, same_site
 from storage import Store
@@ -159,7 +160,7 @@ class SourceSpider(Spider):
             source_title=self.source.title,
             url=response.url,
             listing_url=response.meta.get("listing_url", response.url),
-            html=response.text,
+            html=repair_decoding(response.body, response.encoding, response.text),
             language=self.source.language,
             listing_date=response.meta.get("listing_date"),
             since=self.since,
