@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gzip
 import json
+import random
+import re
 import socket
 import sys
 import threading
@@ -91,9 +94,25 @@ def main() -> None:
                 return self._robots(base)
             if path == "/feed.xml":
                 links = [unquote(link) for link in query.get("links", "").split(",") if link]
+                if "long" in query:  # a link longer than any feed URL could carry in its query
+                    links.append("/a/6?" + "x" * int(query["long"]))
                 return self._send(200, _feed(base, links), "application/rss+xml")
             if path.startswith("/a/"):
                 return self._page(int(path.split("/")[2]))
+            if path.startswith("/enc/"):  # /enc/<mode>/<n>: the n-th corpus page in another encoding
+                _, _, mode, index = path.split("/")
+                return self._encoded(mode, int(index))
+            if path.startswith("/html/nul/"):  # NUL bytes scattered through a real page
+                raw = (corpus / pages[int(path.split("/")[3])]["file"]).read_bytes()
+                return self._send(200, b"\0".join(raw[i : i + 5000] for i in range(0, len(raw), 5000)))
+            if path == "/html/random":
+                return self._send(200, random.Random(7).randbytes(200_000))
+            if path.startswith("/html/unclosed/"):  # a real page cut in the middle, every tag left open
+                raw = (corpus / pages[int(path.split("/")[3])]["file"]).read_bytes()
+                return self._send(200, raw[: len(raw) * 2 // 3])
+            if path.startswith("/gzip-raw/"):  # gzip bytes served as text/html without Content-Encoding
+                raw = (corpus / pages[int(path.split("/")[2])]["file"]).read_bytes()
+                return self._send(200, gzip.compress(raw))
             if path.startswith("/status/"):
                 headers = {"Retry-After": query["retry_after"]} if "retry_after" in query else {}
                 return self._send(int(path.split("/")[2]), b"<html><body>status</body></html>", headers=headers)
@@ -156,6 +175,17 @@ def main() -> None:
             page = pages[index]
             return self._send(200, (corpus / page["file"]).read_bytes(), "text/html; charset=utf-8")
 
+        def _encoded(self, mode: str, index: int) -> None:
+            html = (corpus / pages[index]["file"]).read_text(encoding="utf-8")
+            if mode == "header-utf8-body-cp1252":  # the header (and the page) say UTF-8; the bytes are cp1252
+                return self._send(200, html.encode("cp1252", "xmlcharrefreplace"), "text/html; charset=utf-8")
+            if mode == "meta-latin1":  # only a <meta> names the charset
+                html = re.sub(r"(?i)charset=[\"']?utf-8", "charset=iso-8859-1", html)
+                return self._send(200, html.encode("iso-8859-1", "xmlcharrefreplace"), "text/html")
+            if mode == "utf16-bom":
+                return self._send(200, html.encode("utf-16"), "text/html")
+            return self._send(404, b"no such encoding")
+
         def _big(self, megabytes: float, chunked: bool) -> None:
             size = int(megabytes * 1024 * 1024)
             chunk = b"<p>" + b"x" * 1020 + b"</p>"
@@ -205,7 +235,7 @@ def main() -> None:
 def _feed(base: str, links: list[str]) -> bytes:
     today = format_datetime(dt.datetime.now(dt.UTC))
     items = "".join(
-        f"<item><title>item {i}</title><link>{_xml(link if '://' in link else base + link)}</link>"
+        f"<item><title>item {i}</title><link>{_xml(base + link if link.startswith('/') else link)}</link>"
         f"<pubDate>{today}</pubDate></item>"
         for i, link in enumerate(links)
     )

@@ -86,7 +86,7 @@ def write_seed(folder: Path, feeds: list[str]) -> Path:
         f"""
 title = "Fault server"
 # every target of the redirects below is named, so it is the SSRF guard that stops them, not the offsite filter
-allowed_domains = ["127.0.0.1", "10.0.0.1", "169.254.169.254"]
+allowed_domains = ["127.0.0.1", "10.0.0.1", "169.254.169.254", "nx.invalid"]
 robots_txt = []
 feeds = {json.dumps(feeds)}
 article_url_pattern = "^http"
@@ -349,3 +349,53 @@ def stored_rounds(url: str) -> list[tuple]:
     with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as connection:
         query = "SELECT company, amount, currency, round, status FROM funding_rounds"
         return sorted(connection.execute(query).fetchall(), key=repr)
+
+
+def test_bad_html_and_wrong_charsets_are_extracted_or_skipped_with_a_reason(
+    tmp_path: Path, fault_server: Callable[..., FaultServer], shared: Path
+) -> None:
+    """B1 (NUL bytes, random bytes, a page cut short), B2 (a cp1252 body under a UTF-8 header, a charset named
+    only in <meta>, UTF-16 with a BOM), B4 (gzip bytes served as text/html without Content-Encoding)."""
+    from pipelines.extract import extract_article
+
+    server = fault_server()
+    pages = [json.loads(line) for line in (shared / "corpus" / "pages.jsonl").read_text().splitlines()]
+
+    def golden(index: int) -> str:
+        html = (shared / "corpus" / pages[index]["file"]).read_text(encoding="utf-8")
+        return extract_article(html, f"{server.base}/a/{index}").text
+
+    encodings = {3: "header-utf8-body-cp1252", 4: "meta-latin1", 5: "utf16-bom"}
+    links = ["/html/nul/0", "/html/random", "/html/unclosed/1", "/gzip-raw/2"]
+    links += [f"/enc/{mode}/{index}" for index, mode in encodings.items()]
+    done, stats, url = run_faults(tmp_path, server, [server.feed(*links)])
+    assert done.returncode == 0
+    with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as connection:
+        texts = dict(connection.execute("SELECT url, text FROM articles"))
+    for index, mode in encodings.items():
+        text = texts[f"{server.base}/enc/{mode}/{index}"]
+        assert "\ufffd" not in text and text == golden(index), mode
+    assert f"{server.base}/html/nul/0" in texts and "\x00" not in texts[f"{server.base}/html/nul/0"]
+    assert f"{server.base}/html/unclosed/1" in texts
+    assert f"{server.base}/html/random" not in texts and f"{server.base}/gzip-raw/2" not in texts
+    assert stats["newsmon/extract/binary"] == 2  # skipped, with the reason logged
+    assert "no article at " + f"{server.base}/gzip-raw/2: binary" in done.stderr
+
+
+def test_bad_links_slow_servers_and_unknown_hosts(tmp_path: Path, fault_server: Callable[..., FaultServer]) -> None:
+    """B16 (javascript:, mailto:, a 5,000-character URL, utm_* variants of one article), F3 (a server slower than
+    DOWNLOAD_TIMEOUT), F5 (an entry point whose host does not resolve): each is dropped or recorded, the other
+    entry points are crawled, one row per article."""
+    server = fault_server()
+    links = ["javascript:alert(1)", "mailto:deals@example.com", "/a/7"]
+    links += ["/a/8?utm_source=feed", "/a/8?utm_medium=email&utm_source=x", "/delay/10/a/9"]
+    feeds = ["http://nx.invalid/feed.xml", server.feed(*links) + "&long=5000"]
+    settings = {"DOWNLOAD_TIMEOUT": "2", "RETRY_TIMES": "1", "DNS_TIMEOUT": "3"}
+    done, stats, url = run_faults(tmp_path, server, feeds, settings)
+    assert done.returncode == 0
+    assert stored_urls(url) == [f"{server.base}/a/7", f"{server.base}/a/8"]  # utm_* stripped: one row
+    assert "No requests to nx.invalid this run: its robots.txt could not be fetched" in done.stderr  # F5
+    assert stats["newsmon/links/seen"] == 7 and stats["newsmon/links/requested"] <= 4  # the bad ones dropped
+    assert stats["downloader/exception_type_count/scrapy.exceptions.DownloadTimeoutError"] == 2  # F3: tried twice
+    assert stats["elapsed_time_seconds"] < 30
+    assert list_runs(url, limit=1)[0].status == "partial"
