@@ -105,6 +105,15 @@ def main() -> None:
             if path.startswith("/html/nul/"):  # NUL bytes scattered through a real page
                 raw = (corpus / pages[int(path.split("/")[3])]["file"]).read_bytes()
                 return self._send(200, b"\0".join(raw[i : i + 5000] for i in range(0, len(raw), 5000)))
+            if path == "/html/deep":  # 100,000 nested <div>s around a real article's text
+                raw = (corpus / pages[0]["file"]).read_bytes()
+                return self._send(200, b"<html><body>" + b"<div>" * 100_000 + raw + b"</div>" * 100_000)
+            if path == "/html/hugenode":  # one 12 MB text node (under DOWNLOAD_MAXSIZE, which stops 20 MB: B5)
+                return self._send(200, b"<html><body><p>" + b"word " * 2_400_000 + b"</p></body></html>")
+            if path.startswith("/html/colspan/"):  # a real page with a table claiming 999,999,999 columns
+                raw = (corpus / pages[int(path.split("/")[3])]["file"]).read_bytes()
+                table = b'<table><tr><td colspan="999999999" rowspan="999999999">x</td></tr></table>'
+                return self._send(200, raw.replace(b"<body", table + b"<body", 1) if b"<body" in raw else table + raw)
             if path == "/html/random":
                 return self._send(200, random.Random(7).randbytes(200_000))
             if path.startswith("/html/unclosed/"):  # a real page cut in the middle, every tag left open
