@@ -6,7 +6,8 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -53,11 +54,21 @@ def write_file(path: Path, records: Sequence[dict[str, Any]], fmt: str, columns:
     """
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists: use --force to replace it")
-    folder = path.resolve().parent
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    with replacing(path, "w") as stream:
+        write_records(records, fmt, stream, columns)
+
+
+@contextmanager
+def replacing(path: Path, mode: str = "w", permissions: int | None = None) -> Iterator[IO[Any]]:
+    """A stream whose content replaces `path` at once when the block ends (a temporary file in the same
+    folder, renamed over it), so a reader never sees half a file; on an error `path` is left as it was."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.resolve().parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            write_records(records, fmt, stream, columns)
+        text = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
+        with os.fdopen(handle, mode, **text) as stream:
+            yield stream
+        if permissions is not None:
+            os.chmod(temporary, permissions)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
 import socket
 import sqlite3
 import threading
@@ -80,8 +81,7 @@ class Mailbox:
 
 
 def mailbox_port() -> int:
-    import os
-
+    """The port of the `mailbox` fixture's SMTP server."""
     return int(os.environ["NEWSMON_SMTP_PORT"])
 
 

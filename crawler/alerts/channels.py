@@ -8,11 +8,9 @@ import hashlib
 import hmac
 import http.client
 import json
-import os
 import smtplib
 import socket
 import ssl
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.alerts.rules import http_url_problem
+from crawler.output import replacing
 
 USER_AGENT = "newsmon-alerts/0.1"
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -138,15 +137,8 @@ def write_atom(path: Path, document: bytes) -> None:
     """Replace the Atom file at `path` at once (readers never see half a feed)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(document)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with replacing(path, "wb", permissions=0o644) as stream:
+            stream.write(document)
     except (OSError, ValueError) as exc:
         raise DeliveryError(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
