@@ -8,6 +8,7 @@ pairs. Pure Python: no Scrapy, no store.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
 import re
@@ -19,7 +20,7 @@ from typing import Any
 from pipelines.funding import INVESTOR_CANON, detect_rounds
 from pipelines.names import name_tokens, same_company
 
-__all__ = ["EvalError", "LabelledItem", "Report", "evaluate", "load_labels", "same_company"]
+__all__ = ["EvalError", "LabelledItem", "Report", "evaluate", "load_labels", "same_company", "text_f1"]
 
 MAX_LABEL_FILE_BYTES = 64 * 1024 * 1024
 MAX_PAGE_BYTES = 16 * 1024 * 1024
@@ -368,3 +369,15 @@ def _brief(r: dict[str, Any]) -> str:
         f"{r.get('company')!r} {amount if amount is not None else '-'} {r.get('currency') or ''} "
         f"{r.get('round') or '-'} {r.get('status')}"
     ).strip()
+
+
+def text_f1(gold: str, found: str | None) -> float:
+    """Token-level F1 of an extracted main text against a gold text (bags of lower-cased word tokens, as the
+    article-extraction benchmarks score it; exact strings would punish whitespace and quote styles)."""
+    want = collections.Counter(re.findall(r"\w+", gold.casefold()))
+    got = collections.Counter(re.findall(r"\w+", (found or "").casefold()))
+    overlap = sum((want & got).values())
+    if not overlap:
+        return 0.0
+    precision, recall = overlap / sum(got.values()), overlap / sum(want.values())
+    return 2 * precision * recall / (precision + recall)

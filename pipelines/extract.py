@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
-from htmldate import find_date
 from lxml import html as lxml_html
+from trafilatura.utils import load_html
 
 from pipelines.dates import parse_human_date, parse_machine_date, plausible
 from pipelines.urls import canonical_url, is_http_url
@@ -128,16 +128,26 @@ def extract_article(
     if len(html) > MAX_HTML_CHARS:
         raise ExtractionSkipped("too_large", f"{len(html)} characters")
     html = _XML_DECLARATION.sub("", html, count=1)  # lxml refuses a str that declares its own encoding
+    # One parse, shared: trafilatura copies a tree it is given, and its loader is the parser it would use.
     try:
-        tree = lxml_html.document_fromstring(html)
-    except (ValueError, lxml_html.etree.ParserError) as exc:
+        tree = load_html(html)
+    except (ValueError, TypeError, lxml_html.etree.ParserError) as exc:
         raise ExtractionSkipped("unparsable", str(exc)) from None
+    if tree is None:
+        raise ExtractionSkipped("unparsable", "not an HTML document")
     try:
         doc = trafilatura.bare_extraction(
-            html, url=url, with_metadata=True, include_comments=False, include_tables=True
+            tree,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            date_extraction_params=_htmldate_params(),
         )
     except Exception as exc:  # noqa: BLE001 - a third-party parser failing on one page must not stop a crawl
         raise ExtractionSkipped("extractor_error", f"{type(exc).__name__}: {exc}") from None
+    if doc is None:
+        raise ExtractionSkipped("no_text", "the extractor found no main text")
     selectors = selectors or {}
     text = (_selected_text(tree, selectors["text"]) if "text" in selectors else "") or ""
     if len(text) < MIN_TEXT_CHARS:
@@ -148,7 +158,7 @@ def extract_article(
 
     published, published_at, date_source = _selected_date(tree, selectors.get("published"))
     if published is None:
-        published, published_at, date_source = find_published(tree, html, url, fallback_date)
+        published, published_at, date_source = find_published(tree, doc.date, fallback_date)
     title = _selected_value(tree, selectors["title"]) if "title" in selectors else None
     author = _selected_value(tree, selectors["author"]) if "author" in selectors else None
     return Article(
@@ -229,10 +239,20 @@ def _outer_blocks(element: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]
     return [block for child in element if isinstance(child.tag, str) for block in _outer_blocks(child)]
 
 
+def _htmldate_params() -> dict[str, object]:
+    """htmldate's settings for the date trafilatura finds: the page's original date, no free-text search (it
+    runs dateparser over every language's patterns and is most of the cost of a page), nothing after tomorrow
+    (UTC: a page from a time zone ahead may be dated a day later)."""
+    latest = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    return {"original_date": True, "extensive_search": False, "max_date": latest.isoformat()}
+
+
 def find_published(
-    tree: lxml_html.HtmlElement, html: str, url: str, fallback_date: dt.date | None = None
+    tree: lxml_html.HtmlElement, htmldate: str | None, fallback_date: dt.date | None = None
 ) -> tuple[dt.date | None, dt.datetime | None, str | None]:
     """The publication date by the chain JSON-LD, meta tags, htmldate, visible date, feed/sitemap date.
+
+    `htmldate` is the date htmldate found (trafilatura's metadata, with `_htmldate_params`), as YYYY-MM-DD.
 
     Returns:
         (calendar date, UTC timestamp if known, the DATE_SOURCES entry that gave it).
@@ -241,11 +261,7 @@ def find_published(
         parsed = parse_machine_date(value)
         if parsed:
             return parsed[0], parsed[1], source
-    try:
-        found = find_date(html, url=url, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
-    except Exception:  # noqa: BLE001 - htmldate promises no robustness on hostile pages
-        found = None
-    parsed = parse_machine_date(found)
+    parsed = parse_machine_date(htmldate)
     if parsed:
         return parsed[0], None, "htmldate"
     for element in tree.xpath(_VISIBLE_DATE_XPATH)[:10]:
