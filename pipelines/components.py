@@ -7,6 +7,7 @@ import os
 from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler.alerts import AlertConfig, AlertConfigError, alerts_path, load_alerts, run_alerts, start_watching
 from pipelines.extract import ExtractionSkipped, extract_article
@@ -14,6 +15,7 @@ from pipelines.funding import detect_rounds
 from pipelines.items import PageItem
 from pipelines.urls import canonical_url
 from storage import Store, StoreError
+from storage.engine import StoreUnavailable
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -87,9 +89,12 @@ class PersistPipeline(_StatsPipeline):
 
     def open_spider(self) -> None:
         self.store = Store(self.crawler.settings["NEWSMON_DB_URL"])
+        self.unavailable: str | None = None  # set when the store stopped taking writes (the crawl stops)
 
     def process_item(self, item: PageItem) -> PageItem:
         assert item.article is not None, "ExtractPipeline runs first"
+        if self.unavailable:  # the crawl is stopping: the items still in flight are left for the next run
+            raise DropItem(f"not stored: {item.url} ({self.unavailable})", log_level="INFO")
         try:
             result = self.store.save_article(
                 item.article,
@@ -98,6 +103,12 @@ class PersistPipeline(_StatsPipeline):
                 listed_url=canonical_url(item.listing_url or item.url),
                 source_title=item.source_title,
             )
+        except StoreUnavailable as exc:  # disk full, or locked by someone else: every write would fail
+            self.count("errors")
+            self.unavailable = exc.reason
+            logger.error("Not stored: %s: %s; stopping the crawl", item.url, exc)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason=exc.reason))
+            raise DropItem(f"not stored: {item.url}", log_level="INFO") from None
         except StoreError as exc:
             self.count("errors")
             logger.error("Not stored: %s: %s", item.url, exc)

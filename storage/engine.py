@@ -1,6 +1,12 @@
 """Engines for the store: SQLite tuned for one writer and many readers, any other SQLAlchemy URL as is.
 
 This is the only module that creates engines; `storage.repository` and `storage.queries` use them.
+
+Two environment variables tune SQLite connections (read when an engine is made):
+    NEWSMON_SQLITE_BUSY_TIMEOUT_MS  how long a write waits for another writer's lock (default 30000 ms)
+    NEWSMON_SQLITE_MAX_PAGES        PRAGMA max_page_count of writers: a cap on the file's size in pages, so a
+                                    "disk full" can be produced on purpose (tests); unset: no cap
+A store that cannot be written (disk full, locked past the busy timeout) raises `StoreUnavailable`.
 """
 
 from __future__ import annotations
@@ -24,11 +30,22 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DB_URL_ENV = "NEWSMON_DB_URL"
 DEFAULT_DB_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'newsmon.db'}"
 BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT_ENV = "NEWSMON_SQLITE_BUSY_TIMEOUT_MS"
+MAX_PAGES_ENV = "NEWSMON_SQLITE_MAX_PAGES"
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 class StoreError(Exception):
     """The store cannot be opened or used; the message is one line for people."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot take writes now: `reason` is "store_full" (disk full) or "store_locked" (another
+    process held the write lock past the busy timeout). Going on would fail every write, so a crawl stops."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def db_url(override: str | None = None) -> str:
@@ -63,9 +80,10 @@ def writer_engine(url: str) -> Engine:
     path = sqlite_path(url)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+    limits = _sqlite_limits() if path is not None else None
     engine = _create(parsed, pool_pre_ping=path is None)
-    if path is not None:
-        _tune_sqlite(engine, begin="BEGIN IMMEDIATE", writable=True)
+    if limits is not None:
+        _tune_sqlite(engine, begin="BEGIN IMMEDIATE", writable=True, busy_ms=limits[0], max_pages=limits[1])
     try:
         migrate(engine)
     except SQLAlchemyError as exc:
@@ -89,8 +107,9 @@ def reader_engine(url: str) -> Engine:
     elif not path.exists():
         raise StoreError(f"no store at {path} yet: run a crawl (scrapy crawl <source>) or `newsmon demo` first")
     else:
+        busy_ms = _sqlite_limits()[0]
         engine = _create(_parse(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"))
-        _tune_sqlite(engine, begin="BEGIN", writable=False)
+        _tune_sqlite(engine, begin="BEGIN", writable=False, busy_ms=busy_ms)
     try:
         with engine.connect() as connection:
             revision = MigrationContext.configure(connection).get_current_revision()
@@ -114,7 +133,24 @@ def store_errors() -> Iterator[None]:
     except IntegrityError:
         raise
     except SQLAlchemyError as exc:
-        raise StoreError(f"store error: {_first_line(exc)}") from None
+        raise _classified(exc) from None
+
+
+def _classified(exc: SQLAlchemyError) -> StoreError:
+    """A one-line StoreError; a StoreUnavailable for a full disk or a lock held past the busy timeout."""
+    text = _first_line(exc)
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if "database or disk is full" in text or sqlstate == "53100":  # SQLITE_FULL; PostgreSQL disk_full
+        return StoreUnavailable(
+            f"disk full: the store cannot grow, nothing of this write was kept ({text})", "store_full"
+        )
+    if "database is locked" in text:  # SQLITE_BUSY after the busy timeout
+        return StoreUnavailable(
+            f"store locked: another process held the database's write lock past the busy timeout "
+            f"({_sqlite_limits()[0]} ms), nothing of this write was kept",
+            "store_locked",
+        )
+    return StoreError(f"store error: {text}")
 
 
 def migrate(engine: Engine) -> None:
@@ -182,7 +218,33 @@ def _read_only_sessions(engine: Engine) -> None:
         dbapi_connection.commit()
 
 
-def _tune_sqlite(engine: Engine, *, begin: str, writable: bool) -> None:
+def _sqlite_limits() -> tuple[int, int | None]:
+    """(busy timeout in ms, max_page_count or None) from the environment (module docstring).
+
+    Raises:
+        StoreError: a value is not a whole number (0 or more; pages 1 or more).
+    """
+    values: list[int | None] = []
+    for name, default, least in ((BUSY_TIMEOUT_ENV, BUSY_TIMEOUT_MS, 0), (MAX_PAGES_ENV, None, 1)):
+        raw = os.environ.get(name, "").strip()
+        if not raw:
+            values.append(default)
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            value = -1
+        if value < least:
+            raise StoreError(f"{name} must be a whole number of at least {least}, got {raw!r}")
+        values.append(value)
+    busy_ms, max_pages = values
+    assert busy_ms is not None
+    return busy_ms, max_pages
+
+
+def _tune_sqlite(
+    engine: Engine, *, begin: str, writable: bool, busy_ms: int = BUSY_TIMEOUT_MS, max_pages: int | None = None
+) -> None:
     """WAL, a busy timeout and explicit BEGIN (pysqlite's own transaction handling is turned off,
     per SQLAlchemy's SQLite dialect docs, so that writers take the lock up front with BEGIN IMMEDIATE
     instead of failing with SQLITE_BUSY when a read turns into a write)."""
@@ -191,11 +253,13 @@ def _tune_sqlite(engine: Engine, *, begin: str, writable: bool) -> None:
     def _on_connect(dbapi_connection, _record):  # noqa: ANN001 - DB-API objects
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
         cursor.execute("PRAGMA foreign_keys = ON")
         if writable:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
+        if max_pages is not None:
+            cursor.execute(f"PRAGMA max_page_count = {int(max_pages)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -21,7 +21,9 @@ import threading
 import time
 import uuid
 
+from scrapy import Spider
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
 from pipelines.dates import parse_since
@@ -29,6 +31,7 @@ from storage import Store, StoreError
 from storage.runs import RunBook
 
 LOCKED_EXIT = 3  # the source is being crawled by someone else
+STORE_UNAVAILABLE = ("store_full", "store_locked")  # finish reasons of a crawl stopped by its store: exit 1
 
 
 class Command(ScrapyCrawlCommand):
@@ -74,6 +77,8 @@ class Command(ScrapyCrawlCommand):
         watch.start()
         try:
             super().run(args, opts)
+            if self._crawler.stats.get_value("finish_reason") in STORE_UNAVAILABLE:
+                self.exitcode = 1
         finally:
             watch.stop.set()
             watch.join(timeout=5)
@@ -81,6 +86,10 @@ class Command(ScrapyCrawlCommand):
                 book.release(source, token)
             except StoreError as exc:  # the lock goes stale on its own
                 sys.stderr.write(f"newsmon: could not release the run lock of {source}: {exc}\n")
+
+    def _create_crawler(self, spidercls: type[Spider] | str) -> Crawler:
+        self._crawler = super()._create_crawler(spidercls)  # kept for its finish reason
+        return self._crawler
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         self._check_options(args, opts)
