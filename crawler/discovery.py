@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +21,13 @@ from crawler.seeds import Source
 from pipelines.dates import parse_machine_date
 from pipelines.urls import is_http_url, same_site
 
-MAX_SITEMAP_URLS = 50_000  # the sitemaps protocol's own limit per file
+logger = logging.getLogger(__name__)
+
+# The sitemaps protocol's own limits per file (sitemaps.org): 50,000 URLs and 50 MB (52,428,800 bytes)
+# uncompressed. Past them the rest of the file is ignored, with a warning. (Downloads are capped lower still,
+# at DOWNLOAD_MAXSIZE, which also stops a .gz that inflates past it.)
+MAX_SITEMAP_URLS = 50_000
+MAX_SITEMAP_BYTES = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,15 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def parse_sitemap(body: bytes) -> Sitemap | None:
-    """Parse a sitemap, sitemap index or Google News sitemap; None when the body is not one."""
+    """Parse a sitemap, sitemap index or Google News sitemap; None when the body is not one.
+
+    Only the first MAX_SITEMAP_BYTES and the first MAX_SITEMAP_URLS entries are read (a warning says so).
+    """
+    if len(body) > MAX_SITEMAP_BYTES:
+        logger.warning(
+            "A sitemap of %d bytes: only its first %d are read (the protocol's limit)", len(body), MAX_SITEMAP_BYTES
+        )
+        body = body[:MAX_SITEMAP_BYTES]
     root = _xml_root(body)
     if root is None or _local(root.tag) not in ("urlset", "sitemapindex"):
         return None
@@ -80,17 +95,19 @@ def parse_sitemap(body: bytes) -> Sitemap | None:
             name = _local(element.tag)
             if name in ("loc", "lastmod", "publication_date", "title") and name not in fields:
                 fields[name] = (element.text or "").strip()
-        if fields.get("loc"):
-            links.append(
-                Link(
-                    url=fields["loc"],
-                    published=_date(fields.get("publication_date")),
-                    modified=_date(fields.get("lastmod")),
-                    title=fields.get("title") or None,
-                )
-            )
-        if len(links) >= MAX_SITEMAP_URLS:
+        if not fields.get("loc"):
+            continue
+        if len(links) == MAX_SITEMAP_URLS:
+            logger.warning("A sitemap lists more than %d URLs (the protocol's limit): the rest are ignored", len(links))
             break
+        links.append(
+            Link(
+                url=fields["loc"],
+                published=_date(fields.get("publication_date")),
+                modified=_date(fields.get("lastmod")),
+                title=fields.get("title") or None,
+            )
+        )
     return Sitemap(kind=_local(root.tag), links=links)
 
 
