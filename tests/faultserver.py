@@ -17,6 +17,9 @@ the crawl was tricked into requesting there shows up. Endpoints (reliability gui
     /bin/<name>                 PNG bytes, whatever the name says
     /redirect?to=URL  /refresh?to=URL  /loop/a  /chain/<n>
     /xml/bomb  /xml/xxe         a billion-laughs feed; a feed with external entities at the canary
+    /sitemap/urls?n=N&lastmod=D a sitemap of N URLs (paths /never/<i>), each with that <lastmod>
+    /sitemap/big?mb=N           a sitemap of N MiB (with Content-Length, or chunked with &chunked=1)
+    /sitemap/bomb.xml.gz        350 KB of gzip inflating to a 100 MiB sitemap (&encoded=1: as Content-Encoding)
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
 class _State:
     canary_hits = 0
     lock = threading.Lock()
+    sitemap_bombs: dict[str, bytes] = {}  # noqa: RUF012 - made once, on first request
 
 
 def _gzip_bomb(size: int = 100 * 1024 * 1024) -> bytes:
@@ -51,6 +55,24 @@ def _gzip_bomb(size: int = 100 * 1024 * 1024) -> bytes:
     chunk = b"\0" * (1024 * 1024)
     parts = [compressor.compress(chunk) for _ in range(size // len(chunk))]
     return b"".join(parts) + compressor.flush()
+
+
+def _sitemap_entries(base: str, start: int, count: int, lastmod: str) -> bytes:
+    return "".join(
+        f"<url><loc>{base}/never/{i}</loc><lastmod>{lastmod}</lastmod></url>" for i in range(start, start + count)
+    ).encode()
+
+
+_URLSET = b'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+
+
+def _sitemap_bomb(base: str, size: int = 100 * 1024 * 1024) -> bytes:
+    """A gzip file inflating to a `size`-byte sitemap (one entry, repeated: about 300 to 1)."""
+    block = _sitemap_entries(base, 0, 1, "2001-01-01") * 10_000
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    parts = [compressor.compress(_URLSET)]
+    parts += [compressor.compress(block) for _ in range(size // len(block))]
+    return b"".join(parts) + compressor.compress(b"</urlset>") + compressor.flush()
 
 
 def main() -> None:
@@ -157,6 +179,20 @@ def main() -> None:
             if path.startswith("/chain/"):
                 left = int(path.split("/")[2])
                 return self._send(302, b"", headers={"Location": f"/chain/{left - 1}" if left > 0 else "/a/0"})
+            if path == "/sitemap/urls":
+                count, lastmod = int(query["n"]), query.get("lastmod", "2001-01-01")
+                body = _URLSET + _sitemap_entries(base, 0, count, lastmod) + b"</urlset>"
+                return self._send(200, body, "application/xml")
+            if path == "/sitemap/big":
+                return self._big(float(query.get("mb", "60")), query.get("chunked") == "1", sitemap=base)
+            if path == "/sitemap/bomb.xml.gz":
+                with _State.lock:
+                    if base not in _State.sitemap_bombs:
+                        _State.sitemap_bombs[base] = _sitemap_bomb(base)
+                if query.get("encoded") == "1":
+                    headers = {"Content-Encoding": "gzip"}
+                    return self._send(200, _State.sitemap_bombs[base], "application/xml", headers=headers)
+                return self._send(200, _State.sitemap_bombs[base], "application/x-gzip")
             if path == "/xml/bomb":
                 return self._send(200, _billion_laughs(), "application/rss+xml")
             if path == "/xml/xxe":
@@ -195,11 +231,14 @@ def main() -> None:
                 return self._send(200, html.encode("utf-16"), "text/html")
             return self._send(404, b"no such encoding")
 
-        def _big(self, megabytes: float, chunked: bool) -> None:
+        def _big(self, megabytes: float, chunked: bool, sitemap: str | None = None) -> None:
+            """N MiB of HTML, or of sitemap entries when `sitemap` (the base URL) is given."""
             size = int(megabytes * 1024 * 1024)
             chunk = b"<p>" + b"x" * 1020 + b"</p>"
+            if sitemap is not None:
+                chunk = _sitemap_entries(sitemap, 0, 10, "2001-01-01")
             self.send_response(200)
-            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Type", "text/html" if sitemap is None else "application/xml")
             if chunked:
                 self.send_header("Transfer-Encoding", "chunked")
             else:
@@ -207,6 +246,9 @@ def main() -> None:
             self.end_headers()
             sent = 0
             try:
+                if sitemap is not None:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(_URLSET), _URLSET) if chunked else _URLSET)
+                    sent += len(_URLSET)
                 while sent < size:
                     piece = chunk[: size - sent]
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)

@@ -4,11 +4,70 @@ pages. A canary listener counts every request the crawl was tricked into sending
 
 "Nothing lost" is checked after every crawl: `PRAGMA integrity_check` is ok and every article served is stored
 exactly once (by its URL).
+
+Every row of the matrix and the test that covers it (F = this file, tests/test_faults.py):
+
+    L1  benchmarks/load.py (L1: 5,000 pages, RSS, wall time)          load figures live in benchmarks/, not tests
+    L2  benchmarks/load.py (L2: re-crawl, 50 pages changed)
+    L3  benchmarks/load.py (L3: 4 readers during the crawl); also tests/test_query.py::
+        test_queries_in_a_loop_never_see_a_locked_database_while_a_crawl_writes
+    L4  benchmarks/load.py (L4: a reader that never lets go, wal_checkpoint)
+    L5  tests/test_scheduler.py::test_thirty_nights_keep_the_scheduler_flat
+    F1  F::test_broken_answers_never_store_a_page_and_never_stop_the_crawl (/status/500)
+    F2  F::test_retry_after_puts_the_host_on_hold
+    F3  F::test_bad_links_slow_servers_and_unknown_hosts (slower than DOWNLOAD_TIMEOUT)
+    F4  F::test_broken_answers_never_store_a_page_and_never_stop_the_crawl (/drop, /partial)
+    F5  F::test_bad_links_slow_servers_and_unknown_hosts (nx.invalid)
+    F6  F::test_sigkill_at_20_random_points_then_a_rerun_loses_and_duplicates_nothing
+    F7  tests/test_scheduler.py::test_sigterm_stops_the_crawl_cleanly_and_a_later_run_completes_it,
+        ::test_serving_catches_up_a_never_run_source_logs_it_and_stops_cleanly_on_sigterm
+    F8  tests/test_scheduler.py::test_catch_up_runs_once_however_many_nights_were_missed_and_restarts,
+        ::test_a_run_cut_short_by_a_shutdown_does_not_count_as_the_nights_attempt
+    F9  tests/test_scheduler.py::test_two_schedulers_and_a_manual_crawl_never_crawl_one_source_at_once,
+        ::test_a_crawl_that_died_is_marked_abandoned_by_the_next_one_and_its_stale_lock_is_taken,
+        ::test_an_orphaned_crawl_ends_itself_at_its_own_deadline
+    F10 F::test_a_crawl_that_overruns_its_interval_skips_the_next_runs_with_a_warning
+    F11 F::test_a_full_disk_fails_the_run_cleanly_and_the_next_run_stores_everything_once
+    F12 F::test_a_database_locked_by_someone_else_fails_cleanly_and_a_rerun_completes
+    F13 F::test_a_hanging_extractor_is_killed_by_the_watchdog_and_the_next_night_is_normal
+    F14 F::test_jobs_are_declared_from_the_seeds_at_every_start_and_nothing_is_pickled
+    F15 F::test_the_nightly_schedule_is_utc_and_runs_once_a_night_across_dst_changes
+    B1  F::test_bad_html_and_wrong_charsets_are_extracted_or_skipped_with_a_reason
+    B2  F::test_bad_html_and_wrong_charsets_are_extracted_or_skipped_with_a_reason
+    B3  F::test_broken_answers_never_store_a_page_and_never_stop_the_crawl (/gzipbomb)
+    B4  F::test_bad_html_and_wrong_charsets_are_extracted_or_skipped_with_a_reason (/gzip-raw)
+    B5  F::test_broken_answers_never_store_a_page_and_never_stop_the_crawl (/big, with Content-Length and chunked)
+    B6  F::test_broken_answers_never_store_a_page_and_never_stop_the_crawl (/bin)
+    B7  F::test_xml_bombs_and_external_entities_in_feeds_stay_inert
+    B8  F::test_oversized_sitemaps_are_capped_and_a_sitemap_gzip_bomb_is_stopped,
+        F::test_a_sitemap_over_50_mb_is_read_up_to_the_limit
+    B9  F::test_broken_answers_never_store_a_page_and_never_stop_the_crawl (/loop, /chain/25)
+    B10 F::test_ssrf_redirects_refreshes_and_private_links_never_reach_the_canary,
+        F::test_the_resolver_refuses_names_of_non_public_addresses
+    B11 F::test_ssrf_redirects_refreshes_and_private_links_never_reach_the_canary (redirects, listed links);
+        tests/test_seeds.py::test_invalid_seed_names_file_and_key (file:// seed); F::test_hardening_settings_are_loaded
+    B12 tests/test_funding_robustness.py::test_pathological_inputs, ::test_any_text_gives_valid_rounds (hypothesis)
+    B13 F::test_deep_nesting_huge_nodes_and_huge_colspans_are_bounded
+    B14 tests/test_extract.py::test_bad_dates_give_none_quickly ("9" * 3200 and other bad strings)
+    B15 F::test_robots_txt_that_cannot_be_read_closes_the_host_for_the_run,
+        F::test_requests_waiting_for_robots_txt_all_obey_its_outcome, F::test_crawl_delay_is_honoured
+    B16 F::test_bad_links_slow_servers_and_unknown_hosts
+    S1  tests/test_storage.py::test_filters_use_literal_matching, ::test_queries_are_read_only_and_need_a_store;
+        tests/test_query.py::test_sorts (sort keys are a fixed choice)
+    S2  tests/test_query.py::test_export_reads_back_escapes_formulas_and_never_overwrites (never overwrites
+        without --force; `../`, absolute and symlinked --out paths have no test yet)
+    S3  tests/test_query.py::test_csv_cells_a_spreadsheet_would_run_are_escaped,
+        ::test_export_reads_back_escapes_formulas_and_never_overwrites
+    S4  tests/test_cli.py::test_control_characters_are_stripped,
+        ::test_titles_with_markup_or_control_characters_print_as_written
+    S5  F::test_hardening_settings_are_loaded
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import itertools
 import json
 import os
 import random
@@ -78,8 +137,8 @@ def fault_server(shared: Path) -> Iterator[Callable[..., FaultServer]]:
             server.process.stdout.close()
 
 
-def write_seed(folder: Path, feeds: list[str]) -> Path:
-    """A seeds folder with one source, `faults`, whose feeds are `feeds` on the fault server."""
+def write_seed(folder: Path, feeds: list[str], sitemaps: list[str] | None = None) -> Path:
+    """A seeds folder with one source, `faults`, whose feeds (and sitemaps) are on the fault server."""
     seeds = folder / "seeds"
     seeds.mkdir(parents=True, exist_ok=True)
     (seeds / "faults.toml").write_text(
@@ -89,6 +148,7 @@ title = "Fault server"
 allowed_domains = ["127.0.0.1", "10.0.0.1", "169.254.169.254", "nx.invalid"]
 robots_txt = []
 feeds = {json.dumps(feeds)}
+sitemaps = {json.dumps(sitemaps or [])}
 article_url_pattern = "^http"
 language = "en"
 """,
@@ -98,15 +158,20 @@ language = "en"
 
 
 def run_faults(
-    tmp_path: Path, server: FaultServer, feeds: list[str], settings: dict[str, str] | None = None
+    tmp_path: Path,
+    server: FaultServer,
+    feeds: list[str],
+    settings: dict[str, str] | None = None,
+    *,
+    sitemaps: list[str] | None = None,
+    since: str = "2000-01-01",
 ) -> tuple[subprocess.CompletedProcess[str], dict, str]:
     """Crawl a source whose feeds are `feeds` on the fault server; returns the process, its stats, the DB URL."""
-    seeds = write_seed(tmp_path, feeds)
+    seeds = write_seed(tmp_path, feeds, sitemaps)
     url = f"sqlite:///{tmp_path / 'faults.db'}"
     allowed = {"NEWSMON_ALLOWED_HOSTS": f"127.0.0.1:{server.port}"}
-    done, stats = crawl(
-        "faults", db_url=url, seeds_dir=seeds, workdir=tmp_path, extra_settings={**FAST, **allowed, **(settings or {})}
-    )
+    extra = {**FAST, **allowed, **(settings or {})}
+    done, stats = crawl("faults", db_url=url, seeds_dir=seeds, workdir=tmp_path, extra_settings=extra, since=since)
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     return done, stats, url
 
@@ -416,3 +481,351 @@ def test_deep_nesting_huge_nodes_and_huge_colspans_are_bounded(
     assert f"no article at {server.base}/html/hugenode: too_large" in done.stderr
     # the deep page is either extracted or skipped with a reason, never a crash
     assert f"{server.base}/html/deep" in stored or f"no article at {server.base}/html/deep" in done.stderr
+
+
+# --- Store, scheduler and sitemap rows: F10-F15, B8 ----------------------------------------------------------
+
+
+def rounds_by_article(url: str) -> dict[str, list[str]]:
+    """What each stored article reported (its round links' reports): an article stored without its rounds, or
+    with half of them, differs from the same article in an uninterrupted crawl."""
+    with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as connection:
+        query = "SELECT a.url, ra.reports FROM articles a LEFT JOIN round_articles ra ON ra.article_id = a.id"
+        found: dict[str, list[str]] = {}
+        for article, reports in connection.execute(query):
+            found.setdefault(article, []).extend([reports] if reports is not None else [])
+    return {article: sorted(reports) for article, reports in found.items()}
+
+
+def page_count(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return connection.execute("PRAGMA page_count").fetchone()[0]
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """Someone else's `BEGIN EXCLUSIVE` on the store, held for the block."""
+    connection = sqlite3.connect(path, isolation_level=None, timeout=10)
+    try:
+        connection.execute("BEGIN EXCLUSIVE")
+        yield
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()
+
+
+def crawl_settings(folder: Path, server: FaultServer, feeds: list[str]) -> dict[str, str]:
+    """The `-s` settings of a crawl of `faults` (seeds written to `folder`) by the scheduler or by hand."""
+    seeds = write_seed(folder, feeds)
+    return {**FAST, "NEWSMON_SEEDS_DIR": str(seeds), "NEWSMON_ALLOWED_HOSTS": f"127.0.0.1:{server.port}"} | {
+        "NEWSMON_ALERTS": "off"
+    }
+
+
+def run_scheduler(db: Path, *args: str, settings: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`python scheduler.py --db <db> ARGS -s ...` to its end."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NEWSMON_DB_URL", "NEWSMON_SEEDS_DIR")}
+    command = [sys.executable, "scheduler.py", "--db", f"sqlite:///{db}", *args, *settings_args(settings)]
+    return subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_a_full_disk_fails_the_run_cleanly_and_the_next_run_stores_everything_once(
+    tmp_path: Path, fault_server: Callable[..., FaultServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F11: the store's file capped a few pages above its empty schema (NEWSMON_SQLITE_MAX_PAGES, SQLite's
+    `max_page_count`): the crawl of 8 real pages fills it, says "disk full" in one line, rolls the article back,
+    stops, records its run `failed` and exits 1; the file's integrity is ok and every stored article has all
+    its rounds. The next run, without the cap, stores the rest: each article once, rounds as a clean crawl."""
+    from storage import Store
+
+    server = fault_server()
+    feeds = [server.feed(*(f"/a/{index}" for index in range(8)))]
+    _, _, reference = run_faults(tmp_path / "reference", server, feeds)
+    expected = rounds_by_article(reference)
+    assert len(expected) == 8 and any(expected.values())
+    folder = tmp_path / "full"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'faults.db'}"
+    Store(url).engine.dispose()  # the schema, so that the cap is a few pages above it
+    monkeypatch.setenv("NEWSMON_SQLITE_MAX_PAGES", str(page_count(folder / "faults.db") + 12))
+
+    done, stats, _ = run_faults(folder, server, feeds)
+    assert done.returncode == 1, done.stderr[-3000:]
+    full = [line for line in done.stderr.splitlines() if "disk full" in line]
+    assert len(full) == 1 and " ERROR: Not stored: " in full[0] and full[0].endswith("; stopping the crawl")
+    assert stats["finish_reason"] == "store_full"
+    (run,) = list_runs(url)
+    assert (run.status, run.error) == ("failed", "closed early: store_full")
+    partly = rounds_by_article(url)  # integrity checked, then: no article without its rounds
+    assert 0 < len(partly) < 8 and all(expected[article] == reports for article, reports in partly.items())
+
+    monkeypatch.delenv("NEWSMON_SQLITE_MAX_PAGES")
+    done, _, _ = run_faults(folder, server, feeds)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert stored_urls(url) == sorted(expected) and rounds_by_article(url) == expected
+    assert [run.status for run in list_runs(url)] == ["ok", "failed"]
+
+
+def test_a_database_locked_by_someone_else_fails_cleanly_and_a_rerun_completes(
+    tmp_path: Path, fault_server: Callable[..., FaultServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """F12: another process holds `BEGIN EXCLUSIVE` past the busy timeout (NEWSMON_SQLITE_BUSY_TIMEOUT_MS=300).
+    Before a scheduled crawl: the scheduler says so in one line and carries on (exit 1, no traceback). In the
+    middle of a crawl: the write waits out the timeout, fails with one "store locked" line, nothing of that
+    article is kept, the crawl stops and exits 1 without a traceback (its run, which it could not record, is
+    marked `abandoned` by the next crawl). Released, a re-run stores every article once with all its rounds."""
+    from storage import Store
+
+    server = fault_server()
+    feeds = [server.feed(*(f"/delay/0.3/a/{index}" for index in range(8)))]
+    _, _, reference = run_faults(tmp_path / "reference", server, feeds)
+    expected = rounds_by_article(reference)
+    folder = tmp_path / "locked"
+    settings = crawl_settings(folder, server, feeds)
+    db = folder / "faults.db"
+    Store(f"sqlite:///{db}").engine.dispose()
+    monkeypatch.setenv("NEWSMON_SQLITE_BUSY_TIMEOUT_MS", "300")
+
+    with exclusive_lock(db):
+        done = run_scheduler(db, "--run-now", "faults", "-a", "since=2000-01-01", settings=settings)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert "faults: failed: cannot open the store at " in done.stderr and "database is locked" in done.stderr
+
+    command = [sys.executable, "-m", "scrapy", "crawl", "faults", "-a", "since=2000-01-01"]
+    command += settings_args({**settings, "NEWSMON_DB_URL": f"sqlite:///{db}"})
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 60
+    while article_count(db) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with exclusive_lock(db):
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1 and "Traceback" not in stderr, stderr[-3000:]
+    locked = [line for line in stderr.splitlines() if "store locked" in line]
+    assert locked[0].endswith("past the busy timeout (300 ms), nothing of this write was kept; stopping the crawl")
+    assert " ERROR: Not stored: " in locked[0] and "Closing spider (store_locked)" in stderr
+    partly = rounds_by_article(f"sqlite:///{db}")
+    assert 2 <= len(partly) < 8 and all(expected[article] == reports for article, reports in partly.items())
+
+    done, _, url = run_faults(folder, server, feeds)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert stored_urls(url) == sorted(expected) and rounds_by_article(url) == expected
+    assert [run.status for run in list_runs(url)] == ["ok", "abandoned"]
+
+
+def test_a_hanging_extractor_is_killed_by_the_watchdog_and_the_next_night_is_normal(
+    tmp_path: Path, fault_server: Callable[..., FaultServer]
+) -> None:
+    """F13: extraction never returns on the third page (tests/hangpipeline.py, a test-only ITEM_PIPELINES
+    setting). The reactor is blocked, so the scheduler's SIGTERM at the time limit cannot close the crawl: its
+    SIGKILL after the grace period does. The run is recorded `timeout`, the run lock is free, and the next run
+    stores every article once with the rounds of an uninterrupted crawl. (test_scheduler.py's hanging crawl
+    waits on the network, with the reactor free: it ends at SIGTERM.)"""
+    from tests.hangpipeline import settings as hang
+
+    server = fault_server()
+    feeds = [server.feed(*(f"/a/{index}" for index in range(4)))]
+    _, _, reference = run_faults(tmp_path / "reference", server, feeds)
+    folder = tmp_path / "nightly"
+    settings = crawl_settings(folder, server, feeds)
+    db = folder / "faults.db"
+    started = time.monotonic()
+    limits = ["--time-limit", "8", "--grace", "2", "-a", "since=2000-01-01"]
+    done = run_scheduler(db, "--run-now", "faults", *limits, settings={**settings, **hang("/a/2")})
+    assert time.monotonic() - started < 40
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    (run,) = runs_of(db)
+    assert (run["status"], run["error"]) == ("timeout", "killed at its time limit of 8 s")
+    assert f"extraction of {server.base}/a/2 hangs" in run["log_tail"]
+    assert "Closing spider" not in run["log_tail"]  # SIGTERM could not close it: SIGKILL ended it
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        assert connection.execute("SELECT count(*) FROM run_locks").fetchone() == (0,)
+
+    done = run_scheduler(db, "--run-now", "faults", "-a", "since=2000-01-01", settings=settings)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [row["status"] for row in runs_of(db)] == ["timeout", "ok"]
+    assert rounds_by_article(f"sqlite:///{db}") == rounds_by_article(reference)
+
+
+def runs_of(db: Path) -> list[sqlite3.Row]:
+    """The recorded runs, oldest first (none before the store and its schema exist)."""
+    if not db.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(db, timeout=10)) as connection:
+        connection.row_factory = sqlite3.Row
+        try:
+            return connection.execute("SELECT * FROM crawl_runs ORDER BY id").fetchall()
+        except sqlite3.OperationalError:  # being migrated
+            return []
+
+
+def test_a_crawl_that_overruns_its_interval_skips_the_next_runs_with_a_warning(
+    tmp_path: Path, fault_server: Callable[..., FaultServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    """F10: the scheduler's own jobs (CrawlScheduler.build) with the source's schedule shortened to every
+    second and a real crawl of about 5 s: `max_instances=1` skips the runs that fall during the crawl, each with
+    one warning naming the source; no two crawls ever overlap; the first one stores everything."""
+    import logging
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from crawler.scheduling import CrawlScheduler
+    from crawler.seeds import load_seeds
+
+    server = fault_server()
+    settings = crawl_settings(tmp_path, server, [server.feed(*(f"/delay/1/a/{index}" for index in range(4)))])
+    url = f"sqlite:///{tmp_path / 'faults.db'}"
+    planned = CrawlScheduler(
+        load_seeds(Path(settings["NEWSMON_SEEDS_DIR"])),
+        db_url=url,
+        settings=settings,
+        spider_args={"since": "2000-01-01"},
+        time_limit=60,
+    )
+    jobs = planned.build(BackgroundScheduler)
+    jobs.start(paused=True)
+    caplog.set_level(logging.WARNING, logger="newsmon.scheduler")
+    try:
+        jobs.remove_job("catch-up:faults")
+        jobs.reschedule_job("crawl:faults", trigger=IntervalTrigger(seconds=1))
+        jobs.resume()
+        deadline = time.monotonic() + 60
+        while "ok" not in [row["status"] for row in runs_of(tmp_path / "faults.db")]:
+            assert time.monotonic() < deadline, "the first crawl did not end"
+            time.sleep(0.2)
+    finally:
+        jobs.shutdown(wait=True)
+    skipped = [r.getMessage() for r in caplog.records if r.name == "newsmon.scheduler" and r.levelname == "WARNING"]
+    assert len(skipped) >= 2, skipped
+    assert all(
+        m.startswith("faults: scheduled run at ") and m.endswith("skipped: the previous crawl is still running")
+        for m in skipped
+    )
+    recorded = sorted(list_runs(url), key=lambda run: run.started)
+    assert recorded[0].status == "ok" and recorded[0].articles_new == 4
+    for earlier, later in itertools.pairwise(recorded):
+        assert earlier.finished is not None and earlier.finished <= later.started  # never two at once
+
+
+def test_jobs_are_declared_from_the_seeds_at_every_start_and_nothing_is_pickled(tmp_path: Path) -> None:
+    """F14: there is no persistent APScheduler job store to go stale when the job code is renamed between
+    deploys: every start declares one job per seed file, with the stable id `crawl:<source>`, the source's name
+    (a plain string) as its only argument, in APScheduler's in-memory store. Two starts (a deploy, then a
+    restart with different code) give the same nightly jobs, and the store holds no APScheduler table. What
+    survives a restart is crawl_runs and run_locks (catch-up, locks), tested in test_scheduler.py."""
+    from apscheduler.jobstores.memory import MemoryJobStore
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from crawler.scheduling import CrawlScheduler, trigger_of
+    from crawler.seeds import DEFAULT_SEEDS_DIR, load_seeds
+
+    sources = load_seeds(DEFAULT_SEEDS_DIR)
+    db = tmp_path / "newsmon.db"
+    declared = []
+    for _start in range(2):
+        jobs = CrawlScheduler(load_seeds(DEFAULT_SEEDS_DIR), db_url=f"sqlite:///{db}").build(BackgroundScheduler)
+        jobs.start(paused=True)
+        try:
+            assert all(type(store) is MemoryJobStore for store in jobs._jobstores.values())  # noqa: SLF001
+            nightly = {job.id: job for job in jobs.get_jobs() if job.id.startswith("crawl:")}
+            assert sorted(nightly) == sorted(f"crawl:{name}" for name in sources)
+            for name, source in sources.items():
+                job = nightly[f"crawl:{name}"]
+                assert job.args == (name,) and job.next_run_time is not None
+                assert str(job.trigger) == str(trigger_of(source))
+            declared.append({job_id: (str(job.trigger), job.args) for job_id, job in nightly.items()})
+        finally:
+            jobs.shutdown(wait=False)
+    assert declared[0] == declared[1]
+    with contextlib.closing(sqlite3.connect(db)) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "crawl_runs" in tables and not [table for table in tables if "apscheduler" in table]
+
+
+@pytest.mark.parametrize(
+    ("zone", "change"),
+    [
+        ("Europe/Berlin", "2026-03-29"),  # clocks forward at 02:00 local, 01:00 UTC
+        ("Europe/Berlin", "2026-10-25"),
+        ("America/New_York", "2026-03-08"),
+        ("America/New_York", "2026-11-01"),
+    ],
+)
+def test_the_nightly_schedule_is_utc_and_runs_once_a_night_across_dst_changes(
+    tmp_path: Path, zone: str, change: str
+) -> None:
+    """F15: each source's cron runs in UTC, so a week around a DST change fires once a night, 24 h apart, at
+    the same UTC time; the scheduler's time zone is UTC even when the machine's TZ says otherwise (a
+    subprocess with TZ set builds the real scheduler and prints its zones and next fire time)."""
+    from crawler.scheduling import trigger_of
+    from crawler.seeds import DEFAULT_SEEDS_DIR, load_seeds
+
+    source = load_seeds(DEFAULT_SEEDS_DIR)["venturebeat"]
+    trigger = trigger_of(source)
+    day = dt.datetime.fromisoformat(change).replace(tzinfo=dt.UTC)
+    fires, now = [], day - dt.timedelta(days=3)
+    while (fire := trigger.get_next_fire_time(fires[-1] if fires else None, now)) < day + dt.timedelta(days=4):
+        fires.append(fire)
+        now = fire + dt.timedelta(microseconds=1)
+    assert len(fires) == 7 and len({fire.date() for fire in fires}) == 7
+    assert all(later - earlier == dt.timedelta(hours=24) for earlier, later in itertools.pairwise(fires))
+    assert {fire.utcoffset() for fire in fires} == {dt.timedelta(0)}
+
+    script = (
+        "import datetime as dt, time\n"
+        "from apscheduler.schedulers.background import BackgroundScheduler\n"
+        "from crawler.scheduling import CrawlScheduler\n"
+        "from crawler.seeds import DEFAULT_SEEDS_DIR, load_seeds\n"
+        "sources = {'venturebeat': load_seeds(DEFAULT_SEEDS_DIR)['venturebeat']}\n"
+        f"jobs = CrawlScheduler(sources, db_url='sqlite:///{tmp_path / 'n.db'}').build(BackgroundScheduler)\n"
+        "job = jobs.get_job('crawl:venturebeat')\n"
+        f"after = dt.datetime.fromisoformat('{change}T00:00:00+00:00')\n"
+        "print(time.tzname[0], jobs.timezone, job.trigger.timezone, job.trigger.get_next_fire_time(None, after))\n"
+    )
+    env = {**os.environ, "TZ": zone}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    local, scheduler_zone, trigger_zone, first = done.stdout.split(" ", 3)
+    assert local != "UTC" and scheduler_zone == "UTC" and trigger_zone == "UTC"
+    assert first.strip() == str(trigger.get_next_fire_time(None, day))
+
+
+def test_oversized_sitemaps_are_capped_and_a_sitemap_gzip_bomb_is_stopped(
+    tmp_path: Path, fault_server: Callable[..., FaultServer]
+) -> None:
+    """B8: a sitemap of 50,001 URLs gives 50,000 links and a warning (the protocol's limit; their <lastmod> is
+    before `since`, so none is fetched); sitemaps of 60 MB (with Content-Length, and chunked) are cancelled at
+    DOWNLOAD_MAXSIZE (16 MiB, under the protocol's 50 MB); a 350 KB .gz inflating to 100 MiB is stopped at the
+    same size, served as a file (gunzip) and as Content-Encoding. The feed's article is stored all the same."""
+    server = fault_server()
+    sitemaps = [f"{server.base}/sitemap/urls?n=50001&lastmod=2001-01-01"]
+    sitemaps += [f"{server.base}/sitemap/big?mb=60", f"{server.base}/sitemap/big?mb=60&chunked=1"]
+    sitemaps += [f"{server.base}/sitemap/bomb.xml.gz", f"{server.base}/sitemap/bomb.xml.gz?encoded=1"]
+    done, stats, url = run_faults(tmp_path, server, [server.feed("/a/0")], sitemaps=sitemaps, since="2002-01-01")
+    assert done.returncode == 0
+    assert "A sitemap lists more than 50000 URLs (the protocol's limit): the rest are ignored" in done.stderr
+    assert stats["newsmon/links/seen"] == 50_000 + 1 and stats["newsmon/links/too_old"] == 50_000
+    assert stats["newsmon/links/requested"] == 1 and stored_urls(url) == [f"{server.base}/a/0"]
+    assert stats["newsmon/sitemap/read"] == 1 and stats["newsmon/sitemap/invalid"] == 1
+    assert f"Skipped sitemap {server.base}/sitemap/bomb.xml.gz: cannot gunzip" in done.stderr
+    for big in ("/sitemap/big?mb=60", "/sitemap/big?mb=60&chunked=1"):  # cancelled at the size cap
+        assert f"larger than download max size (16777216) in request <GET {server.base}{big}>" in done.stderr
+    assert "exceeded DOWNLOAD_MAXSIZE (16777216 B) during decompression" in done.stderr  # the Content-Encoding bomb
+    assert stats.get("downloader/response_bytes", 0) < 48 * 1024 * 1024
+    assert "memusage/max" not in stats or stats["memusage/max"] < 600 * 1024 * 1024
+    assert stats["elapsed_time_seconds"] < 30
+
+
+def test_a_sitemap_over_50_mb_is_read_up_to_the_limit(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    """B8, the byte limit (downloads stop at 16 MiB first; this holds if DOWNLOAD_MAXSIZE is raised): only the
+    first MAX_SITEMAP_BYTES of a sitemap are parsed, with a warning. The limit is scaled down to 2,000 bytes."""
+    from crawler import discovery
+
+    monkeypatch.setattr(discovery, "MAX_SITEMAP_BYTES", 2_000)
+    entries = "".join(f"<url><loc>https://example.com/{i}</loc></url>" for i in range(100))
+    body = f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'.encode()
+    sitemap = discovery.parse_sitemap(body)
+    assert sitemap is not None and 0 < len(sitemap.links) < 100
+    assert "only its first 2000 are read" in caplog.text
