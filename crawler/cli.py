@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -325,7 +326,7 @@ def export(obj: dict[str, str], what: str, fmt: str, out: Path, force: bool, **f
     """Write rounds or articles to a file (CSV cells a spreadsheet would run as formulas are escaped).
 
     Articles take --since and --source of the filters; rounds take them all."""
-    if out.exists() and not force:
+    if os.path.lexists(out) and not force:  # a dangling symlink is a name taken too
         raise CliError(f"{out} exists: use --force to replace it")
     if what == "rounds":
         records = [r.as_json() for r in _query(list_rounds, obj["db_url"], _round_filters(filters))]

@@ -52,16 +52,22 @@ def write_file(path: Path, records: Sequence[dict[str, Any]], fmt: str, columns:
     Raises:
         FileExistsError: `path` exists and `force` is false.
     """
-    if path.exists() and not force:
+    if os.path.lexists(path) and not force:
         raise FileExistsError(f"{path} exists: use --force to replace it")
-    with replacing(path, "w") as stream:
+    with replacing(path, "w", overwrite=force) as stream:
         write_records(records, fmt, stream, columns)
 
 
 @contextmanager
-def replacing(path: Path, mode: str = "w", permissions: int | None = None) -> Iterator[IO[Any]]:
+def replacing(
+    path: Path, mode: str = "w", permissions: int | None = None, *, overwrite: bool = True
+) -> Iterator[IO[Any]]:
     """A stream whose content replaces `path` at once when the block ends (a temporary file in the same
-    folder, renamed over it), so a reader never sees half a file; on an error `path` is left as it was."""
+    folder, renamed over it), so a reader never sees half a file; on an error `path` is left as it was.
+
+    Without `overwrite`, the file appears only if nothing has that name by then, a symlink or a file created
+    meanwhile included (a hard link, which never replaces, then the temporary name removed): FileExistsError.
+    """
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.resolve().parent)
     try:
         text = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
@@ -69,7 +75,14 @@ def replacing(path: Path, mode: str = "w", permissions: int | None = None) -> It
             yield stream
         if permissions is not None:
             os.chmod(temporary, permissions)
-        os.replace(temporary, path)
+        if overwrite:
+            os.replace(temporary, path)
+        else:
+            os.link(temporary, path, follow_symlinks=False)
+            os.unlink(temporary)
+    except FileExistsError:
+        Path(temporary).unlink(missing_ok=True)
+        raise FileExistsError(f"{path} exists: use --force to replace it") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

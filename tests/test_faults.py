@@ -54,8 +54,10 @@ Every row of the matrix and the test that covers it (F = this file, tests/test_f
     B16 F::test_bad_links_slow_servers_and_unknown_hosts
     S1  tests/test_storage.py::test_filters_use_literal_matching, ::test_queries_are_read_only_and_need_a_store;
         tests/test_query.py::test_sorts (sort keys are a fixed choice)
-    S2  tests/test_query.py::test_export_reads_back_escapes_formulas_and_never_overwrites (never overwrites
-        without --force; `../`, absolute and symlinked --out paths have no test yet)
+    S2  tests/test_query.py::test_export_reads_back_escapes_formulas_and_never_overwrites,
+        ::test_export_never_writes_through_or_over_a_link_and_titles_are_only_cells (symlinks, a file created
+        meanwhile, `../` and NUL in titles). A relative or absolute --out is where the user asked to write: no
+        path is ever built from stored data, so `../` in --out is the user's own choice, not a traversal
     S3  tests/test_query.py::test_csv_cells_a_spreadsheet_would_run_are_escaped,
         ::test_export_reads_back_escapes_formulas_and_never_overwrites
     S4  tests/test_cli.py::test_control_characters_are_stripped,
@@ -71,6 +73,7 @@ import itertools
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -829,3 +832,21 @@ def test_a_sitemap_over_50_mb_is_read_up_to_the_limit(monkeypatch: pytest.Monkey
     sitemap = discovery.parse_sitemap(body)
     assert sitemap is not None and 0 < len(sitemap.links) < 100
     assert "only its first 2000 are read" in caplog.text
+
+
+def test_the_matrix_table_names_every_row_and_only_tests_that_exist() -> None:
+    """The table in this module's docstring lists L1-L5, F1-F15, B1-B16 and S1-S5, and every test it names is
+    defined in tests/ (a renamed test must not leave a row pointing at nothing)."""
+    table = __doc__ or ""
+    rows = re.findall(r"^    ([LFBS]\d+) ", table, flags=re.MULTILINE)
+    expected = [f"L{n}" for n in range(1, 6)] + [f"F{n}" for n in range(1, 16)]
+    expected += [f"B{n}" for n in range(1, 17)] + [f"S{n}" for n in range(1, 6)]
+    assert rows == expected
+    defined = {
+        name
+        for path in Path(__file__).parent.glob("test_*.py")
+        for name in re.findall(r"def (test_\w+)", path.read_text())
+    }
+    named = set(re.findall(r"::(test_\w+)", table))
+    assert len(named) > 30 and named <= defined, named - defined
+    assert (PROJECT_ROOT / "benchmarks" / "load.py").is_file()

@@ -116,6 +116,41 @@ def test_export_reads_back_escapes_formulas_and_never_overwrites(tmp_path: Path,
     assert code == 0 and len(json.loads(out.read_text())) == 2
 
 
+def test_export_never_writes_through_or_over_a_link_and_titles_are_only_cells(tmp_path: Path, capsys) -> None:
+    """S2: --out naming a symlink (dangling or not) is refused without --force, and --force replaces the link,
+    never the file it points at; a file that appears while the export is written is not overwritten; a title
+    holding `../` and a NUL is a CSV cell, not a path; an --out in a missing folder is a one-line error."""
+    from crawler.output import replacing
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    Store(url).save_article(
+        article("https://a.example/x/", title="../../etc/passwd\x00 raises $5M"), [], source=None, listed_url="u"
+    )
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "kept.csv").write_text("precious")
+    dangling, existing = tmp_path / "dangling.csv", tmp_path / "existing.csv"
+    dangling.symlink_to(outside / "created-through-link.csv")
+    existing.symlink_to(outside / "kept.csv")
+    for link in (dangling, existing):
+        code, _, err = run(capsys, "--db", url, "export", "articles", "--out", str(link))
+        assert code == 1 and "exists: use --force" in err
+    assert not (outside / "created-through-link.csv").exists()
+    code, _, _ = run(capsys, "--db", url, "export", "articles", "--out", str(existing), "--force")
+    assert code == 0 and not existing.is_symlink() and (outside / "kept.csv").read_text() == "precious"
+    with existing.open(newline="", encoding="utf-8") as stream:
+        assert [r["title"] for r in csv.DictReader(stream)] == ["../../etc/passwd\x00 raises $5M"]
+    written = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("store.db"))
+    assert written == ["dangling.csv", "elsewhere", "existing.csv"]  # no stray temporary file
+    late = tmp_path / "late.csv"
+    with pytest.raises(FileExistsError), replacing(late, overwrite=False) as stream:
+        stream.write("ours")
+        late.write_text("theirs")  # another process creates the name while the export is written
+    assert late.read_text() == "theirs" and len(list(tmp_path.glob(".late.csv.*"))) == 0
+    code, _, err = run(capsys, "--db", url, "export", "articles", "--out", str(tmp_path / "no" / "such.csv"))
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "cannot write" in err
+
+
 def test_export_rounds_as_json_lines(corpus_store: str, tmp_path: Path, capsys) -> None:
     out = tmp_path / "rounds.jsonl"
     code, _, err = run(
