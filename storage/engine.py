@@ -18,11 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
@@ -33,6 +29,9 @@ BUSY_TIMEOUT_MS = 30_000
 BUSY_TIMEOUT_ENV = "NEWSMON_SQLITE_BUSY_TIMEOUT_MS"
 MAX_PAGES_ENV = "NEWSMON_SQLITE_MAX_PAGES"
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The newest revision in migrations/versions (a test checks they agree): a store already there is opened without
+# loading Alembic and its scripts, a fifth of a crawl's start-up.
+SCHEMA_REVISION = "0003"
 
 
 class StoreError(Exception):
@@ -112,15 +111,15 @@ def reader_engine(url: str) -> Engine:
         _tune_sqlite(engine, begin="BEGIN", writable=False, busy_ms=busy_ms)
     try:
         with engine.connect() as connection:
-            revision = MigrationContext.configure(connection).get_current_revision()
+            revision = stored_revision(connection)
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StoreError(f"cannot read the store at {_shown(parsed)}: {_first_line(exc)}") from None
-    if revision != _head():
+    if revision != SCHEMA_REVISION:
         engine.dispose()
         raise StoreError(
             f"{_shown(parsed)} is not a newsmon store at the current schema (revision {revision}, "
-            f"expected {_head()}): a crawl into it creates or upgrades the schema"
+            f"expected {SCHEMA_REVISION}): a crawl into it creates or upgrades the schema"
         )
     return engine
 
@@ -158,23 +157,30 @@ def migrate(engine: Engine) -> None:
     # Alembic narrates every connection at INFO; a crawl's log only needs to hear about real upgrades.
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     with engine.connect() as connection:
-        if MigrationContext.configure(connection).get_current_revision() == _head():
+        if stored_revision(connection) == SCHEMA_REVISION:
             return
+    from alembic import command
+
     with engine.begin() as connection:
-        config = _alembic_config()
+        config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
 
-def _alembic_config() -> Config:
+def stored_revision(connection: Connection) -> str | None:
+    """The schema revision stamped in the store (Alembic's version table), None for a store without one."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def alembic_config():  # noqa: ANN201 - alembic.config.Config, imported only when a migration runs
+    """Alembic's configuration for the project's migrations."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     return config
-
-
-@functools.cache
-def _head() -> str | None:
-    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 def _parse(url: str) -> URL:

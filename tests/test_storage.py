@@ -217,16 +217,25 @@ def test_migrations_match_the_models(db_url: str) -> None:
     migrate(store.engine)  # a second run is a no-op
 
 
+def test_the_schema_revision_constant_is_the_newest_migration() -> None:
+    """Stores are opened without Alembic when stamped SCHEMA_REVISION: it must be the scripts' head."""
+    from alembic.script import ScriptDirectory
+
+    from storage.engine import SCHEMA_REVISION, alembic_config
+
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_REVISION
+
+
 def test_upgrade_from_the_first_schema_keeps_data_and_fills_what_is_new(db_url: str) -> None:
     """A store written at revision 0001 (a rumour and the announcement that confirms it, two outlets' articles)
     upgrades with outlets, reports, name stems and the rumour's link filled in, and keeps merging afterwards."""
     from alembic import command
 
-    from storage.engine import _alembic_config
+    from storage.engine import alembic_config
 
     engine = create_engine(db_url)
     with engine.begin() as connection:
-        config = _alembic_config()
+        config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "0001")
         ids = {}
