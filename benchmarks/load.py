@@ -110,6 +110,7 @@ def prepare(body: bytes) -> Base | None:
 
 
 def page_bytes(base: Base, url: str, text: str) -> bytes:
+    """The corpus page with `url` as its canonical link and `text` at the end of its longest paragraph."""
     canonical = f'<link rel="canonical" href="{escape(url)}">'.encode()
     b = base.body
     return b[: base.head] + canonical + b[base.head : base.para] + text.encode() + b[base.para :]
@@ -293,6 +294,7 @@ class Snapshot:
 
 
 def snapshot(db: Path) -> Snapshot:
+    """The stored articles, rounds and the last crawl run of `db` (read-only)."""
     rows = query(db, "SELECT url, content_hash, updated_at FROM articles")
     (rounds, links, duplicates), *_ = query(
         db,
@@ -317,6 +319,8 @@ def snapshot(db: Path) -> Snapshot:
 
 @dataclass
 class Report:
+    """The figures to print and write, and every failed check (a failure makes the exit status 1)."""
+
     figures: dict[str, object] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
 
