@@ -104,10 +104,9 @@ def test_date_chain(head: str, body: str, listing: dt.date | None, expected: str
 
 
 def test_visible_date_by_dateparser_when_htmldate_finds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    import trafilatura.metadata
+    import pipelines.extract
 
-    # htmldate runs inside trafilatura's metadata step; the chain reuses its answer
-    monkeypatch.setattr(trafilatura.metadata, "find_date", lambda *args, **kwargs: None)
+    monkeypatch.setattr(pipelines.extract, "find_date", lambda *args, **kwargs: None)
     article = extract_article(
         page(body_extra='<div class="dateline">By Jane Doe, March 5th, 2024 - 3 min read</div>'),
         "https://example.com/news/acme/",
