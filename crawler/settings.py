@@ -51,6 +51,7 @@ TWISTED_DNS_RESOLVER = "crawler.guard.GuardedResolver"
 HTTPPROXY_ENABLED = False  # through a proxy, names would be resolved where the guard cannot check them
 NEWSMON_ALLOWED_HOSTS = None  # host or host:port targets allowed though not public (else $NEWSMON_ALLOWED_HOSTS)
 NEWSMON_CRAWL_DELAY_MAX = 30.0  # the longest robots.txt Crawl-delay honoured (seconds)
+NEWSMON_REFETCH_MAX = 500  # stored articles fetched again per run because their listing dates a change
 NEWSMON_RETRY_AFTER_MAX = 60.0  # a host on hold longer than this is left for the next run
 NEWSMON_BACKOFF_SECS = 30.0  # the hold after a 429/503 without Retry-After (doubling on each repeat)
 

@@ -72,6 +72,7 @@ class Article(Base):
     date_source: Mapped[str | None] = mapped_column(String(16))
     first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    fetched: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # last fetched, changed or not
 
     source: Mapped[Source | None] = relationship()
     urls: Mapped[list[ArticleUrl]] = relationship(back_populates="article", cascade="all, delete-orphan")

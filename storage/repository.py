@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,9 @@ class SaveResult:
     rounds_merged: int = 0
 
 
+logger = logging.getLogger(__name__)
+
+
 class Store:
     """The read-write store at one SQLAlchemy URL (schema migrated on open)."""
 
@@ -46,12 +50,19 @@ class Store:
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
         """The subset of canonical `urls` that lead to a stored article (its own URL or a listed one)."""
+        return set(self.last_fetched(urls))
+
+    def last_fetched(self, urls: Iterable[str]) -> dict[str, dt.datetime]:
+        """For each of the canonical `urls` that leads to a stored article: when that article was last fetched
+        (stores written before that was recorded: when it last changed)."""
         wanted = list(dict.fromkeys(urls))
-        found: set[str] = set()
+        found: dict[str, dt.datetime] = {}
+        when = func.coalesce(Article.fetched, Article.updated_at)
         with store_errors(), Session(self.engine) as session:
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
-                found.update(session.scalars(select(ArticleUrl.url).where(ArticleUrl.url.in_(chunk))))
+                query = select(ArticleUrl.url, when).join(Article).where(ArticleUrl.url.in_(chunk))
+                found.update((url, moment) for url, moment in session.execute(query))
         return found
 
     def save_article(
@@ -96,6 +107,7 @@ class Store:
         now = dt.datetime.now(dt.UTC)
         row = session.scalars(select(Article).where(Article.url == article.url)).one_or_none()
         if row is not None and row.content_hash == article.content_hash:
+            row.fetched = now
             _add_urls(session, row, listed_url)
             return SaveResult("unchanged")
         outcome: SaveOutcome = "updated" if row is not None else "new"
@@ -110,7 +122,7 @@ class Store:
         row.published = article.published
         row.published_at = article.published_at
         row.date_source = article.date_source
-        row.updated_at = now
+        row.updated_at = row.fetched = now
         session.add(row)
         session.flush()
         _add_urls(session, row, article.url, listed_url)
@@ -180,6 +192,25 @@ class Store:
             run.error = error
             for name in _RUN_COUNTS:
                 setattr(run, name, int(counts.get(name, 0)))
+
+    def checkpoint(self) -> None:
+        """Fold SQLite's write-ahead log into the database file and truncate it (`wal_checkpoint(TRUNCATE)`), so
+        a crawl does not leave a large `-wal` file behind. A reader still on an old snapshot makes SQLite give
+        up after a second (the next crawl's checkpoint catches up). A no-op on other databases."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA busy_timeout = 1000")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _, _ = cursor.fetchone()
+            if busy:
+                logger.info("The store's write-ahead log stays for now: a reader is on an older snapshot")
+        except Exception as exc:  # noqa: BLE001 - housekeeping: the crawl's data is committed already
+            logger.warning("No checkpoint of the store: %s", exc)
+        finally:
+            connection.invalidate()  # its busy timeout was changed: not back into the pool
 
     def listing_validators(self, source: str) -> dict[str, tuple[str | None, str | None]]:
         """The (ETag, Last-Modified) each of the source's feeds and sitemaps last answered a good run with."""

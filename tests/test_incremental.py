@@ -190,3 +190,58 @@ def test_a_failed_crawl_is_recorded_and_the_next_run_is_unaffected(shared: Path,
     last = (health.last_status, health.last_articles_new, health.runs, health.error_rate)
     assert last == ("ok", len(entries), 3, round(1 / 3, 3))
     assert json.dumps(health.as_json())  # printable as `newsmon sources --json` prints it
+
+
+def test_a_stored_article_listed_as_changed_since_it_was_fetched_is_fetched_again(tmp_path: Path) -> None:
+    """A `<lastmod>` after the day an article was last fetched (a correction) fetches it again: a changed text is
+    an update (matrix row L2: upsert only when the hash changed), the same text only a new fetch date, and an
+    article whose listing says nothing new is not fetched. The first crawl is moved a day back in the store."""
+    from tests.sitebuilder import urlset
+
+    today = today_utc()
+    week_ago = today - dt.timedelta(days=7)
+    db_file = tmp_path / "newsmon.db"
+    with serve(Site()) as site:
+        base = site.base_url
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        seed = SEED.format(base=base).replace('feeds = ["', 'sitemaps = ["').replace("/feed.xml", "/sitemap.xml")
+        (seeds / "localnews.toml").write_text(seed)
+        entries = [_entry(base, slug, week_ago) for slug in ("acme-raises-20m", "beta-grows", "gamma-hires")]
+        _publish(site, feed=entries, sitemap=entries)
+        site.pages["/sitemap.xml"] = Page(urlset(entries), "application/xml")
+
+        def run() -> tuple[dict[str, object], list[str]]:
+            before = len(site.hits)
+            done, stats = crawl(
+                "localnews",
+                db_url=f"sqlite:///{db_file}",
+                since=str(today - dt.timedelta(days=30)),
+                seeds_dir=seeds,
+                extra_settings=FAST,
+                workdir=tmp_path,
+            )
+            assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+            return stats, sorted(p for _, p, _ in site.hits[before:] if p.startswith("/news/"))
+
+        first, fetched = run()
+        assert first["newsmon/persist/articles_new"] == 3 and len(fetched) == 3
+        with sqlite3.connect(db_file) as connection:
+            connection.execute("UPDATE articles SET fetched = datetime(fetched, '-1 day')")
+        acme, beta, gamma = entries
+        corrected = article_page(acme.url, "Acme raises $25M, not $20M", week_ago)
+        site.pages["/news/acme-raises-20m/"] = Page(corrected)
+        relisted = [Entry(e.url, today, e.title, e.file) for e in (acme, beta)]  # lastmod today
+        site.pages["/sitemap.xml"] = Page(urlset([*relisted, gamma]), "application/xml")
+
+        second, fetched = run()
+        assert fetched == ["/news/acme-raises-20m/", "/news/beta-grows/"]  # gamma: listed as before
+        assert second["newsmon/links/changed"] == 2  # each is also in the news sitemap: seen twice, fetched once
+        assert second["newsmon/persist/articles_updated"] == 1 and second.get("newsmon/persist/articles_new", 0) == 0
+        third, fetched = run()  # both were fetched today, which their lastmod is not after
+        assert fetched == [] and "newsmon/links/changed" not in third
+    with sqlite3.connect(db_file) as connection:
+        titles = [row[0] for row in connection.execute("SELECT title FROM articles ORDER BY url")]
+        runs = connection.execute("SELECT articles_new, articles_updated FROM crawl_runs ORDER BY id").fetchall()
+    assert titles == ["Acme raises $25M, not $20M", "Beta grows", "Gamma hires"]
+    assert runs == [(3, 0), (0, 1), (0, 0)]

@@ -163,7 +163,7 @@ class SourceSpider(Spider):
             html=repair_decoding(response.body, response.encoding, response.text),
             language=self.source.language,
             listing_date=response.meta.get("listing_date"),
-            since=self.since,
+            since=None if response.meta.get("stored") else self.since,  # a stored article is updated, however old
             selectors=dict(self.source.selectors),
         )
 
@@ -224,7 +224,8 @@ class SourceSpider(Spider):
         )
 
     def _article_requests(self, links: Iterable[Link]) -> Iterator[Request]:
-        """Requests for the listed articles that are in scope, in the window and not yet stored.
+        """Requests for the listed articles that are in scope, in the window and not yet stored, or stored but
+        listed as changed since they were fetched (a `<lastmod>` after the day of the fetch: a correction).
 
         Requests use each URL exactly as the listing gives it; only the store lookup is canonicalised.
         """
@@ -237,9 +238,10 @@ class SourceSpider(Spider):
                 self._count("links/too_old")
             else:
                 candidates.append(link)
-        known = self.store.known_urls(canonical_url(link.url) for link in candidates) if self.store else set()
+        fetched = self.store.last_fetched(canonical_url(link.url) for link in candidates) if self.store else {}
         for link in candidates:
-            if canonical_url(link.url) in known:
+            last = fetched.get(canonical_url(link.url))
+            if last is not None and not self._changed_since(link, last):
                 self._count("links/already_stored")
                 continue
             self._count("links/requested")
@@ -247,8 +249,19 @@ class SourceSpider(Spider):
                 link.url,
                 callback=self.parse_article,
                 errback=self.on_error,
-                meta={"listing_date": link.published, "listing_url": link.url},
+                meta={"listing_date": link.published, "listing_url": link.url, "stored": last is not None},
             )
+
+    def _changed_since(self, link: Link, fetched: dt.datetime) -> bool:
+        """True when the listing dates a change after the day `fetched` (UTC), within this run's allowance
+        (`NEWSMON_REFETCH_MAX`: a site that stamps every entry with today's date must not cost a full re-crawl)."""
+        if link.modified is None or link.modified <= fetched.date():
+            return False
+        if self.crawler.stats.get_value("newsmon/links/changed", 0) >= self.settings.getint("NEWSMON_REFETCH_MAX"):
+            self._count("links/changed_not_fetched")
+            return False
+        self._count("links/changed")
+        return True
 
     def _count(self, key: str) -> None:
         self.crawler.stats.inc_value(f"newsmon/{key}")
