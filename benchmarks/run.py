@@ -9,7 +9,8 @@ listed by two generated sitemaps (halves A and B, each also its own source). Mea
 2. one process: `scrapy crawl bench` over both halves into a fresh SQLite file. Two times are kept: the crawl's
    (Scrapy's own span, engine start to close: `e2e_pages_per_s`, comparable with bare, which excludes its
    imports too) and the process's (start to exit, interpreter start-up and imports included: `*_process_*`);
-3. re-crawl: the same crawl again on the unchanged site (conditional sitemap requests answer 304);
+3. re-crawl: the same crawl again on the unchanged site (it reads the listings and skips every stored URL
+   without fetching it);
 4. both cores: `bench_a` and `bench_b` crawled at once (as `scheduler.py --max-parallel 2` runs sources) into
    another fresh file; the speed-up is its pages/s over the one-process figure;
 5. `detect_rounds` over the stored texts, and the date code over every date string the pages carry.
@@ -175,16 +176,22 @@ def run_crawls(names: list[str], db: Path, seeds: Path, logs: Path, profile: Pat
     watcher = threading.Thread(target=watch.run, daemon=True)
     watcher.start()
     cpu = 0.0
-    for process, log in processes:
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        log.close()
-        cpu += usage.ru_utime + usage.ru_stime
-        if process.returncode != 0:
-            tail = Path(log.name).read_text(errors="replace").strip().splitlines()[-1:]
-            raise BenchmarkError(f"crawl exited {process.returncode}: {' '.join(tail)}")
+    try:
+        for process, log in processes:
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+            cpu += usage.ru_utime + usage.ru_stime
+            if process.returncode != 0:
+                tail = Path(log.name).read_text(errors="replace").strip().splitlines()[-1:]
+                raise BenchmarkError(f"crawl exited {process.returncode}: {' '.join(tail)}")
+    finally:
+        watch.done = True
+        for process, log in processes:
+            if process.returncode is None:  # a sibling failed: stop this one too
+                process.kill()
+                process.wait()
+            log.close()
     wall = time.perf_counter() - started
-    watch.done = True
     watcher.join(timeout=1)
     spans = [json.loads(path.read_text()) for path in stats_files]
     begin = min(dt.datetime.fromisoformat(span["start_time"]) for span in spans)
@@ -293,13 +300,17 @@ def measure(bench: Path, quick: bool, work: Path, repeat: int, profile: Path | N
         for n in range(repeat):
             bare_rate, bare_cpu = bare_in_a_fresh_process(bench, limit)
             one_db, two_db = work / f"one-process-{n}.db", work / f"two-processes-{n}.db"
-            one = run_crawls(["bench"], one_db, seeds, work, profile and n == 0 and profile / "first.prof")
+            one = run_crawls(["bench"], one_db, seeds, work)
             check_store(one_db, len(pages))
             two = run_crawls(["bench_a", "bench_b"], two_db, seeds, work)
             check_store(two_db, len(pages))
             rounds.append(Repetition(bare_rate, bare_cpu, one, two))
         first = rounds[0].one
-        recrawl = run_crawls(["bench"], work / "one-process-0.db", seeds, work, profile and profile / "recrawl.prof")
+        recrawl = run_crawls(["bench"], work / "one-process-0.db", seeds, work)
+        if profile:  # extra runs: cProfile slows a crawl, so none of these feeds a figure
+            profiled = work / "profiled.db"
+            run_crawls(["bench"], profiled, seeds, work, profile / "first.prof")
+            run_crawls(["bench"], profiled, seeds, work, profile / "recrawl.prof")
     if recrawl.stored != first.stored:
         raise BenchmarkError(f"the re-crawl changed the article count: {first.stored} -> {recrawl.stored}")
 
@@ -313,7 +324,7 @@ def measure(bench: Path, quick: bool, work: Path, repeat: int, profile: Path | N
         "cores": os.cpu_count(),
         "repeat": repeat,
         "e2e_pages_per_s": median(lambda r: len(pages) / r.one.crawl_s, 2),
-        "e2e_cpu_s_per_page": median(lambda r: r.one.cpu_s / len(pages), 4),
+        "e2e_process_cpu_s_per_page": median(lambda r: r.one.cpu_s / len(pages), 4),
         "bare_extract_pages_per_s": median(lambda r: r.bare_pages_per_s, 2),
         "bare_cpu_s_per_page": median(lambda r: r.bare_cpu_s, 4),
         "e2e_vs_bare": median(lambda r: len(pages) / r.one.crawl_s / r.bare_pages_per_s),
@@ -344,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, help="rounds of bare / one crawl / two crawls (default 3, quick 1)")
     parser.add_argument("--workdir", type=Path, help="keep the stores, seeds and crawl logs here (default: a temp dir)")
     parser.add_argument(
-        "--profile", type=Path, help="a folder: the first crawl and the re-crawl run under cProfile, stats there"
+        "--profile", type=Path, help="a folder: a first crawl and a re-crawl, extra, run under cProfile, stats there"
     )
     args = parser.parse_args(argv)
     if not args.bench.is_dir():

@@ -90,7 +90,6 @@ class CrawlRecorder:
             )
         except StoreError as exc:
             logger.error("Cannot record the end of this run: %s", exc)
-        spider.store.checkpoint()  # the run's last write is done: fold the write-ahead log back in
 
 
 def run_status(reason: str, stats: dict[str, object]) -> tuple[str, str | None]:

@@ -68,7 +68,8 @@ def replacing(
     Without `overwrite`, the file appears only if nothing has that name by then, a symlink or a file created
     meanwhile included (a hard link, which never replaces, then the temporary name removed): FileExistsError.
     """
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.resolve().parent)
+    # beside the name itself (not where a symlinked name points): the rename stays within one file system
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.absolute().parent)
     try:
         text = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
         with os.fdopen(handle, mode, **text) as stream:
@@ -78,11 +79,28 @@ def replacing(
         if overwrite:
             os.replace(temporary, path)
         else:
-            os.link(temporary, path, follow_symlinks=False)
-            os.unlink(temporary)
+            _publish_new(temporary, path)
     except FileExistsError:
         Path(temporary).unlink(missing_ok=True)
         raise FileExistsError(f"{path} exists: use --force to replace it") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _publish_new(temporary: str, path: Path) -> None:
+    """Give `temporary` the name `path` only if nothing has that name: a hard link, which never replaces; on a
+    file system without hard links, the name is claimed first (O_EXCL, no symlink followed), then replaced.
+
+    Raises:
+        FileExistsError: `path` exists.
+    """
+    try:
+        os.link(temporary, path, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError:  # EPERM, ENOTSUP, ... (vfat, exFAT, some FUSE mounts)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
+        os.replace(temporary, path)
+        return
+    os.unlink(temporary)

@@ -133,11 +133,13 @@ def extract_article(
     html = _XML_DECLARATION.sub("", html, count=1)  # lxml refuses a str that declares its own encoding
     # One parse, shared: trafilatura copies a tree it is given, and its loader is the parser it would use.
     try:
+        # trafilatura's loader refuses a page without "html" in its first 50 characters that parses to one
+        # element: lxml's own document parser takes it, as before the parse was shared
         tree = load_html(html)
+        if tree is None:
+            tree = lxml_html.document_fromstring(html)
     except (ValueError, TypeError, lxml_html.etree.ParserError) as exc:
         raise ExtractionSkipped("unparsable", str(exc)) from None
-    if tree is None:
-        raise ExtractionSkipped("unparsable", "not an HTML document")
     try:
         doc = trafilatura.bare_extraction(
             tree, url=url, with_metadata=False, include_comments=False, include_tables=True
@@ -267,7 +269,7 @@ def _page_metadata(tree: lxml_html.HtmlElement, url: str) -> Document:
 def _date_url(tree: lxml_html.HtmlElement, url: str) -> str:
     """The page's own canonical link (wherever it points), else `url`: the URL whose path may carry a date."""
     for candidate in tree.xpath("//link[@rel='canonical']/@href")[:1]:
-        absolute = urljoin(url, candidate.strip())
+        absolute = _joined(url, candidate)
         if is_http_url(absolute):
             return absolute
     return url
@@ -351,10 +353,18 @@ def _page_url(tree: lxml_html.HtmlElement, fetched_url: str) -> str:
     """
     fetched_host = _host(fetched_url) if is_http_url(fetched_url) else None
     candidates = tree.xpath("//link[@rel='canonical']/@href") + tree.xpath("//meta[@property='og:url']/@content")
-    for candidate in (urljoin(fetched_url, c.strip()) for c in candidates[:2]):
+    for candidate in (_joined(fetched_url, c) for c in candidates[:2]):
         if is_http_url(candidate) and fetched_host in (None, _host(candidate)):
             return canonical_url(candidate)
     return canonical_url(fetched_url) if fetched_host else fetched_url
+
+
+def _joined(base: str, link: str) -> str:
+    """`link` made absolute against `base`; "" for a link urllib cannot read (e.g. "http://[oops/")."""
+    try:
+        return urljoin(base, link.strip())
+    except ValueError:
+        return ""
 
 
 def _host(url: str) -> str:

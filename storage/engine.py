@@ -28,6 +28,7 @@ DEFAULT_DB_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'newsmon.db'}"
 BUSY_TIMEOUT_MS = 30_000
 BUSY_TIMEOUT_ENV = "NEWSMON_SQLITE_BUSY_TIMEOUT_MS"
 MAX_PAGES_ENV = "NEWSMON_SQLITE_MAX_PAGES"
+logger = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest revision in migrations/versions (a test checks they agree): a store already there is opened without
 # loading Alembic and its scripts, a fifth of a crawl's start-up.
@@ -165,6 +166,28 @@ def migrate(engine: Engine) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def checkpoint(engine: Engine) -> None:
+    """Fold SQLite's write-ahead log into the database file and truncate it (`wal_checkpoint(TRUNCATE)`), so
+    a crawl does not leave a large `-wal` file behind. A reader still on an old snapshot makes SQLite give
+    up after a second (the next crawl's checkpoint catches up). A no-op on other databases; never raises."""
+    if engine.dialect.name != "sqlite":
+        return
+    connection = None
+    try:
+        connection = engine.raw_connection()
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 1000")
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy, _, _ = cursor.fetchone()
+        if busy:
+            logger.info("The store's write-ahead log stays for now: a reader is on an older snapshot")
+    except Exception as exc:  # noqa: BLE001 - housekeeping: the crawl's data is committed already
+        logger.warning("No checkpoint of the store: %s", exc)
+    finally:
+        if connection is not None:
+            connection.invalidate()  # its busy timeout was changed: not back into the pool
 
 
 def stored_revision(connection: Connection) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -13,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pipelines.urls import outlet
-from storage.engine import StoreError, store_errors, writer_engine
+from storage.engine import StoreError, checkpoint, store_errors, writer_engine
 from storage.models import (
     Article,
     ArticleUrl,
@@ -36,9 +35,6 @@ class SaveResult:
     outcome: SaveOutcome
     rounds_new: int = 0
     rounds_merged: int = 0
-
-
-logger = logging.getLogger(__name__)
 
 
 class Store:
@@ -194,23 +190,8 @@ class Store:
                 setattr(run, name, int(counts.get(name, 0)))
 
     def checkpoint(self) -> None:
-        """Fold SQLite's write-ahead log into the database file and truncate it (`wal_checkpoint(TRUNCATE)`), so
-        a crawl does not leave a large `-wal` file behind. A reader still on an old snapshot makes SQLite give
-        up after a second (the next crawl's checkpoint catches up). A no-op on other databases."""
-        if self.engine.dialect.name != "sqlite":
-            return
-        connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA busy_timeout = 1000")
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy, _, _ = cursor.fetchone()
-            if busy:
-                logger.info("The store's write-ahead log stays for now: a reader is on an older snapshot")
-        except Exception as exc:  # noqa: BLE001 - housekeeping: the crawl's data is committed already
-            logger.warning("No checkpoint of the store: %s", exc)
-        finally:
-            connection.invalidate()  # its busy timeout was changed: not back into the pool
+        """Fold SQLite's write-ahead log back into the database file (`storage.engine.checkpoint`)."""
+        checkpoint(self.engine)
 
     def listing_validators(self, source: str) -> dict[str, tuple[str | None, str | None]]:
         """The (ETag, Last-Modified) each of the source's feeds and sitemaps last answered a good run with."""

@@ -272,3 +272,12 @@ def test_main_text_is_no_worse_than_plain_trafilatura_on_the_gold_pages(shared: 
     assert len(ours) == 23
     assert sum(ours) / len(ours) >= sum(plain) / len(plain)
     assert sum(ours) / len(ours) > 0.85  # the corpus README: most pages reach recall ≈ 1 with trafilatura
+
+
+def test_a_broken_canonical_link_or_a_late_html_tag_does_not_lose_the_article() -> None:
+    """A canonical href urllib cannot read ("http://[oops/") is ignored, and a page whose first 50 characters
+    do not say "html" (trafilatura's loader refuses such a page when it parses to one element) is still read."""
+    article = extract_article(page('<link rel="canonical" href="http://[oops/">'), "https://example.com/a/")
+    assert article.url == "https://example.com/a/" and article.title == "Acme grows its warehouse robot fleet"
+    article = extract_article(" " * 80 + BODY, "https://example.com/b/")
+    assert article.text.startswith("Acme builds robots") and article.url == "https://example.com/b/"

@@ -370,3 +370,22 @@ def test_serve_shows_the_rounds_view_read_only_over_http(tmp_path: Path) -> None
     from storage import list_articles
 
     assert len(list_articles(f"sqlite:///{db}")) == 1  # the DELETE was refused: the store is read-only
+
+
+def test_no_clobber_export_works_without_hard_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a file system without hard links (vfat, exFAT) the name is claimed with O_EXCL, then replaced."""
+    import os
+
+    from crawler.output import replacing
+
+    def no_links(*args: object, **kwargs: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    out = tmp_path / "out.csv"
+    with replacing(out, overwrite=False) as stream:
+        stream.write("first")
+    assert out.read_text() == "first"
+    with pytest.raises(FileExistsError), replacing(out, overwrite=False) as stream:
+        stream.write("second")
+    assert out.read_text() == "first" and [p.name for p in tmp_path.iterdir()] == ["out.csv"]

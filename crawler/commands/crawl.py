@@ -28,6 +28,7 @@ from scrapy.exceptions import UsageError
 
 from pipelines.dates import parse_since
 from storage import Store, StoreError
+from storage.engine import checkpoint
 from storage.runs import RunBook
 
 LOCKED_EXIT = 3  # the source is being crawled by someone else
@@ -86,6 +87,7 @@ class Command(ScrapyCrawlCommand):
                 book.release(source, token)
             except StoreError as exc:  # the lock goes stale on its own
                 sys.stderr.write(f"newsmon: could not release the run lock of {source}: {exc}\n")
+            checkpoint(book.engine)  # the crawl's last write is done: fold the write-ahead log back in
 
     def _create_crawler(self, spidercls: type[Spider] | str) -> Crawler:
         self._crawler = super()._create_crawler(spidercls)  # kept for its finish reason
