@@ -46,8 +46,10 @@ def etag_of(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
 
 
-def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
+def _handler(site: Site, keep_alive: bool) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
             site.hits.append(("GET", self.path, dict(self.headers.items())))
             page = site.pages.get(self.path)
@@ -95,9 +97,10 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve(site: Site) -> Iterator[Site]:
-    """Serve `site` on 127.0.0.1 at a free port (its `base_url` is set) until the block ends."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
+def serve(site: Site, *, keep_alive: bool = False) -> Iterator[Site]:
+    """Serve `site` on 127.0.0.1 at a free port (its `base_url` is set) until the block ends; `keep_alive`
+    answers in HTTP/1.1 and keeps connections open (the benchmarks: no connection set up per page)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site, keep_alive))
     server.daemon_threads = True  # a handler still sleeping does not hold up the shutdown
     site.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

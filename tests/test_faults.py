@@ -8,10 +8,12 @@ exactly once (by its URL).
 Every row of the matrix and the test that covers it (F = this file, tests/test_faults.py):
 
     L1  benchmarks/load.py (L1: 5,000 pages, RSS, wall time)          load figures live in benchmarks/, not tests
-    L2  benchmarks/load.py (L2: re-crawl, 50 pages changed)
+    L2  benchmarks/load.py (L2: re-crawl, 50 pages changed); tests/test_incremental.py::
+        test_a_stored_article_listed_as_changed_since_it_was_fetched_is_fetched_again
     L3  benchmarks/load.py (L3: 4 readers during the crawl); also tests/test_query.py::
         test_queries_in_a_loop_never_see_a_locked_database_while_a_crawl_writes
-    L4  benchmarks/load.py (L4: a reader that never lets go, wal_checkpoint)
+    L4  benchmarks/load.py (L4: a reader that never lets go, wal_checkpoint); tests/test_storage.py::
+        test_checkpoint_truncates_the_write_ahead_log_unless_a_reader_holds_an_old_snapshot
     L5  tests/test_scheduler.py::test_thirty_nights_keep_the_scheduler_flat
     F1  F::test_broken_answers_never_store_a_page_and_never_stop_the_crawl (/status/500)
     F2  F::test_retry_after_puts_the_host_on_hold
