@@ -48,10 +48,18 @@ def _publish(site: Site, feed: list[Entry], sitemap: list[Entry]) -> None:
         site.pages[entry.url.removeprefix(base)] = Page(article_page(entry.url, entry.title, entry.published))
 
 
-def _nightly(db_file: Path, seeds: Path, workdir: Path) -> dict[str, object]:
-    """One crawl of the local site without `-a since`, as the nightly run makes it; its final stats."""
+def _seeds(folder: Path, seed: str) -> Path:
+    """A seeds folder holding `localnews.toml`."""
+    seeds = folder / "seeds"
+    seeds.mkdir()
+    (seeds / "localnews.toml").write_text(seed)
+    return seeds
+
+
+def _nightly(db_file: Path, seeds: Path, workdir: Path, since: str | None = None) -> dict[str, object]:
+    """One crawl of the local site, without `-a since` as the nightly run makes it unless given; its stats."""
     done, stats = crawl(
-        "localnews", db_url=f"sqlite:///{db_file}", since=None, seeds_dir=seeds, extra_settings=FAST, workdir=workdir
+        "localnews", db_url=f"sqlite:///{db_file}", since=since, seeds_dir=seeds, extra_settings=FAST, workdir=workdir
     )
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
     return stats
@@ -70,9 +78,7 @@ def test_unchanged_site_costs_only_its_listings_and_a_change_fetches_only_what_i
     db_file = tmp_path / "newsmon.db"
     with serve(Site()) as site:
         base = site.base_url
-        seeds = tmp_path / "seeds"
-        seeds.mkdir()
-        (seeds / "localnews.toml").write_text(SEED.format(base=base))
+        seeds = _seeds(tmp_path, SEED.format(base=base))
         fresh = [_entry(base, "acme-raises-20m", today), _entry(base, "beta-opens-office", today)]
         old = _entry(base, "old-story", today - dt.timedelta(days=10))
         extra = _entry(base, "gamma-raises-5m-seed", today)
@@ -126,9 +132,7 @@ def test_an_article_that_could_not_be_fetched_is_retried_next_run(tmp_path: Path
     db_file = tmp_path / "newsmon.db"
     with serve(Site()) as site:
         base = site.base_url
-        seeds = tmp_path / "seeds"
-        seeds.mkdir()
-        (seeds / "localnews.toml").write_text(SEED.format(base=base))
+        seeds = _seeds(tmp_path, SEED.format(base=base))
         good, flaky = _entry(base, "acme-raises-20m", today), _entry(base, "beta-raises-3m", yesterday)
         _publish(site, feed=[good, flaky], sitemap=[good])
         site.pages["/news/beta-raises-3m/"].status = 403
@@ -203,25 +207,15 @@ def test_a_stored_article_listed_as_changed_since_it_was_fetched_is_fetched_agai
     db_file = tmp_path / "newsmon.db"
     with serve(Site()) as site:
         base = site.base_url
-        seeds = tmp_path / "seeds"
-        seeds.mkdir()
         seed = SEED.format(base=base).replace('feeds = ["', 'sitemaps = ["').replace("/feed.xml", "/sitemap.xml")
-        (seeds / "localnews.toml").write_text(seed)
+        seeds = _seeds(tmp_path, seed)
         entries = [_entry(base, slug, week_ago) for slug in ("acme-raises-20m", "beta-grows", "gamma-hires")]
         _publish(site, feed=entries, sitemap=entries)
         site.pages["/sitemap.xml"] = Page(urlset(entries), "application/xml")
 
         def run() -> tuple[dict[str, object], list[str]]:
             before = len(site.hits)
-            done, stats = crawl(
-                "localnews",
-                db_url=f"sqlite:///{db_file}",
-                since=str(today - dt.timedelta(days=30)),
-                seeds_dir=seeds,
-                extra_settings=FAST,
-                workdir=tmp_path,
-            )
-            assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+            stats = _nightly(db_file, seeds, tmp_path, since=str(today - dt.timedelta(days=30)))
             return stats, sorted(p for _, p, _ in site.hits[before:] if p.startswith("/news/"))
 
         first, fetched = run()
