@@ -11,7 +11,16 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["Money", "CURRENCY_TOKENS", "USD_RATES", "RATES_DATE", "find_money", "find_undisclosed", "to_usd"]
+__all__ = [
+    "Money",
+    "CURRENCY_TOKENS",
+    "USD_RATES",
+    "RATES_DATE",
+    "find_bare_amounts",
+    "find_money",
+    "find_undisclosed",
+    "to_usd",
+]
 
 MULTIPLIERS: dict[str, float] = {
     "k": 1e3,
@@ -134,8 +143,15 @@ _SUFFIX_SYM = rf"{_first_chars(_SYMBOLS)}(?P<sufsym>{_alternation(_SYMBOLS)})(?!
 _SUFFIX_WORD = rf"{_first_chars(_WORDS)}(?P<sufword>{_alternation(_WORDS)})\b"
 
 _MONEY_RE = re.compile(
-    rf"{_PREFIX}\s{{0,2}}(?P<num>{_NUM})(?:\s{{0,2}}(?P<mult>{_MULT}))?(?P<plus>{_PLUS})?"
+    rf"{_PREFIX}\s{{0,2}}(?P<num>{_NUM})(?:(?:\s{{0,2}}|-)(?P<mult>{_MULT}))?(?P<plus>{_PLUS})?"
     rf"|(?<![A-Za-z])(?P<num2>{_NUM})(?:\s{{0,2}}(?P<mult2>{_MULT}))?\s{{0,2}}(?:{_SUFFIX_SYM}|{_SUFFIX_WORD})",
+    re.IGNORECASE,
+)
+# a number and a multiplier with no currency ("12 milioni", "Koolboks (2,5 millions)"): its currency comes from
+# the text around it (``find_bare_amounts``)
+_BARE_RE = re.compile(
+    rf"(?<![A-Za-z$€£¥₹])(?P<num>{_NUM})\s{{0,2}}(?P<mult>(?:million|millions|millionen|milioni|millones|milhões|"
+    rf"mio\.?|mln|mn|billion|billions|milliarden|milliards|miliardi|mrd\.?|crore|crores|lakh|lakhs))(?![\w-])",
     re.IGNORECASE,
 )
 # digit clusters whose gaps are shorter than the windows, so each window is searched once
@@ -151,6 +167,18 @@ _UNDISCLOSED_RE = re.compile(
     re.IGNORECASE,
 )
 
+# every phrase above contains one of these (a substring scan is much cheaper than the alternation)
+_UNDISCLOSED_HINTS = (
+    "disclos",
+    "reveal",
+    "unspecified",
+    "unnamed",
+    "figure",
+    "stellig",
+    "divulg",
+    "communiqu",
+    "dévoil",
+)
 
 # number words before a multiplier: "two million dollars", "drei Millionen Euro", "trois millions d'euros"
 NUMBER_WORDS: dict[str, float] = {
@@ -179,7 +207,8 @@ _WORD_MULTS = [
     "milliards",
     "miliardi",
 ]
-_WORD_MULT_HINT_RE = re.compile(r"[mb]il", re.IGNORECASE)  # cheap test before the word scan (million, Milliarden, ...)
+# the stems of _WORD_MULTS: the word scan runs only in windows around them (a scan of the whole text is slow)
+_WORD_MULT_STEMS = ("million", "milion", "millon", "milhõ", "billion", "milliard", "miliard")
 _WORD_MONEY_RE = re.compile(
     rf"(?<![\w-]){_first_chars(list(NUMBER_WORDS))}(?P<word>{_alternation(list(NUMBER_WORDS))})\s+"
     rf"(?P<mult>{_alternation(_WORD_MULTS)})\s{{0,2}}{_SUFFIX_WORD}",
@@ -230,18 +259,21 @@ def _from_match(m: re.Match[str]) -> Money | None:
     return Money(m.start(), m.end(), value, code, text, plus=bool(m.groupdict().get("plus")))
 
 
-def find_money(text: str) -> list[Money]:
+def find_money(text: str, limit: int | None = None) -> list[Money]:
     """Find the money mentions in ``text``.
 
     Args:
         text: any string; runs in linear time.
+        limit: stop after this many mentions (a page of thousands of sums has said what it has to say).
 
     Returns:
         The mentions in text order, each with its span, value and ISO currency. "$X per share" and similar
         small sums are returned as written; callers decide what is a round size.
     """
-    found = []
+    found: list[Money] = []
     for start, end in _digit_windows(text):
+        if limit is not None and len(found) >= limit:
+            break
         for m in _MONEY_RE.finditer(text, start, end):
             try:
                 money = _from_match(m)
@@ -249,13 +281,60 @@ def find_money(text: str) -> list[Money]:
                 continue
             if money is not None and math.isfinite(money.value):  # "$1,000,000,...": no float holds it
                 found.append(money)
-    for m in _WORD_MONEY_RE.finditer(text) if _WORD_MULT_HINT_RE.search(text) else ():
-        code = _currency(m.group("sufword"))
-        if code:
-            value = NUMBER_WORDS[m.group("word").casefold()] * MULTIPLIERS.get(m.group("mult").casefold(), 1e6)
-            found.append(Money(m.start(), m.end(), value, code, m.group(0)))
+                if limit is not None and len(found) >= limit:
+                    break
+    for start, end in _word_windows(text):
+        for m in _WORD_MONEY_RE.finditer(text, start, end):
+            code = _currency(m.group("sufword"))
+            if code and all(m.start() != f.start for f in found):
+                value = NUMBER_WORDS[m.group("word").casefold()] * MULTIPLIERS.get(m.group("mult").casefold(), 1e6)
+                found.append(Money(m.start(), m.end(), value, code, m.group(0)))
     found.sort(key=lambda money: money.start)
     return found
+
+
+def find_bare_amounts(text: str, taken: list[Money]) -> list[tuple[int, int, float]]:
+    """Numbers with a multiplier and no currency ("12 milioni"), outside the spans of ``taken`` mentions.
+
+    Args:
+        text: any string; runs in linear time.
+        taken: mentions already found (``find_money``); their spans are skipped.
+
+    Returns:
+        ``(start, end, value)`` of each bare amount, in text order.
+    """
+    spans = [(m.start, m.end) for m in taken]
+    found = []
+    for start, end in _digit_windows(text):
+        for m in _BARE_RE.finditer(text, start, end):
+            if any(a <= m.start() < b for a, b in spans) or (found and found[-1][0] == m.start()):
+                continue
+            try:
+                value = _parse_number(m.group("num"), m.group("mult"))
+            except (ValueError, OverflowError):
+                continue
+            if value is not None and math.isfinite(value):
+                found.append((m.start(), m.end(), value * MULTIPLIERS.get(m.group("mult").casefold(), 1e6)))
+    return found
+
+
+def _word_windows(text: str) -> list[tuple[int, int]]:
+    """Merged windows around the multiplier words, where a "two million dollars" can be."""
+    low = text.lower()
+    windows: list[tuple[int, int]] = []
+    for stem in _WORD_MULT_STEMS:
+        at = low.find(stem)
+        while at >= 0:
+            windows.append((max(0, at - 20), min(len(text), at + 40)))
+            at = low.find(stem, at + 1)
+    windows.sort()
+    merged: list[tuple[int, int]] = []
+    for start, end in windows:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _digit_windows(text: str) -> list[tuple[int, int]]:
@@ -274,6 +353,9 @@ def find_undisclosed(text: str) -> list[tuple[int, int]]:
     Returns:
         ``(start, end)`` offsets of each phrase.
     """
+    low = text.lower()
+    if not any(hint in low for hint in _UNDISCLOSED_HINTS):
+        return []
     return [m.span() for m in _UNDISCLOSED_RE.finditer(text)]
 
 
