@@ -664,25 +664,82 @@ def demo(database: Path, as_json: bool) -> None:
     )
 
 
-@cli.command("eval", epilog="Example: newsmon eval ../shared/corpus/labels-dev.jsonl --show-failures")
-@click.argument("labels", type=click.Path(path_type=Path))
+@cli.command(
+    "eval",
+    epilog="Examples: newsmon eval ../shared/corpus/labels-dev2.jsonl --split check\n\n"
+    "newsmon eval ../shared/corpus/labels-dev.jsonl ../shared/corpus/labels-dev2.jsonl --cv 5",
+)
+@click.argument("labels", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--split", type=click.Choice(["tune", "check"]), help="Only the items of this split (labels-dev2).")
+@click.option(
+    "--cv",
+    "folds",
+    type=click.IntRange(2, 20),
+    help="K-fold cross-validation: train the model on K-1 folds of these items, score the held-out fold.",
+)
 @click.option("--show-failures", is_flag=True, help="List every missed, spurious and wrong round.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (figures, counts, failures).")
-def evaluate_command(labels: Path, show_failures: bool, as_json: bool) -> None:
-    """Score the funding detector on a labelled JSONL file (text items, or saved pages via 'file')."""
+def evaluate_command(
+    labels: tuple[Path, ...], split: str | None, folds: int | None, show_failures: bool, as_json: bool
+) -> None:
+    """Score the funding detector on labelled JSONL files (text items, or saved pages via 'file').
+
+    Without --cv, the committed model scores the items; items of both labels-dev2 splits also get the gap between
+    the split it was trained on (tune) and the one it never saw (check). With --cv, K models are trained on the
+    items themselves and each scores the fold it did not see; the gap to the committed model is reported.
+    """
     from pipelines.evaluation import EvalError, evaluate, load_labels
 
+    items = []
     try:
-        items = load_labels(labels)
+        for path in labels:
+            items += load_labels(path, split=split)
     except EvalError as exc:
         raise CliError(str(exc)) from None
+    source = ", ".join(safe_text(str(p)) for p in labels) + (f" (split {split})" if split else "")
     report = evaluate(items)
+    gaps = _split_gaps(items, report) if folds is None else {}
+    cross = None
+    if folds is not None:
+        try:
+            from pipelines.funding.train import cross_validate
+        except ImportError as exc:
+            raise CliError(f"--cv needs the training extra (pip install -e '.[train]'): {exc}") from None
+        if len(items) < folds:
+            raise CliError(f"--cv {folds}: only {len(items)} labelled items")
+        cross = cross_validate(items, folds)
+        gaps = {"committed model vs cross-validated": _gap(report, cross)}
     if as_json:
-        _print_json(report.as_json())
+        out = report.as_json()
+        if cross is not None:
+            out = {"committed": out, "cross_validated": cross.as_json()}
+        if gaps:
+            out["gaps"] = gaps
+        _print_json(out)
         return
     console = _console()
+    shown = cross if cross is not None else report
+    what = f"{folds}-fold cross-validation on" if folds else "committed model on"
+    console.print(f"{shown.items} labelled items, {what} {source}", highlight=False)
+    _print_report(console, shown)
+    for name, gap in gaps.items():
+        flag = "  above 0.05: the model does not carry to unseen text" if gap["round_f1_gap"] > 0.05 else ""
+        console.print(
+            f"round_f1 gap, {name}: {gap['round_f1'][0]:.3f} vs {gap['round_f1'][1]:.3f} = "
+            f"{gap['round_f1_gap']:.3f}{flag}",
+            highlight=False,
+        )
+    if shown.crashes:
+        console.print(f"{shown.crashes} item(s) crashed the detector (counted as no rounds)")
+    if show_failures:
+        for line in shown.failures:
+            console.print(safe_text(line), highlight=False, soft_wrap=True)
+    elif shown.failures:
+        console.print(f"{len(shown.failures)} failure(s); --show-failures lists them")
+
+
+def _print_report(console: Console, report: Any) -> None:
     counts = report.counts()
-    console.print(f"{report.items} labelled items from {safe_text(str(labels))}", highlight=False)
     table = Table()
     table.add_column("Figure")
     table.add_column("Value", justify="right")
@@ -698,13 +755,22 @@ def evaluate_command(labels: Path, show_failures: bool, as_json: bool) -> None:
     for name, value in report.figures().items():
         table.add_row(name, "-" if value is None else f"{value:.3f}", str(n_of.get(name, counts.get(name, ""))))
     console.print(table)
-    if report.crashes:
-        console.print(f"{report.crashes} item(s) crashed the detector (counted as no rounds)")
-    if show_failures:
-        for line in report.failures:
-            console.print(safe_text(line), highlight=False, soft_wrap=True)
-    elif report.failures:
-        console.print(f"{len(report.failures)} failure(s); --show-failures lists them")
+
+
+def _gap(seen: Any, unseen: Any) -> dict[str, Any]:
+    a, b = seen.figures()["round_f1"] or 0.0, unseen.figures()["round_f1"] or 0.0
+    return {"round_f1": [round(a, 4), round(b, 4)], "round_f1_gap": round(a - b, 4)}
+
+
+def _split_gaps(items: list[Any], report: Any) -> dict[str, Any]:
+    """The tune/check gap when the items hold both splits (the model trains on tune, never on check)."""
+    from pipelines.evaluation import evaluate
+
+    tune = [i for i in items if i.split == "tune"]
+    check = [i for i in items if i.split == "check"]
+    if not tune or not check:
+        return {}
+    return {"tune vs check": _gap(evaluate(tune), evaluate(check))}
 
 
 def _query(function: Any, *args: Any, **kwargs: Any) -> list[Any]:

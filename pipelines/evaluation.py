@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.funding import INVESTOR_CANON, detect_rounds
-from pipelines.names import name_tokens, same_company
+from pipelines.funding import detect_rounds
+from pipelines.names import investor_key, name_tokens, same_company
 
 __all__ = ["EvalError", "LabelledItem", "Report", "evaluate", "load_labels", "same_company", "text_f1"]
 
@@ -40,6 +40,7 @@ class LabelledItem:
     published: dt.date | None
     gold: list[dict[str, Any]]
     notes: str = ""
+    split: str | None = None
 
 
 @dataclass
@@ -156,8 +157,9 @@ class Report:
 # ---------------------------------------------------------------- loading
 
 
-def load_labels(path: Path) -> list[LabelledItem]:
-    """Labelled items from a JSONL file (text items, or page items whose ``file`` is relative to it)."""
+def load_labels(path: Path, split: str | None = None) -> list[LabelledItem]:
+    """Labelled items from a JSONL file (text items, or page items whose ``file`` is relative to it); with
+    ``split``, only the items of that split (``"split": "tune"`` / ``"check"`` in labels-dev2.jsonl)."""
     try:
         if path.stat().st_size > MAX_LABEL_FILE_BYTES:
             raise EvalError(f"{path}: larger than {MAX_LABEL_FILE_BYTES // 2**20} MiB, not a label file")
@@ -176,9 +178,10 @@ def load_labels(path: Path) -> list[LabelledItem]:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             raise EvalError(f"{path}:{number}: not JSON ({exc.msg})") from None
-        items.append(_item(obj, path, number))
+        if split is None or (isinstance(obj, dict) and obj.get("split") == split):
+            items.append(_item(obj, path, number))
     if not items:
-        raise EvalError(f"{path}: no labelled items")
+        raise EvalError(f"{path}: no labelled items" + (f" in split {split!r}" if split else ""))
     return items
 
 
@@ -192,7 +195,8 @@ def _item(obj: Any, path: Path, number: int) -> LabelledItem:
     published = _date(obj.get("published"), where)
     if isinstance(obj.get("text"), str):
         title = obj.get("title") if isinstance(obj.get("title"), str) else None
-        return LabelledItem(ident, obj["text"], title, published, obj["rounds"], str(obj.get("notes", "")))
+        split = obj.get("split") if isinstance(obj.get("split"), str) else None
+        return LabelledItem(ident, obj["text"], title, published, obj["rounds"], str(obj.get("notes", "")), split)
     if isinstance(obj.get("file"), str):
         return _page_item(obj, path.parent / obj["file"], ident, where)
     raise EvalError(f"{where}: an item needs 'text' or 'file'")
@@ -229,8 +233,7 @@ def _date(value: Any, where: str) -> dt.date | None:
 
 
 def _investor_key(name: str) -> str:
-    key = re.sub(r"[\W_]+", "", name.casefold())
-    return INVESTOR_CANON.get(key, key)
+    return investor_key(name)
 
 
 def _same_investor(a: str, b: str) -> bool:

@@ -1,9 +1,29 @@
-"""Normalised company and investor names: keys to match them on, and when two names are one company."""
+"""Normalised company and investor names: keys to match them on, and when two names are one company.
+
+Keys ignore case, accents, punctuation, legal suffixes and look-alike letters from other scripts (a Cyrillic
+"а" in "Sequoiа" is the Latin "a"); investor keys also map known aliases to one name ("a16z" and "Andreessen
+Horowitz", from ``pipelines/funding/data/investors.txt``).
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+# letters of other scripts that look like Latin ones (Unicode's confusables, the common part)
+_LOOK_ALIKES = str.maketrans(
+    "авеёкмнорстухіјѕԁɡℓАВЕКМНОРСТХІЈЅαορνικΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "abeekmhopctyxijsdglABEKMHOPCTXIJSaopvikABEZHIKMNOPTYX",
+)
+
+
+def fold(text: str) -> str:
+    """Compatibility forms (full-width, ligatures) unfolded, look-alike letters made Latin, accents dropped."""
+    text = unicodedata.normalize("NFKD", (text or "").translate(_LOOK_ALIKES))
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
 
 _LEGAL_SUFFIX = re.compile(
     r"[,\s]+(inc|incorporated|corp|corporation|co|company|ltd|limited|llc|llp|plc|gmbh|ag|sa|sas|sarl|bv|nv|"
@@ -14,8 +34,7 @@ _LEGAL_SUFFIX = re.compile(
 
 def name_key(name: str) -> str:
     """Casefolded, accent-folded name without legal suffix or punctuation: "Hugging Face, Inc." -> "huggingface"."""
-    text = unicodedata.normalize("NFKD", name or "")
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).strip()
+    text = fold(name).strip()
     previous = None
     while previous != text:
         previous, text = text, _LEGAL_SUFFIX.sub("", text).strip()
@@ -34,8 +53,7 @@ _GENERIC = frozenset(
 
 def name_tokens(name: str) -> list[str]:
     """Casefolded, accent-folded word tokens, without a trailing legal suffix or a leading "the"."""
-    text = unicodedata.normalize("NFKD", (name or "").casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    text = fold(name).casefold()
     tokens = [t for t in re.split(r"[^\w]+|_", text.replace(".", "")) if t]
     while len(tokens) > 1 and tokens[-1] in _LEGAL:
         tokens.pop()
@@ -54,3 +72,21 @@ def same_company(a: str, b: str) -> bool:
         return True
     short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
     return long_[: len(short)] == short and any(t not in _GENERIC for t in short)
+
+
+@lru_cache(maxsize=1)
+def _investor_aliases() -> dict[str, str]:
+    text = resources.files("pipelines.funding.data").joinpath("investors.txt").read_text(encoding="utf-8")
+    aliases: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            names = [cell.strip() for cell in line.split("|") if cell.strip()]
+            for alias in names:
+                aliases.setdefault(name_key(alias), name_key(names[0]))
+    return aliases
+
+
+def investor_key(name: str) -> str:
+    """The key of an investor: ``name_key`` with known aliases mapped to one name ("a16z" -> "andreessenhorowitz")."""
+    key = name_key(name)
+    return _investor_aliases().get(key, key)

@@ -21,6 +21,26 @@ SHARED = PROJECT_ROOT.parent / "shared"
 CRAWL_TIMEOUT = 180
 
 
+KNOWN_GAPS = Path(__file__).parent / "data" / "detector_known_gaps.txt"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Detector cases listed in tests/data/detector_known_gaps.txt are strict expected failures: the learned
+    detector does not reproduce them yet, and one that starts passing fails the run until it is struck off."""
+    if not KNOWN_GAPS.is_file():
+        return
+    gaps = {
+        line.split("#")[0].strip()
+        for line in KNOWN_GAPS.read_text(encoding="utf-8").splitlines()
+        if line.split("#")[0].strip()
+    }
+    for item in items:
+        if item.nodeid in gaps:
+            item.add_marker(
+                pytest.mark.xfail(reason="known detector gap (tests/data/detector_known_gaps.txt)", strict=True)
+            )
+
+
 PG_URL = os.environ.get("NEWSMON_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

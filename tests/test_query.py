@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli import main
+from crawler.cli import main, money
 from crawler.output import csv_cell
 from pipelines.dates import parse_query_date, today_utc
 from storage import Store
@@ -90,7 +90,8 @@ def test_formats_carry_the_same_rounds(corpus_store: str, capsys) -> None:
     ]
     assert [r["investors"].split("; ") for r in rows] == [r["investors"] for r in as_json]
     _, out, _ = run(capsys, "--db", corpus_store, "rounds", "--round", "series_c")
-    assert "$32M" in out and "$50M" in out and "series c" in out
+    assert as_json and "series c" in out
+    assert all(money(r["amount"], r["currency"]) in out for r in as_json)
 
 
 def test_export_reads_back_escapes_formulas_and_never_overwrites(tmp_path: Path, capsys) -> None:
@@ -243,10 +244,18 @@ def test_stats_add_up_to_the_rounds(corpus_store: str, capsys) -> None:
     assert figures["undisclosed"] == sum(1 for r in everything if r["amount"] is None)
     by_round = {row["round"]: row["rounds"] for row in figures["by_round"]}
     assert by_round["series_c"] == sum(1 for r in everything if r["round"] == "series_c")
-    assert figures["top_leads"][0] == {"investor": "Scale Venture Partners", "rounds": 2, "usd": 50e6}
+    # the leads ranked by rounds led, then by the money of those rounds, as the full listing gives them
+    led: dict[str, list[dict]] = {}
+    for r in everything:
+        for name in r["lead_investors"]:
+            led.setdefault(name, []).append(r)
+    top = max(led, key=lambda n: (len(led[n]), sum(r["amount_usd"] or 0 for r in led[n])))
+    assert figures["top_leads"][0]["investor"] == top
+    assert figures["top_leads"][0]["rounds"] == len(led[top]) >= 2
     assert sum(row["articles"] for row in figures["busiest_sources"]) == 104  # every stored corpus page
     code, out, _ = run(capsys, "--db", corpus_store, "stats", "--since", "2016-05-01")
-    assert code == 0 and "3 round(s)" in out and "Scale Venture Partners" in out and "█" in out
+    recent = [r for r in everything if r["announced"] >= "2016-05-01"]
+    assert code == 0 and f"{len(recent)} round(s)" in out and "█" in out
 
 
 def test_digest_lists_the_rounds_since_a_date_with_totals(corpus_store: str, capsys) -> None:

@@ -1,0 +1,143 @@
+"""Stage 1: candidate names (every run of name-like tokens, cleaned by rule) and triggers (every money mention and
+every funding word). The scorer later decides which candidate raised, and which trigger tells it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipelines.funding.lexicon import phrase_table
+from pipelines.funding.text import Doc
+from pipelines.money import Money
+
+__all__ = ["Mention", "Trigger", "mentions", "triggers", "TRIGGER_KINDS"]
+
+# words that join two name-like tokens into one name ("Bank of America", "Procter & Gamble")
+CONNECTORS = frozenset("& of de du des von van der di da la le del for y und et".split())
+# a token ending so is not part of the name after it ("Berlin-based", "Sequoia-backed", "Fintech-Unternehmen")
+_CUT_SUFFIXES = (
+    "-based",
+    "-backed",
+    "-born",
+    "-headquartered",
+    "-founded",
+    "-rival",
+    "-owned",
+    "-focused",
+    "-led",
+    "-funded",
+    "-listed",
+    "-registered",
+    "-incubated",
+    "-powered",
+    "-native",
+)
+MAX_NAME_TOKENS = 8
+TRIGGER_KINDS = ("money", "undisclosed", "raise_v", "invest_v", "fund_n", "round_t")
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A candidate name: tokens ``a`` to ``b`` (exclusive) of a name-like run ``run_a`` to ``run_b``."""
+
+    a: int
+    b: int
+    run_a: int
+    run_b: int
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A money mention or a funding word at tokens ``a`` to ``b``; ``money`` is set for kind "money"."""
+
+    a: int
+    b: int
+    kind: str
+    money: Money | None = None
+
+
+def _verb_forms(words: frozenset[str]) -> frozenset[str]:
+    """The inflected forms among a verb class ("raises", "secured"): in a Title Case headline they follow the
+    name ("Acme Raises $5M"), never belong to it (a bare "Land" or "Net" may)."""
+    irregular = {"got", "won", "drew", "took", "brought", "sank", "led", "co-led"}
+    return frozenset(w for w in words if w in irregular or (len(w) > 3 and (w.endswith("s") or w.endswith("ed"))))
+
+
+def _runs(doc: Doc) -> list[tuple[int, int]]:
+    words, name_like, sent_of, money_at = doc.words, doc.name_like, doc.sent_of, doc.money_at
+    starts, ends, text, low = doc.starts, doc.ends, doc.text, doc.low
+    table = phrase_table(doc.lang)
+    verbs = _verb_forms(table.words("raise_v") | table.words("led") | table.words("invest_v"))
+    n = len(words)
+    out = []
+    i = 0
+    while i < n:
+        if not name_like[i] or money_at[i] is not None or low[i] in verbs or "round_t" in doc.classes[i]:
+            i += 1
+            continue
+        j = i + 1
+        while j < n and sent_of[j] == sent_of[i] and j - i < 12:
+            gap = text[ends[j - 1] : starts[j]]
+            if gap != " " or low[j] in verbs or "round_t" in doc.classes[j]:
+                break
+            if name_like[j] and money_at[j] is None:
+                j += 1
+            elif (
+                doc.low[j] in CONNECTORS
+                and j + 1 < n
+                and name_like[j + 1]
+                and text[ends[j] : starts[j + 1]] == " "
+                and money_at[j + 1] is None
+            ):
+                j += 2
+            else:
+                break
+        out.append((i, j))
+        i = j
+    return out
+
+
+def mentions(doc: Doc) -> list[Mention]:
+    """Every candidate name: name-like runs split at job titles, descriptors and "-based" words, without leading
+    articles or adverbs ("the", "Meanwhile") and without connectors at either end."""
+    table = phrase_table(doc.lang)
+    titles, descriptors, strip = table.words("title_word"), table.words("desc"), table.words("lead_strip")
+    low = doc.low
+    out: list[Mention] = []
+    for ra, rb in _runs(doc):
+        a = ra
+        pieces = []
+        for i in range(ra, rb):
+            w = low[i]
+            if (
+                w in titles
+                or w in descriptors
+                or w.endswith(_CUT_SUFFIXES)
+                or ("-" in w and w.rsplit("-", 1)[1] in descriptors)
+            ):
+                if i > a:
+                    pieces.append((a, i))
+                a = i + 1
+        if a < rb:
+            pieces.append((a, rb))
+        for a, b in pieces:
+            while a < b and (low[a] in strip or low[a] in CONNECTORS):
+                a += 1
+            while b > a and low[b - 1] in CONNECTORS:
+                b -= 1
+            if a < b and b - a <= MAX_NAME_TOKENS and (b - a > 1 or len(low[a]) > 1):
+                out.append(Mention(a, b, ra, rb))
+    return out
+
+
+def triggers(doc: Doc) -> list[Trigger]:
+    """Every money mention, "undisclosed amount" phrase and funding word (raise and invest verbs, funding nouns,
+    round types), in text order."""
+    out = [Trigger(a, b, "money", m) for a, b, m in doc.money]
+    out += [Trigger(a, b, "undisclosed") for a, b in doc.undisclosed]
+    money_at = doc.money_at
+    for kind in ("raise_v", "invest_v", "fund_n", "round_t"):
+        for a, b in doc.spans.get(kind, ()):
+            if money_at[a] is None:
+                out.append(Trigger(a, b, kind))
+    out.sort(key=lambda t: (t.a, t.kind))
+    return out
