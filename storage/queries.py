@@ -55,10 +55,11 @@ class RoundRecord:
     outlets: int = 0  # distinct outlets among `sources` (two captures of one outlet's page count once)
     confirmed_by: int | None = None  # a rumour: the id of the announced round that confirmed it
     rumor_sources: list[str] = field(default_factory=list)  # an announced round: the rumours it confirmed
+    evidence: dict[str, str] = field(default_factory=dict)  # field -> the sentence it was read from
 
     def as_json(self) -> dict[str, object]:
-        """The DESIGN.md ROUND dict with `sources` and `announced` (YYYY-MM-DD), plus `id`, `outlets`,
-        `confirmed_by` and `rumor_sources`."""
+        """The DESIGN.md ROUND dict with `sources`, `announced` (YYYY-MM-DD) and `evidence` (field -> sentence),
+        plus `id`, `outlets`, `confirmed_by` and `rumor_sources`."""
         return {
             "id": self.id,
             "company": self.company,
@@ -76,6 +77,7 @@ class RoundRecord:
             "outlets": self.outlets,
             "confirmed_by": self.confirmed_by,
             "rumor_sources": self.rumor_sources,
+            "evidence": self.evidence,
         }
 
 
@@ -445,6 +447,7 @@ def _round_record(row: FundingRound, rumor_sources: list[str]) -> RoundRecord:
         outlets=len({link.article.outlet or outlet(link.article.url) for link in articles}),
         confirmed_by=row.confirmed_by,
         rumor_sources=rumor_sources,
+        evidence={str(k): str(v) for k, v in (row.evidence or {}).items()} if isinstance(row.evidence, dict) else {},
     )
 
 

@@ -101,7 +101,16 @@ def test_rounds_json(filled_store: str, capsys) -> None:
     assert code == 0
     data = json.loads(out)
     assert len(data) == 1
-    assert set(data[0]) == ROUND_KEYS | {"sources", "announced", "id", "outlets", "confirmed_by", "rumor_sources"}
+    assert set(data[0]) == ROUND_KEYS | {
+        "sources",
+        "announced",
+        "id",
+        "outlets",
+        "confirmed_by",
+        "rumor_sources",
+        "evidence",
+    }
+    assert data[0]["evidence"]["company"] == "Acme has raised $20M in a Series A round."
     assert data[0]["sources"] == ["https://a.example/acme/"]
     assert data[0]["announced"] == "2024-05-01"
     code, out, _ = run(capsys, "--db", filled_store, "rounds", "--json", "--min-amount", "1.2B")

@@ -44,6 +44,7 @@ def round_(company: str = "Acme", amount: float | None = 20e6, **kw) -> dict:
         "valuation": None,
         "status": "announced",
         "confidence": 0.9,
+        "evidence": {"company": "Acme has raised $20M in a Series A round.", "amount": "Acme raises $20M"},
     }
     found.update(kw)
     return found
@@ -74,7 +75,13 @@ def test_save_is_idempotent(db_url: str) -> None:
         "outlets": 1,
         "confirmed_by": None,
         "rumor_sources": [],
+        "evidence": {"company": "Acme has raised $20M in a Series A round.", "amount": "Acme raises $20M"},
     }
+    with store.engine.connect() as connection:  # plain SQL shows the same sentences
+        row = connection.execute(
+            text("SELECT company_evidence, amount_evidence, investors_evidence FROM funding_rounds_view")
+        ).one()
+    assert tuple(row) == ("Acme has raised $20M in a Series A round.", "Acme raises $20M", None)
     assert [a.as_json() for a in list_articles(db_url)] == [
         {
             "url": "https://venturebeat.com/ai/acme/",
