@@ -53,13 +53,21 @@ _GENERIC = frozenset(
 
 def name_tokens(name: str) -> list[str]:
     """Casefolded, accent-folded word tokens, without a trailing legal suffix or a leading "the"."""
+    return list(_name_tokens(name or ""))
+
+
+@lru_cache(maxsize=8192)  # the detector asks for the same few names many times per article
+def _name_tokens(name: str) -> tuple[str, ...]:
     text = fold(name).casefold()
-    tokens = [t for t in re.split(r"[^\w]+|_", text.replace(".", "")) if t]
+    tokens = [t for t in _TOKEN_SPLIT.split(text.replace(".", "")) if t]
     while len(tokens) > 1 and tokens[-1] in _LEGAL:
         tokens.pop()
     if len(tokens) > 1 and tokens[0] == "the":
         tokens.pop(0)
-    return tokens
+    return tuple(tokens)
+
+
+_TOKEN_SPLIT = re.compile(r"[^\w]+|_")
 
 
 def same_company(a: str, b: str) -> bool:

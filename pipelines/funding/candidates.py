@@ -4,6 +4,7 @@ every funding word). The scorer later decides which candidate raised, and which 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from pipelines.funding.lexicon import phrase_table
 from pipelines.funding.text import Doc
@@ -55,9 +56,12 @@ class Trigger:
     money: Money | None = None
 
 
-def _verb_forms(words: frozenset[str]) -> frozenset[str]:
-    """The inflected forms among a verb class ("raises", "secured"): in a Title Case headline they follow the
-    name ("Acme Raises $5M"), never belong to it (a bare "Land" or "Net" may)."""
+@cache
+def _verb_forms(lang: str) -> frozenset[str]:
+    """The inflected forms among the raise, lead and invest verbs ("raises", "secured"): in a Title Case headline
+    they follow the name ("Acme Raises $5M"), never belong to it (a bare "Land" or "Net" may)."""
+    table = phrase_table(lang)
+    words = table.words("raise_v") | table.words("led") | table.words("invest_v")
     irregular = {"got", "won", "drew", "took", "brought", "sank", "led", "co-led"}
     return frozenset(w for w in words if w in irregular or (len(w) > 3 and (w.endswith("s") or w.endswith("ed"))))
 
@@ -65,8 +69,7 @@ def _verb_forms(words: frozenset[str]) -> frozenset[str]:
 def _runs(doc: Doc) -> list[tuple[int, int]]:
     words, name_like, sent_of, money_at = doc.words, doc.name_like, doc.sent_of, doc.money_at
     starts, ends, text, low = doc.starts, doc.ends, doc.text, doc.low
-    table = phrase_table(doc.lang)
-    verbs = _verb_forms(table.words("raise_v") | table.words("led") | table.words("invest_v"))
+    verbs = _verb_forms(doc.lang)
     n = len(words)
     out = []
     i = 0

@@ -95,9 +95,9 @@ class Detector:
         """Stages 0-2: the article's pairs, scored."""
         doc = Doc(text, title, published)
         analysis = analyse(doc, self.model.common_words)
-        pair = self.model.pair
+        pair, shared = self.model.pair, {}
         for p in analysis.pairs:
-            p.score = pair.score(p.features)
+            p.score = pair.score_parts(p.parts, shared)
         return analysis
 
     def entities(self, analysis: Analysis) -> list[Entity]:

@@ -117,12 +117,13 @@ def group(analysis: Analysis) -> list[Entity]:
         e.mentions = counts[e.key]
         features = set()
         for pair in e.pairs:
-            features.update(pair.features)
+            features.update(pair.own)
+            features.update(pair.parts[1])  # the name's own flags (investor, person and media contexts)
         for flag in ENTITY_FLAGS:
             if flag in features:
                 e.flags[flag] = 1
         for flag in _NAME_FLAGS:
-            if flag in e.best.features:
+            if flag in e.best.parts[1]:
                 e.flags[flag] = 1
     return sorted(entities.values(), key=lambda e: -e.p)
 
@@ -202,7 +203,7 @@ def entity_features(doc: Doc, entities: list[Entity], index: int, ctx: Context) 
         f["a_" + flag] = float(e.flags[flag])
     f["n_tokens"] = float(len(e.key))
     f["gap_top"] = entities[0].p - e.p
-    best = e.best.features
+    best = set(e.best.own) | set(e.best.parts[1])
     for flag in ("SUBJ", "SUBJ_APP", "OBJ", "PAREN", "POSS_money", "POSS_fund_n", "REL_BTW", "HIST_T", "INV_FROM"):
         f["b_" + flag] = float(flag in best)
     f["b_kind_" + e.best.trigger.kind] = 1.0

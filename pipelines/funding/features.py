@@ -63,7 +63,15 @@ class PairFeatures:
             for i, like in enumerate(doc.name_like)
             if like and i not in sentence_starts and i - 1 not in sentence_starts
         }
+        # each token as the pair features show it: "N" inside a candidate name, "$" inside money, else the word
+        money_at = doc.money_at
+        names = self.name_tokens
+        self._shown = [
+            "N" if i in names else "$" if money_at[i] is not None else "0" if w[:1].isdigit() else w
+            for i, w in enumerate(doc.low)
+        ]
         self._mention_cache: dict[tuple[int, int], list[str]] = {}
+        self._between: dict[tuple[int, str], list[str]] = {}
         self._sentence_cache: dict[int, list[str]] = {}
         self._trigger_cache: dict[tuple[int, str], list[str]] = {}
         self._trigger_flags: dict[tuple[int, str], list[str]] = {}
@@ -121,6 +129,10 @@ class PairFeatures:
             f.append("inv_suffix")
         if doc.in_title(a):
             f.append("in_title")
+        where = "|T" if doc.in_title(a) else "|B"
+        for flag in self._mention_flags(m, sa, sb):
+            f.append(flag)
+            f.append(flag + where)
         self._mention_cache[key] = f
         return f
 
@@ -166,10 +178,12 @@ class PairFeatures:
 
     # ------------------------------------------------------------------ per pair
 
-    def pair(self, m: Mention, t: Trigger, first_in_sentence: bool) -> list[str]:
-        """The features of one (mention, trigger) pair in the same sentence."""
+    def pair(self, m: Mention, t: Trigger, first_in_sentence: bool) -> tuple[list[str], ...]:
+        """The features of one (mention, trigger) pair in the same sentence, in parts: the pair's own, then the
+        mention's, the sentence's and the trigger's (shared by every pair of that mention, sentence or trigger,
+        so a scorer can sum each shared part once)."""
         doc = self.doc
-        words, classes = doc.words, doc.classes
+        classes = doc.classes
         a, b, ta, tb, kind = m.a, m.b, t.a, t.b, t.kind
         s = doc.sent_of[a]
         sa, sb = doc.sents[s]
@@ -182,16 +196,18 @@ class PairFeatures:
         dist = hi - lo
         bucket = 0 if dist == 0 else 1 if dist <= 2 else 2 if dist <= 5 else 3 if dist <= 10 else 4 if dist <= 20 else 5
         f = ["k=" + kind, f"kd={kind}{side}{bucket}"]
-        f.extend(self.mention(m))
-        f.extend(self._sentence(s))
         if dist <= 12:
             seq: list[str] = []
+            shown = self._shown
             for i in range(lo, hi):
-                tok = "N" if i in self.name_tokens else "$" if doc.money_at[i] is not None else _norm(words[i])
+                tok = shown[i]
                 if not (seq and seq[-1] == tok and tok in ("N", "$")):
                     seq.append(tok)
-                for cls in classes[i]:
-                    f.append(f"bc={side}{cls}")
+                if classes[i]:
+                    between = self._between.get((i, side))
+                    if between is None:
+                        between = self._between[(i, side)] = [f"bc={side}{cls}" for cls in classes[i]]
+                    f.extend(between)
             if len(seq) <= 6:
                 f.append(f"btw={kind}{side}:{' '.join(seq)}")
             cut = max((k for k, x in enumerate(seq) if x in _PUNCT), default=-1)
@@ -203,7 +219,7 @@ class PairFeatures:
         else:
             f.append("far")
             f.append(f"nn={side}{min(sum(1 for i in range(lo, min(hi, lo + 40)) if i in self.name_tokens), 2)}")
-        f.extend(self._trigger(t, sa, sb))
+        trigger = self._trigger(t, sa, sb)
         if first_in_sentence:
             f.append("first")
         if doc.in_title(a):
@@ -214,7 +230,7 @@ class PairFeatures:
         for flag in flags:
             f.append(flag)
             f.append(flag + where)
-        return f
+        return f, self.mention(m), self._sentence(s), trigger
 
     def _flags(self, m: Mention, t: Trigger, side: str, lo: int, hi: int, sa: int, sb: int) -> list[str]:
         """Structural rule pieces as features (module docstring)."""
@@ -257,11 +273,28 @@ class PairFeatures:
                     out += ["OBJ", "OBJ_" + kind]
             if kind == "raise_v" and a - tb <= 3 and any(low[i] in _PASSIVE_BY for i in range(tb, a)):
                 out.append("PASSIVE_BY")
-        passive = "PASSIVE_BY" in out
+        for i in range(lo, min(hi, lo + 30)):
+            if low[i] in _REL:
+                out.append("REL_BTW")
+            if "hist" in classes[i]:
+                out.append("HIST_BTW")
+            if "acq" in classes[i]:
+                out.append("ACQ_BTW")
+        out.extend(self._trigger_flags[(ta, kind)])
+        if ta > sa and low[ta - 1] in _HAD:
+            out.append("HAD")
+        return out
+
+    def _mention_flags(self, m: Mention, sa: int, sb: int) -> list[str]:
+        """The flags that depend on the name alone: investor, person and media contexts."""
+        doc = self.doc
+        low, classes = doc.low, doc.classes
+        a, b = m.a, m.b
+        out = []
         for i in range(max(sa, a - 4), a):
             if "led" in classes[i]:
                 out.append("INV_LED")
-            if low[i] in _FROM and not passive:
+            if low[i] in _FROM:
                 out.append("INV_FROM")
             if "partic" in classes[i]:
                 out.append("INV_PARTIC")
@@ -276,16 +309,6 @@ class PairFeatures:
                 out.append("PERSON_CTX")
             if "media" in classes[i]:
                 out.append("MEDIA_CTX")
-        for i in range(lo, min(hi, lo + 30)):
-            if low[i] in _REL:
-                out.append("REL_BTW")
-            if "hist" in classes[i]:
-                out.append("HIST_BTW")
-            if "acq" in classes[i]:
-                out.append("ACQ_BTW")
-        out.extend(self._trigger_flags[(ta, kind)])
-        if ta > sa and low[ta - 1] in _HAD:
-            out.append("HAD")
         return out
 
     def _subject(self, b: int, ta: int) -> int:

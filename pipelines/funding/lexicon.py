@@ -82,7 +82,8 @@ class PhraseTable:
 
     Attributes:
         single_classes: token -> the classes of the one-token phrases it is ("round.*" classes as "round_t").
-        multi: first token -> (tokens, class) of each longer phrase; ``multi_first`` its keys.
+        multi: first token -> (tokens, class) of each longer phrase; ``multi_first`` its keys, ``multi_pairs``
+            the same by their first two tokens.
         round_type: phrase tokens -> the round type a ``round.*`` phrase names.
     """
 
@@ -112,6 +113,12 @@ class PhraseTable:
         }
         self.multi = dict(multi)
         self.multi_first = frozenset(multi)
+        # the longer phrases by their first two tokens: a text is scanned for those pairs, which are rare
+        self.multi_pairs: dict[tuple[str, str], list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for entries in multi.values():
+            for words, cls in entries:
+                self.multi_pairs[(words[0], words[1])].append((words, cls))
+        self.multi_pairs = dict(self.multi_pairs)
 
     def words(self, cls: str) -> frozenset[str]:
         """The one-token phrases of a class."""

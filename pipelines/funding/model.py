@@ -36,6 +36,18 @@ class Linear:
     def score(self, features: list[str]) -> float:
         return sigmoid(self.logit(features))
 
+    def score_parts(self, parts: tuple[list[str], ...], shared: dict[int, float]) -> float:
+        """``score`` of the parts' features together: the parts after the first are shared lists whose sums are
+        kept in ``shared`` (by identity) for one article."""
+        get = self.weights.get
+        total = self.bias + sum(filter(None, map(get, parts[0])))
+        for part in parts[1:]:
+            value = shared.get(id(part))
+            if value is None:
+                value = shared[id(part)] = sum(filter(None, map(get, part)))
+            total += value
+        return sigmoid(total)
+
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> Linear:
         return cls({str(k): float(v) for k, v in obj["weights"].items()}, float(obj["bias"]))

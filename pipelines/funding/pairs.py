@@ -19,10 +19,22 @@ _ANCHORS = frozenset(("money", "undisclosed", "raise_v", "round_t", "fund_n", "i
 
 @dataclass(slots=True)
 class Pair:
+    """A candidate name and a trigger of its sentence; ``parts`` are its features (``PairFeatures.pair``)."""
+
     mention: Mention
     trigger: Trigger
-    features: list[str]
+    parts: tuple[list[str], ...]
     score: float = 0.0
+
+    @property
+    def own(self) -> list[str]:
+        """The features of this pair alone (its flags among them)."""
+        return self.parts[0]
+
+    @property
+    def features(self) -> list[str]:
+        """Every feature of the pair."""
+        return [f for part in self.parts for f in part]
 
 
 @dataclass

@@ -54,6 +54,7 @@ _ABBREVIATIONS = frozenset(
 _SERIES_LETTER_RE = re.compile(r"^(?:[a-j]\d?|[a-j]-\d|[a-j]\+)$", re.I)
 _YEAR_RE = re.compile(r"^(?:19[89]\d|20[0-4]\d)$")
 _SERIES_WORDS = frozenset(("series", "serie", "série", "seria", "serien"))
+_SERIES_STEMS = frozenset(w[:5] for w in _SERIES_WORDS)
 # the classes whose token ranges later stages read (the triggers and lead cues)
 _SPAN_CLASSES = frozenset(("raise_v", "invest_v", "fund_n", "round_t", "led", "partic"))
 
@@ -107,7 +108,7 @@ class Doc:
         ends = list(map(add, starts, map(len, words)))
         self.words, self.starts, self.ends = words, starts, ends
         self.low = low = [w.casefold() for w in words]
-        self.name_like = list(map(_name_like, words))
+        self.name_like = [not w.islower() and _name_like(w) for w in words]
         self.lang = detect_language(low)
         self.title_start = bisect_left(starts, title_span[0])
         self.title_end = bisect_left(starts, title_span[1])
@@ -176,8 +177,9 @@ class Doc:
         table = phrase_table(self.lang)
         classes: list[tuple[str, ...]] = [table.single_classes.get(w, ()) for w in low]
         round_types: dict[tuple[int, int], str] = {}
-        for i in [i for i, w in enumerate(low) if w in table.multi_first]:
-            for words, cls in table.multi[low[i]]:
+        pairs = table.multi_pairs
+        for i in [i for i, pair in enumerate(zip(low, low[1:], strict=False)) if pair in pairs]:
+            for words, cls in pairs[(low[i], low[i + 1])]:
                 k = len(words)
                 if tuple(low[i : i + k]) == words:
                     for j in range(i, i + k):
@@ -200,7 +202,7 @@ class Doc:
                     kind = table.round_type.get(tuple(low[i:j])) or table.round_type.get((low[i],))
                     if kind:
                         round_types[(i, j)] = kind
-        for i in [i for i, w in enumerate(low) if w in _SERIES_WORDS or w.startswith(("series-", "serie-"))]:
+        for i in [i for i, w in enumerate(low) if w[:5] in _SERIES_STEMS]:
             w = low[i]
             if w in _SERIES_WORDS:
                 if i + 1 < n and _SERIES_LETTER_RE.match(low[i + 1]):
@@ -208,7 +210,7 @@ class Doc:
                     spans.setdefault("round_t", []).append((i, i + 2))
                     classes[i] = classes[i] + ("round_t",)
                     classes[i + 1] = classes[i + 1] + ("round_t",)
-            elif _SERIES_LETTER_RE.match(w.split("-", 1)[1]):
+            elif "-" in w and w.split("-", 1)[0] in _SERIES_WORDS and _SERIES_LETTER_RE.match(w.split("-", 1)[1]):
                 round_types[(i, i + 1)] = "series_" + w.split("-", 1)[1][0]
                 spans.setdefault("round_t", []).append((i, i + 1))
                 classes[i] = classes[i] + ("round_t",)
@@ -250,16 +252,16 @@ class Doc:
             a = self._token_at(start)
             if a < n:
                 self.undisclosed.append((a, max(self._token_at(end), a + 1)))
-        sent_classes = [set() for _ in self.sents]
+        sent_classes: list[set[str]] = [set() for _ in self.sents]
         sent_of, classes = self.sent_of, self.classes
-        for i in range(n):
-            if classes[i]:
-                sent_classes[sent_of[i]].update(classes[i])
+        for i in [i for i, c in enumerate(classes) if c]:
+            sent_classes[sent_of[i]].update(classes[i])
         for a, _, _ in money:
             sent_classes[sent_of[a]].add("money")
         ref = self.published.year if self.published else None
-        for i, w in enumerate(self.low):
-            if w[:1] in "12" and len(w) == 4 and _YEAR_RE.match(w):
+        for i in [i for i, w in enumerate(self.low) if len(w) == 4 and w[:2] in ("19", "20")]:
+            w = self.low[i]
+            if _YEAR_RE.match(w):
                 s = sent_classes[sent_of[i]]
                 s.add("year" if ref is None else "past_year" if int(w) < ref else "this_year")
         self.sent_classes = sent_classes

@@ -155,8 +155,9 @@ def _fit_linear(
 
 def _score_pairs(prepared: Sequence[Prepared], linear: Linear) -> None:
     for p in prepared:
+        shared: dict[int, float] = {}  # as the detector scores them
         for pair in p.analysis.pairs:
-            pair.score = linear.score(pair.features)
+            pair.score = linear.score_parts(pair.parts, shared)
 
 
 def fit_pair(prepared: Sequence[Prepared]) -> Linear:
