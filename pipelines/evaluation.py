@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.funding import detect_rounds
+from pipelines.funding import default_detector
 from pipelines.names import investor_key, name_tokens, same_company
 
 __all__ = ["EvalError", "LabelledItem", "Report", "evaluate", "load_labels", "same_company", "text_f1"]
@@ -295,7 +295,8 @@ Detector = Callable[[str, str | None, dt.date | None], list[dict[str, Any]]]
 
 
 def _default_detector(text: str, title: str | None, published: dt.date | None) -> list[dict[str, Any]]:
-    return detect_rounds(text, title=title, published=published)
+    # without detect_rounds' never-raise net, so a crash is counted and reported, not hidden as "no rounds"
+    return default_detector().detect_or_raise(text, title, published)
 
 
 def evaluate(items: list[LabelledItem], detector: Detector = _default_detector) -> Report:

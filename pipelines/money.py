@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from importlib import resources
 
@@ -208,7 +209,7 @@ _WORD_MULTS = [
     "miliardi",
 ]
 # the stems of _WORD_MULTS: the word scan runs only in windows around them (a scan of the whole text is slow)
-_WORD_MULT_STEMS = ("million", "milion", "millon", "milhõ", "billion", "milliard", "miliard")
+_WORD_MULT_STEM_RE = re.compile("million|milion|millon|milhõ|billion|milliard|miliard", re.IGNORECASE)
 _WORD_MONEY_RE = re.compile(
     rf"(?<![\w-]){_first_chars(list(NUMBER_WORDS))}(?P<word>{_alternation(list(NUMBER_WORDS))})\s+"
     rf"(?P<mult>{_alternation(_WORD_MULTS)})\s{{0,2}}{_SUFFIX_WORD}",
@@ -283,31 +284,42 @@ def find_money(text: str, limit: int | None = None) -> list[Money]:
                 found.append(money)
                 if limit is not None and len(found) >= limit:
                     break
+    taken = {f.start for f in found}
     for start, end in _word_windows(text):
+        if limit is not None and len(found) >= limit:
+            break
         for m in _WORD_MONEY_RE.finditer(text, start, end):
             code = _currency(m.group("sufword"))
-            if code and all(m.start() != f.start for f in found):
+            if code and m.start() not in taken:
                 value = NUMBER_WORDS[m.group("word").casefold()] * MULTIPLIERS.get(m.group("mult").casefold(), 1e6)
                 found.append(Money(m.start(), m.end(), value, code, m.group(0)))
+                taken.add(m.start())
+                if limit is not None and len(found) >= limit:
+                    break
     found.sort(key=lambda money: money.start)
     return found
 
 
-def find_bare_amounts(text: str, taken: list[Money]) -> list[tuple[int, int, float]]:
+def find_bare_amounts(text: str, taken: list[Money], limit: int | None = None) -> list[tuple[int, int, float]]:
     """Numbers with a multiplier and no currency ("12 milioni"), outside the spans of ``taken`` mentions.
 
     Args:
         text: any string; runs in linear time.
         taken: mentions already found (``find_money``); their spans are skipped.
+        limit: stop after this many.
 
     Returns:
         ``(start, end, value)`` of each bare amount, in text order.
     """
-    spans = [(m.start, m.end) for m in taken]
-    found = []
+    spans = sorted((m.start, m.end) for m in taken)
+    starts = [a for a, _ in spans]
+    found: list[tuple[int, int, float]] = []
     for start, end in _digit_windows(text):
+        if limit is not None and len(found) >= limit:
+            break
         for m in _BARE_RE.finditer(text, start, end):
-            if any(a <= m.start() < b for a, b in spans) or (found and found[-1][0] == m.start()):
+            k = bisect_right(starts, m.start()) - 1
+            if (k >= 0 and m.start() < spans[k][1]) or (found and found[-1][0] == m.start()):
                 continue
             try:
                 value = _parse_number(m.group("num"), m.group("mult"))
@@ -315,19 +327,14 @@ def find_bare_amounts(text: str, taken: list[Money]) -> list[tuple[int, int, flo
                 continue
             if value is not None and math.isfinite(value):
                 found.append((m.start(), m.end(), value * MULTIPLIERS.get(m.group("mult").casefold(), 1e6)))
+                if limit is not None and len(found) >= limit:
+                    break
     return found
 
 
 def _word_windows(text: str) -> list[tuple[int, int]]:
     """Merged windows around the multiplier words, where a "two million dollars" can be."""
-    low = text.lower()
-    windows: list[tuple[int, int]] = []
-    for stem in _WORD_MULT_STEMS:
-        at = low.find(stem)
-        while at >= 0:
-            windows.append((max(0, at - 20), min(len(text), at + 40)))
-            at = low.find(stem, at + 1)
-    windows.sort()
+    windows = [(max(0, m.start() - 20), min(len(text), m.end() + 40)) for m in _WORD_MULT_STEM_RE.finditer(text)]
     merged: list[tuple[int, int]] = []
     for start, end in windows:
         if merged and start <= merged[-1][1]:

@@ -224,6 +224,10 @@ def test_passing_mention_of_another_round() -> None:
         "Acme" + ", talks" * 20 + " then raised $5 million.",  # was exponential (16 s at 168 characters)
         ("Acme" + ", " * 1_500 + " the company raised $1 million. ") * 60,
         " ".join(f"Q{i:05d}x raised $1 million." for i in range(7_500)),  # was 280 s: thousands of distinct raises
+        "along with, " * 6_000,  # cue words that are also list separators (was 5.8 s)
+        "Acme Raises " * 9_000,  # one sentence of thousands of names and triggers (was 1.9 s)
+        "two million dollars " * 10_000,  # number-word sums (was 2.3 s, and past the mention cap)
+        "5 million euros and 3 million " * 4_000,  # bare amounts beside thousands of sums
     ],
     ids=[
         "digits",
@@ -240,6 +244,10 @@ def test_passing_mention_of_another_round() -> None:
         "auxiliaries-before-a-trigger",
         "commas-before-a-trigger",
         "thousands-of-distinct-raises",
+        "cue-words-as-separators",
+        "one-sentence-of-names-and-triggers",
+        "number-word-sums",
+        "bare-amounts",
     ],
 )
 def test_pathological_inputs(text: str) -> None:
@@ -477,6 +485,22 @@ def test_investors_of_the_next_story_in_a_roundup_are_not_attributed() -> None:
     assert rounds["Zeta Robotics"]["amount"] == 3_000_000
     assert rounds["Zeta Robotics"]["investors"] == []
     assert rounds["Acme Bio"]["lead_investors"] == ["Alpha Ventures"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Enterprise automation firm Vextra snagged $53 million from Baird Capital; Lumora, an ecommerce platform, "
+        "got $47 million led by Accel; and digital credit firm Finzo secured $40 million from WestBridge Capital.",
+        "Vextra raised $53 million from Baird Capital, while Lumora raised $47 million in a round led by Accel.",
+    ],
+    ids=["semicolons", "one-clause"],
+)
+def test_each_round_of_a_roundup_sentence_keeps_its_own_backers(text: str) -> None:
+    rounds = {r["company"]: r for r in detect_rounds(text)}
+    backers = {"Vextra": "Baird Capital", "Lumora": "Accel", "Finzo": "WestBridge Capital"}
+    assert len(rounds) >= 2
+    assert {c: rounds[c]["investors"] for c in rounds} == {c: [backers[c]] for c in rounds}
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from pipelines.money import RATES_DATE, USD_RATES, find_money, find_undisclosed, to_usd
+from pipelines.money import RATES_DATE, USD_RATES, find_bare_amounts, find_money, find_undisclosed, to_usd
 
 
 @pytest.mark.parametrize(
@@ -124,3 +124,17 @@ def test_number_words_before_a_multiplier(text: str, value: float, currency: str
 
 def test_number_words_need_a_multiplier_and_a_currency() -> None:
     assert find_money("two of the three founders won one award") == []
+
+
+def test_the_mention_cap_holds_for_number_words_and_bare_amounts() -> None:
+    assert len(find_money("two million dollars " * 3_000, limit=100)) == 100
+    text = "5 million euros and 3 million " * 3_000
+    taken = find_money(text, limit=100)
+    assert len(taken) == 100
+    assert len(find_bare_amounts(text, taken, limit=50)) == 50
+
+
+def test_number_words_after_letters_that_change_length_in_lower_case() -> None:
+    # "İ".lower() is two characters: windows computed on a lower-cased copy would drift off the text
+    (found,) = find_money("İ" * 40 + " raised two million dollars")
+    assert (found.value, found.currency) == (2_000_000, "USD")

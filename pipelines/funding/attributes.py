@@ -63,6 +63,27 @@ def _in_currency(money: Money, currency: str | None) -> float | None:
     return float(f"{usd / USD_RATES[currency]:.3g}")
 
 
+_MONTHS = (
+    "january february march april may june july august september october november december "
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre "
+    "januar februar märz april mai juni juli august september oktober november dezember "
+    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre "
+    "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre"
+).split()
+
+
+def _other_month(doc: Doc, s: int) -> bool:
+    """Sentence ``s`` names a month other than the publication's (or any month, the date unknown)."""
+    a, b = doc.sents[s]
+    named = {_MONTHS.index(w) % 12 for w in doc.low[a:b] if w in _MONTH_SET}
+    if not named:
+        return False
+    return doc.published is None or named != {doc.published.month - 1}
+
+
+_MONTH_SET = frozenset(_MONTHS)
+
+
 def _round_type(doc: Doc, entity: Entity, near: int, scope: list[int]) -> tuple[str | None, int | None]:
     """The round type named closest to token ``near`` in the entity's best sentences, else in the round's other
     sentences (``scope``: "X led the Series D round" after the raise), not an earlier round."""
@@ -80,8 +101,12 @@ def _round_type(doc: Doc, entity: Entity, near: int, scope: list[int]) -> tuple[
             continue
         if any(doc.low[i] in _EARLIER_AFTER for i in range(b, min(sb, b + 4))):
             continue  # "a $3 million Series A six months earlier"
-        if s != doc.sent_of[near] and not doc.in_title(a) and doc.sent_classes[s] & {"hist", "past_year"}:
-            continue  # another sentence about the company's history
+        if (
+            s != doc.sent_of[near]
+            and not doc.in_title(a)
+            and (doc.sent_classes[s] & {"hist", "past_year"} or _other_month(doc, s))
+        ):
+            continue  # another sentence about the company's history ("raised a seed round in June")
         distance = abs(a - near) + (0 if s == doc.sent_of[near] else 1000)
         if best is None or distance < best[0]:
             best = (distance, kind, s)

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pipelines.funding.attributes import read_fields
+from pipelines.funding.attributes import Fields, read_fields
 from pipelines.funding.entities import MAX_ENTITIES, Entity, context, entity_features, group
 from pipelines.funding.features import mention_shape
 from pipelines.funding.investors import read_investors, same_money_sentences, scope
@@ -79,6 +79,35 @@ def _one_story_owner(doc: Doc, entities: list[Entity], threshold: float) -> Enti
     return owners[0] if len(owners) == 1 else None
 
 
+def _one_name(a: str, b: str) -> bool:
+    """Two spellings of one company: ``same_company``, or a one-word name that ends the other ("Africa" in
+    "Affinity Africa"); "Quix Health" and "Nova Health" stay two."""
+    ta, tb = name_tokens(a), name_tokens(b)
+    short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
+    return same_company(a, b) or (len(short) == 1 and long_[-1:] == short)
+
+
+def _rivals(
+    doc: Doc, entity: Entity, fields: Fields, rounds: list[tuple[Entity, str]], read: list[Fields]
+) -> dict[int, set[int]]:
+    """Sentence -> token positions of the other rounds' companies named where their own, different amount is
+    stated ("X got $5M from A; Y raised $3M led by B"): a backer past one of them is not this round's."""
+    out: dict[int, set[int]] = {}
+    for (other, _), theirs in zip(rounds, read, strict=True):
+        if other is entity or theirs.money is None:
+            continue
+        if fields.money is not None and (theirs.money.currency, theirs.money.value) == (
+            fields.money.currency,
+            fields.money.value,
+        ):
+            continue
+        s = theirs.anchor
+        for p in other.pairs:
+            if doc.sent_of[p.mention.a] == s:
+                out.setdefault(s, set()).add(p.mention.a)
+    return out
+
+
 def _num(value: float | None) -> int | float | None:
     if value is None:
         return None
@@ -132,20 +161,21 @@ class Detector:
             if story is not None and e is not story and e.score < ONE_STORY_OTHERS:
                 continue  # a one-story article: another company's raise is a passing mention
             name = self._name(doc, e)
-            tokens = name_tokens(name)
-            if not tokens or any(same_company(name, n) or tokens[-1:] == name_tokens(n)[-1:] for _, n in accepted):
+            if not name_tokens(name) or any(_one_name(name, n) for _, n in accepted):
                 continue  # one company spelled two ways is one round
             accepted.append((e, name))
         anchors = {doc.sent_of[e.best.mention.a] for e, _ in accepted}
+        ordered = sorted(accepted, key=lambda x: x[0].best.mention.a)
+        scopes = [scope(doc, e, anchors - {doc.sent_of[e.best.mention.a]}) for e, _ in ordered]
+        read = [read_fields(doc, e, self.model, sentences) for (e, _), sentences in zip(ordered, scopes, strict=True)]
         out = []
-        for e, name in sorted(accepted, key=lambda x: x[0].best.mention.a):
-            sentences = scope(doc, e, anchors - {doc.sent_of[e.best.mention.a]})
-            fields = read_fields(doc, e, self.model, sentences)
+        for (e, name), sentences, fields in zip(ordered, scopes, read, strict=True):
             stated = {fields.anchor}
             if fields.money is not None:  # the sentences that repeat the round's amount are about it too
                 stated |= same_money_sentences(doc, fields.money, fields.anchor)
+            rivals = _rivals(doc, e, fields, ordered, read)
             leads, investors, inv_evidence = read_investors(
-                analysis, e, sorted(set(sentences) | stated), self.model, stated, fields.money
+                analysis, e, sorted(set(sentences) | stated), self.model, stated, fields.money, rivals
             )
             evidence = dict(fields.evidence or {})
             if leads:
@@ -191,7 +221,8 @@ class Detector:
         try:
             return self.detect_or_raise(text, title, published)
         except Exception as exc:  # noqa: BLE001 - the contract is "never raises"; a crash counts as no rounds
-            logger.error("funding detector failed on a %d-character text: %s: %s", len(text), type(exc).__name__, exc)
+            size = len(text) if isinstance(text, str) else 0
+            logger.error("funding detector failed on a %d-character text: %s: %s", size, type(exc).__name__, exc)
             return []
 
 
@@ -213,4 +244,9 @@ def detect_rounds(text: str, title: str | None = None, published: datetime.date 
         ROUND dicts (DESIGN.md), each with an ``evidence`` dict (field -> sentence); ``[]`` when the text
         reports no round. Never raises.
     """
-    return default_detector().detect(text, title, published)
+    try:
+        detector = default_detector()
+    except Exception as exc:  # noqa: BLE001 - no usable model: say so, find nothing, never raise
+        logger.error("funding detector: cannot load its model: %s: %s", type(exc).__name__, exc)
+        return []
+    return detector.detect(text, title, published)

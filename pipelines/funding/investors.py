@@ -4,6 +4,7 @@ from", "guidata da"), the list it stands in, and where it stands from the round'
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from pipelines.funding.candidates import Mention
@@ -24,10 +25,13 @@ __all__ = [
     "scope",
     "backer_features",
     "is_own_name",
+    "owner_of",
     "read_investors",
 ]
 
 MAX_SCOPE_SENTENCES = 4
+MAX_LIST_TOKENS = 60  # a cue list is read this far
+MAX_BACKERS_PER_SENTENCE = 40
 MAX_STARTS = 3
 STRONG_PAIR = 0.5
 _GLUE = frozenset([",", "and", "&", "und", "et", "e", "y", "as", "well", "plus", "along", "with", ";"])
@@ -105,7 +109,7 @@ def cue_roles(doc: Doc, names: list[Mention]) -> dict[tuple[int, int], tuple[str
     def forward(i: int, role: str) -> None:
         if i >= n:
             return
-        sb = doc.sents[doc.sent_of[i]][1]
+        sb = min(doc.sents[doc.sent_of[i]][1], i + MAX_LIST_TOKENS)
         skipped = k = 0
         while i < sb and k < 15:
             m = starts.get(i)
@@ -123,7 +127,7 @@ def cue_roles(doc: Doc, names: list[Mention]) -> dict[tuple[int, int], tuple[str
     def backward(i: int, role: str) -> None:
         if i <= 0 or i > n:
             return
-        sa = doc.sents[doc.sent_of[i - 1]][0]
+        sa = max(doc.sents[doc.sent_of[i - 1]][0], i - MAX_LIST_TOKENS)
         k = 0
         while i > sa and k < 15:
             m = ends.get(i)
@@ -256,19 +260,51 @@ def is_own_name(entity: Entity, key: tuple[str, ...]) -> bool:
     return not key or set(key) <= own or own <= set(key)
 
 
+def owner_of(position: int, own: set[int], rivals: set[int], clauses: list[int]) -> bool:
+    """In a sentence that names several rounds' companies ("X got $5M from A; Y raised $3M led by B"), does the
+    backer at ``position`` belong to this round? Not when its clause (``clauses``: the positions of the sentence's
+    semicolons) names only another round's company; otherwise it belongs to the company named last before it (the
+    first one, when it comes before them all). ``own`` and ``rivals`` are token positions of this round's and the
+    others' names."""
+    if not rivals:
+        return True
+    if not own or position in rivals:
+        return False
+    k = bisect_right(clauses, position)
+    lo, hi = (clauses[k - 1] if k else -1), (clauses[k] if k < len(clauses) else 1 << 30)
+    own_here = any(lo < p < hi for p in own)
+    rival_here = any(lo < p < hi for p in rivals)
+    if own_here != rival_here:
+        return own_here
+    before = [p for p in own | rivals if p < position]
+    return (max(before) if before else min(own | rivals)) in own
+
+
 def read_investors(
-    analysis: Analysis, entity: Entity, sentences: list[int], model: Model, anchors: set[int], money: Money | None
+    analysis: Analysis,
+    entity: Entity,
+    sentences: list[int],
+    model: Model,
+    anchors: set[int],
+    money: Money | None,
+    rivals: dict[int, set[int]] | None = None,
 ) -> tuple[list[str], list[str], str | None]:
     """Leads and investors (leads first, each name once) of the round of ``entity`` stated in the sentences
-    ``anchors``, and the sentence the first investor came from."""
+    ``anchors``, and the sentence the first investor came from. ``rivals`` maps a sentence to the token positions
+    of the other rounds' companies named in it."""
     doc = analysis.doc
     roles, fuller, by_sentence = article_context(analysis)
+    own: dict[int, set[int]] = {}
+    for p in entity.pairs:
+        own.setdefault(doc.sent_of[p.mention.a], set()).add(p.mention.a)
     backers: list[Backer] = []
     for s in sentences:
-        for m in by_sentence.get(s, ()):
+        for m in by_sentence.get(s, ())[:MAX_BACKERS_PER_SENTENCE]:
             name = doc.span_text(m.a, m.b)
             if is_own_name(entity, tuple(name_tokens(name))):
                 continue
+            if rivals and not owner_of(m.a, own.get(s, set()), rivals.get(s, set()), doc.semicolons(s)):
+                continue  # another round's backer in a roundup sentence
             f = backer_features(doc, m, anchors, analysis.featurizer, roles, money)
             lead, investor = model.lead.score(f), model.investor.score(f)
             # precise rules over the model: an explicit cue list in a sentence that states the round (or the one

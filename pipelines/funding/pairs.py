@@ -13,6 +13,9 @@ __all__ = ["Pair", "Analysis", "analyse", "MAX_PAIRS"]
 
 # a long page of names and sums cannot make the scorer quadratic: past this, later sentences are not paired
 MAX_PAIRS = 3000
+# a sentence of thousands of names or sums is debris: only its first ones are paired
+MAX_SENTENCE_TRIGGERS = 60
+MAX_SENTENCE_NAMES = 60
 # the funding words that can anchor a round in a sentence (money alone, or a raise verb, or a round's name)
 _ANCHORS = frozenset(("money", "undisclosed", "raise_v", "round_t", "fund_n", "invest_v"))
 
@@ -75,14 +78,18 @@ def analyse(doc: Doc, common_words: frozenset[str]) -> Analysis:
     featurizer = PairFeatures(doc, names, common_words)
     by_sentence: dict[int, list[Trigger]] = defaultdict(list)
     for t in found:
-        by_sentence[doc.sent_of[t.a]].append(t)
+        held = by_sentence[doc.sent_of[t.a]]
+        if len(held) < MAX_SENTENCE_TRIGGERS:
+            held.append(t)
     pairs: list[Pair] = []
     seen_sentences: set[int] = set()
+    names_in: dict[int, int] = defaultdict(int)
     for m in names:
         s = doc.sent_of[m.a]
         sentence_triggers = by_sentence.get(s)
-        if not sentence_triggers:
+        if not sentence_triggers or names_in[s] >= MAX_SENTENCE_NAMES:
             continue
+        names_in[s] += 1
         first = s not in seen_sentences
         seen_sentences.add(s)
         for t in _paired_triggers(m, sentence_triggers):

@@ -12,12 +12,12 @@ from operator import add
 from pipelines.funding.lexicon import detect_language, phrase_table
 from pipelines.money import Money, find_bare_amounts, find_money, find_undisclosed
 
-__all__ = ["Doc", "MAX_INPUT_CHARS", "normalise"]
+__all__ = ["Doc", "MAX_INPUT_CHARS", "lower_words", "normalise"]
 
 MAX_INPUT_CHARS = 200_000
 MAX_TOKENS = 20_000  # past this the rest of a page is debris (a long article is 2,000 to 5,000 tokens)
 MAX_MONEY = 1_000  # money mentions read per article
-TITLE_SEARCH_CHARS = 3000  # past this the rest of a page is debris (a 200 KB text is about 35,000 tokens)
+TITLE_SEARCH_CHARS = 3000  # the headline is looked for this far into the body
 
 _TRANSLATE = str.maketrans(
     {
@@ -59,8 +59,13 @@ _SERIES_STEMS = frozenset(w[:5] for w in _SERIES_WORDS)
 _SPAN_CLASSES = frozenset(("raise_v", "invest_v", "fund_n", "round_t", "led", "partic"))
 
 
+def lower_words(text: str) -> list[str]:
+    """The lower-cased tokens of a text, split as ``Doc`` splits it."""
+    return [m.group().casefold() for m in _TOKEN_RE.finditer(normalise(text))]
+
+
 def normalise(text: str) -> str:
-    """Unicode spaces, quotes and dashes folded to ASCII, one character for one (offsets are kept)."""
+    """Unicode spaces, quotes and dashes folded to ASCII (one character for one, but zero-width spaces dropped)."""
     return text.translate(_TRANSLATE)
 
 
@@ -234,7 +239,7 @@ class Doc:
         currencies = Counter(m.currency for _, _, m in money)
         if currencies:
             context = currencies.most_common(1)[0][0]
-            for start, end, value in find_bare_amounts(body, found):
+            for start, end, value in find_bare_amounts(body, found, limit=MAX_MONEY):
                 a = self._token_at(start)
                 if a < n:
                     bare = Money(start, end, value, context, body[start:end])
@@ -283,6 +288,11 @@ class Doc:
             for a, _, m in self.money:
                 self._money_by_sentence.setdefault(self.sent_of[a], []).append(m)
         return self._money_by_sentence.get(s, [])
+
+    def semicolons(self, s: int) -> list[int]:
+        """Token positions of the semicolons in sentence ``s``, in order."""
+        a, b = self.sents[s]
+        return [i for i in range(a, b) if self.words[i] == ";"]
 
     def in_title(self, i: int) -> bool:
         """Token ``i`` is part of the headline."""

@@ -2,7 +2,7 @@
 
 Trains on ``labels-dev.jsonl``, the ``tune`` split of ``labels-dev2.jsonl`` (never on ``check``) and the pages of
 ``pages.jsonl`` (extracted as a crawl extracts them), and writes ``pipelines/funding/model.json``. The same command
-on the same labels rebuilds the file byte for byte (single-threaded, fixed seeds, rounded weights, the training
+on the same labels rebuilds the file byte for byte (one thread, fixed seeds, rounded weights, the training
 toolchain pinned in the ``train`` extra); ``--verify`` exits 1 when the committed file differs. Needs scikit-learn
 (the ``train`` extra); the detector itself does not.
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -30,12 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# one thread everywhere, so the fitted numbers do not depend on the machine's core count
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-from pipelines.evaluation import LabelledItem, Report, evaluate, load_labels  # noqa: E402
-from pipelines.funding.attributes import (  # noqa: E402
+from pipelines.evaluation import LabelledItem, Report, evaluate, load_labels
+from pipelines.funding.attributes import (
     amount_candidates,
     amount_features,
     anchor_pair,
@@ -43,15 +38,14 @@ from pipelines.funding.attributes import (  # noqa: E402
     rank_candidates,
     status_features,
 )
-from pipelines.funding.detector import boundary_features  # noqa: E402
-from pipelines.funding.entities import MAX_ENTITIES, Entity, context, entity_features, group  # noqa: E402
-from pipelines.funding.investors import article_context, backer_features, is_own_name, same_money_sentences, scope  # noqa: E402
-from pipelines.funding.labels import gold_for, money_matches, same_investor  # noqa: E402
-from pipelines.funding.lexicon import words_of  # noqa: E402
-from pipelines.funding.model import MODEL_FILE, Linear, Model, Trees  # noqa: E402
-from pipelines.funding.pairs import Analysis, analyse  # noqa: E402
-from pipelines.funding.text import Doc  # noqa: E402
-from pipelines.names import name_tokens  # noqa: E402
+from pipelines.funding.detector import boundary_features
+from pipelines.funding.entities import MAX_ENTITIES, Entity, context, entity_features, group
+from pipelines.funding.investors import article_context, backer_features, is_own_name, same_money_sentences, scope
+from pipelines.funding.labels import gold_for, money_matches, same_investor
+from pipelines.funding.model import MODEL_FILE, Linear, Model, Trees
+from pipelines.funding.pairs import Analysis, analyse
+from pipelines.funding.text import Doc, lower_words
+from pipelines.names import name_tokens
 
 __all__ = ["cross_validate", "fit", "fit_model", "training_items", "main"]
 
@@ -81,7 +75,7 @@ def common_words(items: Sequence[LabelledItem]) -> frozenset[str]:
     """Words seen at least twice in lower case in the training texts."""
     counts: Counter[str] = Counter()
     for item in items:
-        counts.update(w for w in words_of(item.text) if w[:1].isalpha() and w[:1].islower() and len(w) > 1)
+        counts.update(w for w in lower_words(item.text) if w[:1].isalpha() and len(w) > 1)
     return frozenset(w for w, n in counts.items() if n >= 2)
 
 
@@ -148,9 +142,17 @@ def _fit_linear(
         ptr.append(len(cols))
     x = csr_matrix((data, cols, ptr), shape=(len(rows), len(names)), dtype="float64")
     model = LogisticRegression(C=c, solver="liblinear", random_state=SEED, max_iter=1000)
-    model.fit(x, labels, sample_weight=weights)
+    with _one_thread():
+        model.fit(x, labels, sample_weight=weights)
     coefs = {f: round(float(w), 5) for f, w in zip(names, model.coef_[0], strict=True)}
     return Linear({f: w for f, w in coefs.items() if w != 0.0}, round(float(model.intercept_[0]), 5))
+
+
+def _one_thread() -> Any:
+    """The fitting libraries' thread pools held to one thread (the fitted numbers must not depend on cores)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
 
 
 def _score_pairs(prepared: Sequence[Prepared], linear: Linear) -> None:
@@ -233,7 +235,8 @@ def _fit_trees(
 
     x = np.array([[row.get(n, 0.0) for n in names] for row in rows], dtype="float64")
     model = HistGradientBoostingClassifier(**TREES, random_state=SEED, early_stopping=False)
-    model.fit(x, labels, sample_weight=weights)
+    with _one_thread():
+        model.fit(x, labels, sample_weight=weights)
     trees = []
     for (predictor,) in model._predictors:
         nodes = []
@@ -308,20 +311,18 @@ def _side_examples(prepared: Sequence[Prepared], common: frozenset[str]) -> dict
             candidates = amount_candidates(doc, e, in_scope)
             paired_with = paired_scores(e)
             ranked = rank_candidates(candidates, paired_with)
-            own_amount = None
+            own_amount = money = None
             for c in candidates:
                 hit = money_matches(c[2].value, gold) and c[2].currency == gold.get("currency")
                 out["amount"].add(amount_features(doc, e, c, ranked[id(c)], len(candidates), paired_with), hit, n)
                 if hit and own_amount is None:
-                    own_amount = doc.sent_of[c[0]]
+                    own_amount, money = doc.sent_of[c[0]], c[2]
             out["status"].add(
                 status_features(doc, e, anchor_pair(doc, e, own_amount)), gold.get("status") == "rumored", n
             )
             roles, _, by_sentence = article_context(p.analysis)
             stated = {doc.sent_of[anchor_pair(doc, e, own_amount).mention.a]}
-            money = None
-            if own_amount is not None:
-                money = next(c[2] for c in candidates if doc.sent_of[c[0]] == own_amount)
+            if money is not None:
                 stated |= same_money_sentences(doc, money, min(stated))
             sentences = set(in_scope) | stated
             for m in (m for s in sorted(sentences) for m in by_sentence.get(s, ())):
@@ -391,7 +392,8 @@ SIDE_C = 0.5
 def _fit_side(examples: Examples, tune_threshold: bool) -> tuple[Linear, float]:
     """A side model and its F1-best threshold in a grouped cross-validation (0.5 when not tuned)."""
     rows, labels, groups = examples.rows, examples.labels, examples.groups
-    model = _fit_linear(rows, labels, SIDE_C, min_count=1 if len(rows) < 500 else MIN_FEATURE_COUNT)
+    min_count = 1 if len(rows) < 500 else MIN_FEATURE_COUNT
+    model = _fit_linear(rows, labels, SIDE_C, min_count=min_count)
     if not tune_threshold or len(set(labels)) < 2:
         return model, 0.5
     scores = [0.0] * len(rows)
@@ -402,6 +404,7 @@ def _fit_side(examples: Examples, tune_threshold: bool) -> tuple[Linear, float]:
             [r for r, g in zip(rows, groups, strict=True) if g not in held],
             [y for y, g in zip(labels, groups, strict=True) if g not in held],
             SIDE_C,
+            min_count=min_count,
         )
         for i, g in enumerate(groups):
             if g in held:
@@ -437,17 +440,25 @@ def cross_validate(items: Sequence[LabelledItem], k: int = 5, seed: int = SEED) 
     """
     from pipelines.funding.detector import Detector
 
-    outputs: dict[int, list[dict[str, Any]]] = {}
+    outputs: dict[tuple, list[dict[str, Any]] | Exception] = {}
     for fold in _folds(len(items), k, seed):
         held = set(fold)
         detector = Detector(fit_model([item for i, item in enumerate(items) if i not in held]))
         for i in fold:
-            outputs[i] = detector.detect(items[i].text, items[i].title, items[i].published)
-    by_identity = {id(item): outputs[i] for i, item in enumerate(items)}
-    order = iter(items)
+            item = items[i]
+            try:
+                found: list[dict[str, Any]] | Exception = detector.detect_or_raise(
+                    item.text, item.title, item.published
+                )
+            except Exception as exc:  # noqa: BLE001 - replayed below, where evaluate counts it as a crash
+                found = exc
+            outputs[(item.text, item.title, item.published)] = found
 
     def replay(text: str, title: str | None, published: Any) -> list[dict[str, Any]]:
-        return by_identity[id(next(order))]
+        found = outputs[(text, title, published)]
+        if isinstance(found, Exception):
+            raise found
+        return found
 
     return evaluate(list(items), replay)
 

@@ -1,5 +1,6 @@
 """`funding_rounds_view` shows why each round was detected: the sentence behind its company, amount, leads,
-investors, valuation and status (`company_evidence` ... `status_evidence`, from `funding_rounds.evidence`).
+round type, investors, valuation and status (`company_evidence` ... `status_evidence`, from
+`funding_rounds.evidence`).
 
 Revision ID: 0005
 Revises: 0004
@@ -19,7 +20,7 @@ depends_on = None
 
 _previous = importlib.import_module("storage.migrations.versions.0002_outlets_rumours_listings")
 
-EVIDENCE_FIELDS = ("company", "amount", "lead_investors", "investors", "valuation", "status")
+EVIDENCE_FIELDS = ("company", "amount", "round", "lead_investors", "investors", "valuation", "status")
 
 
 def _view_sql(dialect: str) -> str:
