@@ -179,6 +179,8 @@ def backer_features(
     sa, sb = doc.sents[s]
     ds = min((s - a for a in anchors), key=abs, default=3)
     f = ["bias", f"ds={max(-1, min(ds, 3))}", "title" if doc.in_title(m.a) else "body"]
+    dp = min((abs(doc.para_of[s] - doc.para_of[a]) for a in anchors), default=2)
+    f.append(f"dp={min(dp, 2)}")
     sums = doc.money_in(s)
     if sums:
         own = money is not None and any(
