@@ -91,7 +91,8 @@ def _rivals(
     doc: Doc, entity: Entity, fields: Fields, rounds: list[tuple[Entity, str]], read: list[Fields]
 ) -> dict[int, set[int]]:
     """Sentence -> token positions of the other rounds' companies named where their own, different amount is
-    stated ("X got $5M from A; Y raised $3M led by B"): a backer past one of them is not this round's."""
+    stated ("X got $5M from A; Y raised $3M led by B"); ``investors.owner_of`` then gives each backer of such a
+    sentence to one round."""
     out: dict[int, set[int]] = {}
     for (other, _), theirs in zip(rounds, read, strict=True):
         if other is entity or theirs.money is None:
