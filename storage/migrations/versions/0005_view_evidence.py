@@ -1,6 +1,5 @@
-"""`funding_rounds_view` shows why each round was detected: the sentence behind its company, amount, leads,
-round type, investors, valuation and status (`company_evidence` ... `status_evidence`, from
-`funding_rounds.evidence`).
+"""`funding_rounds_view` shows why each round was detected: the sentence behind its company, amount, round type,
+leads, investors, valuation and status (`company_evidence` ... `status_evidence`, from `funding_rounds.evidence`).
 
 Revision ID: 0005
 Revises: 0004
