@@ -99,11 +99,43 @@ def _runs(doc: Doc) -> list[tuple[int, int]]:
     return out
 
 
+# languages that write a descriptor and its modifier as one word ("Bezahldienst", "Softwarebedrijf")
+_COMPOUNDING = frozenset(("de", "nl"))
+# a descriptor this long ends a compound word only as its head ("-dienst", "-unternehmen", not "-bank" in "Commerzbank")
+_MIN_COMPOUND_HEAD = 6
+
+
+@cache
+def _compound_heads(lang: str) -> tuple[str, ...]:
+    """The descriptors that end a compound descriptor of ``lang`` ("dienst" in "Bezahldienst"), if it compounds."""
+    if lang not in _COMPOUNDING:
+        return ()
+    return tuple(sorted(w for w in phrase_table(lang).words("desc") if len(w) >= _MIN_COMPOUND_HEAD))
+
+
+def _is_descriptor(word: str, descriptors: frozenset[str], compounds: tuple[str, ...]) -> bool:
+    """A descriptor, a hyphenated word ending in one ("Videostreaming-Start-up", "Fintech-Unternehmen") or, in a
+    compounding language, a longer word ending in one ("Bezahldienst")."""
+    if word in descriptors:
+        return True
+    if "-" in word:
+        parts = word.split("-")
+        if any("-".join(parts[k:]) in descriptors for k in range(1, len(parts))):
+            return True
+    return any(word.endswith(head) and len(word) > len(head) + 2 for head in compounds)
+
+
+def _ends_name(doc: Doc, i: int) -> bool:
+    """The descriptor at token ``i`` is written capitalised in running text (not in a Title Case headline)."""
+    return doc.words[i][:1].isupper() and not doc.in_title(i)
+
+
 def mentions(doc: Doc) -> list[Mention]:
     """Every candidate name: name-like runs split at job titles, descriptors and "-based" words, without leading
     articles or adverbs ("the", "Meanwhile") and without connectors at either end."""
     table = phrase_table(doc.lang)
     titles, descriptors, strip = table.words("title_word"), table.words("desc"), table.words("lead_strip")
+    compounds = _compound_heads(doc.lang)
     low = doc.low
     out: list[Mention] = []
     for ra, rb in _runs(doc):
@@ -111,11 +143,13 @@ def mentions(doc: Doc) -> list[Mention]:
         pieces = []
         for i in range(ra, rb):
             w = low[i]
+            if i == rb - 1 and i > a and w in descriptors and _ends_name(doc, i):
+                break  # "The Future Group", "Starling Bank": a capitalised descriptor that ends a name is part of it
             if (
                 w in titles
                 or w in descriptors
                 or w.endswith(_CUT_SUFFIXES)
-                or ("-" in w and w.rsplit("-", 1)[1] in descriptors)
+                or (("-" in w or compounds) and _is_descriptor(w, descriptors, compounds))
             ):
                 if i > a:
                     pieces.append((a, i))

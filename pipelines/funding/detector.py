@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
+from pipelines.funding.article import article_features
 from pipelines.funding.attributes import Fields, read_fields
 from pipelines.funding.entities import MAX_ENTITIES, Entity, context, entity_features, group
 from pipelines.funding.features import mention_shape
@@ -54,6 +55,8 @@ def boundary_features(doc: Doc, a: int, b: int, common_words: frozenset[str]) ->
         f.append("common")
     if w.endswith(_DEMONYM_ENDINGS):
         f.append("demonym_ending")
+    if len(w) > 5:  # the word's ending tells adjectives and compound nouns ("Kärntner", "Bezahldienst")
+        f.append("suffix=" + w[-3:])
     f.append("next=" + mention_shape(doc.words[a + 1]))
     if a > 0:
         f.append("prev=" + doc.low[a - 1])
@@ -134,7 +137,7 @@ class Detector:
         """Stage 3: entities, each with its entity-model score, best pair first."""
         doc = analysis.doc
         entities = group(analysis)
-        shared = context(doc, entities)
+        shared = context(doc, entities, self.model.article.score(article_features(doc)))
         floor = self.model.thresholds.get("pair_floor", 0.02)
         for i, e in enumerate(entities[:MAX_ENTITIES]):
             if e.p >= floor:

@@ -177,12 +177,15 @@ class Context:
     by_sentence: dict[int, list[Entity]]
 
 
-def context(doc: Doc, entities: list[Entity]) -> Context:
+def context(doc: Doc, entities: list[Entity], article_p: float) -> Context:
+    """What every entity's features share; ``article_p`` is the article model's score of the article."""
     by_sentence: dict[int, list[Entity]] = {}
     for e in entities:
         by_sentence.setdefault(doc.sent_of[e.best.mention.a], []).append(e)
     owners = [e for e in entities if e.title and e.p_title > 0.4][:2]
-    return Context(doc_features(doc, entities), owners, by_sentence)
+    article = doc_features(doc, entities)
+    article["article_p"] = article_p
+    return Context(article, owners, by_sentence)
 
 
 def entity_features(doc: Doc, entities: list[Entity], index: int, ctx: Context) -> dict[str, float]:

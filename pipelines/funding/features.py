@@ -106,6 +106,9 @@ class PairFeatures:
         for i in range(max(sa, a - 3), a):
             for cls in doc.classes[i]:
                 f.append("mLc=" + cls)
+        # the name's own words in a lexical class: a date ("Monday"), a descriptor, a funding word
+        for cls in sorted({cls for i in range(a, b) for cls in doc.classes[i]}):
+            f.append("mc=" + cls)
         if low[a] not in self.mid_capitals:
             f.append("only_sentence_initial")
         f.append(f"lang_shape={doc.lang}_{mention_shape(words[a])}_{min(b - a, 3)}")

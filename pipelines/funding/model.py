@@ -100,6 +100,7 @@ class Model:
     Attributes:
         pair: P(this name raised the money this trigger tells) for one (name, trigger) pair.
         entity: P(this name had a new round) from its best pairs and the article around it.
+        article: P(the article announces a round at all) from its headline, lead and make-up (an entity input).
         boundary: P(the first token of a name is not part of it) ("Ghanaian" in "Ghanaian Zeepay").
         amount: P(a money mention near the round is its amount).
         status: P(the round is rumoured) from the words around it.
@@ -110,6 +111,7 @@ class Model:
 
     pair: Linear
     entity: Trees
+    article: Linear
     boundary: Linear
     amount: Linear
     status: Linear
@@ -124,6 +126,7 @@ class Model:
         return cls(
             pair=Linear.from_json(obj["pair"]),
             entity=Trees.from_json(obj["entity"]),
+            article=Linear.from_json(obj["article"]),
             boundary=Linear.from_json(obj["boundary"]),
             amount=Linear.from_json(obj["amount"]),
             status=Linear.from_json(obj["status"]),

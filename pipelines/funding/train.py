@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.evaluation import LabelledItem, Report, evaluate, load_labels
+from pipelines.funding.article import article_features
 from pipelines.funding.attributes import (
     amount_candidates,
     amount_features,
@@ -109,6 +110,7 @@ class Prepared:
     labels: list[int]
     owners: list[str | None]
     entities: list[Entity] = field(default_factory=list)
+    article_p: float = 0.0  # the article model's score, out of fold
 
     @property
     def weight(self) -> float:
@@ -209,6 +211,19 @@ def fit_pair(prepared: Sequence[Prepared]) -> Linear:
     return _fit_linear(rows, labels, PAIR_C, weights=weights)
 
 
+# ---------------------------------------------------------------------- articles
+
+
+ARTICLE_C = 0.3
+
+
+def fit_article(prepared: Sequence[Prepared]) -> Linear:
+    """The article model: does the article report at least one new round (``article_features``)?"""
+    rows = [article_features(p.analysis.doc) for p in prepared]
+    labels = [int(bool(p.item.gold)) for p in prepared]
+    return _fit_linear(rows, labels, ARTICLE_C, weights=[p.weight for p in prepared])
+
+
 # ---------------------------------------------------------------------- entities
 
 
@@ -234,7 +249,7 @@ def _entity_rows(
     for n, p in enumerate(prepared):
         doc = p.analysis.doc
         p.entities = group(p.analysis)
-        shared = context(doc, p.entities)
+        shared = context(doc, p.entities, p.article_p)
         for i, e in enumerate(p.entities[:MAX_ENTITIES]):
             if e.p < PAIR_FLOOR:
                 continue
@@ -370,6 +385,11 @@ def fit(items: Sequence[LabelledItem]) -> dict[str, Any]:
         held = set(fold)
         linear = fit_pair([p for i, p in enumerate(prepared) if i not in held])
         _score_pairs([prepared[i] for i in fold], linear)
+    for fold in _folds(len(prepared), INNER_FOLDS):
+        held = set(fold)
+        article = fit_article([p for i, p in enumerate(prepared) if i not in held])
+        for i in fold:
+            prepared[i].article_p = article.score(article_features(prepared[i].analysis.doc))
     rows, labels, groups, weights = _entity_rows(prepared)
     names = sorted({k for row in rows for k in row})
     # the entity threshold: F1-best in a cross-validation of this stage
@@ -386,6 +406,7 @@ def fit(items: Sequence[LabelledItem]) -> dict[str, Any]:
     side = _side_examples(prepared, common)
     side_models = {name: _fit_side(examples, name != "boundary") for name, examples in side.items()}
     pair = fit_pair(prepared)
+    article = fit_article(prepared)
     return {
         "info": {
             "format": 1,
@@ -396,6 +417,7 @@ def fit(items: Sequence[LabelledItem]) -> dict[str, Any]:
             "entity_rows": len(rows),
         },
         "pair": _linear_json(pair),
+        "article": _linear_json(article),
         "entity": {"features": entity.features, "trees": entity.trees, "baseline": entity.baseline},
         **{name: _linear_json(model) for name, (model, _) in side_models.items()},
         "common_words": sorted(common),
