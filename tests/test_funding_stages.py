@@ -36,6 +36,9 @@ def names(text: str, title: str | None = None) -> list[str]:
         # a capitalised descriptor that ends the name is part of it
         ("Oslo's The Future Group, a social platform, has raised $20 million in a Series C.", "Future Group", "Future"),
         ("Starling Bank has raised £50 million from existing investors.", "Starling Bank", "Starling"),
+        # the first words of a place before "-based" are the place's, a legal form alone is no name
+        ("Puerto Rico-based startup Tea announced that it has raised $8 million.", "Tea", "Puerto"),
+        ("Wugen, Inc., a clinical-stage company, raised $172 million in a Series B.", "Wugen", "Inc"),
         # a lower-case descriptor before the name is not
         ("The fintech startup Sequence has secured $7.5 million in funding.", "Sequence", "fintech startup Sequence"),
     ],
@@ -92,3 +95,21 @@ def test_the_article_model_ranks_announcements_above_texts_without_a_round(share
     assert len(positives) > 50 and len(negatives) > 20
     wins = sum((p > n) + 0.5 * (p == n) for p in positives for n in negatives)
     assert wins / (len(positives) * len(negatives)) >= 0.75
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Meditopia hat 15 Millionen Dollar von Creandum und Highlands Europe erhalten.",
+        "La start-up a levé 5 millions d'euros auprès de Creandum et Highlands Europe.",
+        "La startup ha captado 5 millones de euros de Creandum y Highlands Europe.",
+    ],
+)
+def test_and_in_any_language_separates_two_names(text: str) -> None:
+    found = names(text)
+    assert "Creandum" in found and "Highlands Europe" in found
+
+
+@pytest.mark.parametrize("name", ["Procter & Gamble", "Bank of America", "Caisse des Dépôts"])
+def test_connectors_inside_a_name_keep_it_whole(name: str) -> None:
+    assert name in names(f"The startup raised $5 million from {name} and Index Ventures.")

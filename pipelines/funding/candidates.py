@@ -12,8 +12,9 @@ from pipelines.money import Money
 
 __all__ = ["Mention", "Trigger", "mentions", "triggers", "TRIGGER_KINDS"]
 
-# words that join two name-like tokens into one name ("Bank of America", "Procter & Gamble")
-CONNECTORS = frozenset("& of de du des von van der di da la le del for y und et".split())
+# words that join two name-like tokens into one name ("Bank of America", "Procter & Gamble"); "and" and its
+# translations ("und", "et", "y") join two names in a list far more often than they sit inside one
+CONNECTORS = frozenset("& of de du des von van der di da la le del for".split())
 # a token ending so is not part of the name after it ("Berlin-based", "Sequoia-backed", "Fintech-Unternehmen")
 _CUT_SUFFIXES = (
     "-based",
@@ -32,6 +33,10 @@ _CUT_SUFFIXES = (
     "-powered",
     "-native",
 )
+# of these, the name-like words before the cut are the rest of a place ("Puerto Rico-based", "New York-based")
+_PLACE_SUFFIXES = ("-based", "-headquartered", "-born", "-native", "-registered")
+# a legal form alone ("Inc" of "Wugen, Inc.") is no name
+_LEGAL_FORMS = frozenset("inc ltd llc llp plc gmbh ag corp co limited pvt sas sarl bv nv srl spa".split())
 MAX_NAME_TOKENS = 8
 TRIGGER_KINDS = ("money", "undisclosed", "raise_v", "invest_v", "fund_n", "round_t")
 
@@ -143,15 +148,21 @@ def mentions(doc: Doc) -> list[Mention]:
         pieces = []
         for i in range(ra, rb):
             w = low[i]
-            if i == rb - 1 and i > a and w in descriptors and _ends_name(doc, i):
-                break  # "The Future Group", "Starling Bank": a capitalised descriptor that ends a name is part of it
+            if (
+                w in descriptors
+                and _ends_name(doc, i)
+                and ((i == rb - 1 and i > a) or (i + 1 < rb and low[i + 1] in CONNECTORS))
+            ):
+                # a capitalised descriptor that ends a name or is joined to the rest of it is part of it ("The
+                # Future Group", "Starling Bank", "Bank of America")
+                continue
             if (
                 w in titles
                 or w in descriptors
                 or w.endswith(_CUT_SUFFIXES)
                 or (("-" in w or compounds) and _is_descriptor(w, descriptors, compounds))
             ):
-                if i > a:
+                if i > a and not w.endswith(_PLACE_SUFFIXES):
                     pieces.append((a, i))
                 a = i + 1
         if a < rb:
@@ -161,7 +172,7 @@ def mentions(doc: Doc) -> list[Mention]:
                 a += 1
             while b > a and low[b - 1] in CONNECTORS:
                 b -= 1
-            if a < b and b - a <= MAX_NAME_TOKENS and (b - a > 1 or len(low[a]) > 1):
+            if a < b and b - a <= MAX_NAME_TOKENS and (b - a > 1 or (len(low[a]) > 1 and low[a] not in _LEGAL_FORMS)):
                 out.append(Mention(a, b, ra, rb))
     return out
 

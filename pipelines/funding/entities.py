@@ -175,6 +175,13 @@ class Context:
     article: dict[str, float]
     title_owners: list[Entity]
     by_sentence: dict[int, list[Entity]]
+    by_template: dict[str, list[Entity]] = field(default_factory=dict)
+
+
+def template(e: Entity) -> str | None:
+    """The words between an entity's best name and trigger ("btw=moneyB:(" for "Pastel ($5.5m)"): the items of
+    one list or digest share it."""
+    return next((f for f in e.best.own if f.startswith("btw=")), None)
 
 
 def context(doc: Doc, entities: list[Entity], article_p: float) -> Context:
@@ -183,9 +190,14 @@ def context(doc: Doc, entities: list[Entity], article_p: float) -> Context:
     for e in entities:
         by_sentence.setdefault(doc.sent_of[e.best.mention.a], []).append(e)
     owners = [e for e in entities if e.title and e.p_title > 0.4][:2]
+    by_template: dict[str, list[Entity]] = {}
+    for e in entities[:MAX_ENTITIES]:
+        shape = template(e)
+        if shape is not None:
+            by_template.setdefault(shape, []).append(e)
     article = doc_features(doc, entities)
     article["article_p"] = article_p
-    return Context(article, owners, by_sentence)
+    return Context(article, owners, by_sentence, by_template)
 
 
 def entity_features(doc: Doc, entities: list[Entity], index: int, ctx: Context) -> dict[str, float]:
@@ -202,6 +214,11 @@ def entity_features(doc: Doc, entities: list[Entity], index: int, ctx: Context) 
     f["para"] = float(min(doc.para_of[first], 10))
     neighbours = ctx.by_sentence.get(doc.sent_of[e.best.mention.a], ())
     f["list_p"] = max((o.p for o in neighbours if o is not e and _coordinated(doc, e, o)), default=0.0)
+    # the other items of a list or digest told the same way ("X ($5M)", "Y ($2M)"): one found lifts the others
+    shape = template(e)
+    siblings = [o.p for o in ctx.by_template.get(shape, ()) if o is not e] if shape else []
+    f["sib_n"] = float(min(sum(1 for p in siblings if p > 0.3), 5))
+    f["sib_p"] = max(siblings, default=0.0)
     for flag in (*ENTITY_FLAGS, *_NAME_FLAGS):
         f["a_" + flag] = float(e.flags[flag])
     f["n_tokens"] = float(len(e.key))
