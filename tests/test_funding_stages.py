@@ -113,3 +113,17 @@ def test_and_in_any_language_separates_two_names(text: str) -> None:
 @pytest.mark.parametrize("name", ["Procter & Gamble", "Bank of America", "Caisse des Dépôts"])
 def test_connectors_inside_a_name_keep_it_whole(name: str) -> None:
     assert name in names(f"The startup raised $5 million from {name} and Index Ventures.")
+
+
+def test_a_company_named_two_ways_is_one_round_told_by_the_sentences_of_both() -> None:
+    from pipelines.funding import detect_rounds
+
+    text = (
+        "Jinyang Technology raised $40 million in its latest round led by Xiaomi Inc.\n"
+        "Xiaomi Inc and Yunfeng Capital have co-led a $40 million Series B+ round in online content publisher "
+        "Beijing Jinyang Technology."
+    )
+    (r,) = detect_rounds(text)
+    assert r["company"] in ("Jinyang Technology", "Beijing Jinyang Technology")
+    assert (r["amount"], r["round"]) == (40_000_000, "series_b")  # the round type is named by the second spelling
+    assert sorted(r["lead_investors"]) == ["Xiaomi Inc", "Yunfeng Capital"]

@@ -25,7 +25,7 @@ from pipelines.funding.lexicon import PLACES
 from pipelines.funding.model import Model, load_model
 from pipelines.funding.pairs import Analysis, analyse
 from pipelines.funding.text import Doc
-from pipelines.money import to_usd
+from pipelines.money import Money, to_usd
 from pipelines.names import name_tokens, same_company
 
 logger = logging.getLogger("pipelines.funding")
@@ -83,11 +83,18 @@ def _one_story_owner(doc: Doc, entities: list[Entity], threshold: float) -> Enti
 
 
 def _one_name(a: str, b: str) -> bool:
-    """Two spellings of one company: ``same_company``, or a one-word name that ends the other ("Africa" in
-    "Affinity Africa"); "Quix Health" and "Nova Health" stay two."""
+    """Two spellings of one company: ``same_company``, or a name that ends the other ("Africa" in "Affinity
+    Africa", "Jinyang Technology" in "Beijing Jinyang Technology"); "Quix Health" and "Nova Health" stay two."""
     ta, tb = name_tokens(a), name_tokens(b)
     short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
-    return same_company(a, b) or (len(short) == 1 and long_[-1:] == short)
+    return same_company(a, b) or (bool(short) and long_[-len(short) :] == short)
+
+
+def _absorb(kept: Entity, other: Entity) -> None:
+    """Read ``other``'s sentences as ``kept``'s: the two are one company."""
+    kept.pairs.extend(other.pairs)
+    kept.sentences |= other.sentences
+    kept.title = kept.title or other.title
 
 
 def _rivals(
@@ -105,11 +112,17 @@ def _rivals(
             fields.money.value,
         ):
             continue
-        s = theirs.anchor
+        told = {theirs.anchor}  # and every sentence that pairs one of its names with its own amount
+        told.update(doc.sent_of[p.mention.a] for p in other.pairs if _same_sum(p.trigger.money, theirs.money))
         for p in other.pairs:
-            if doc.sent_of[p.mention.a] == s:
+            s = doc.sent_of[p.mention.a]
+            if s in told:
                 out.setdefault(s, set()).add(p.mention.a)
     return out
+
+
+def _same_sum(a: Money | None, b: Money) -> bool:
+    return a is not None and a.currency == b.currency and abs(a.value - b.value) <= 0.01 * abs(b.value)
 
 
 def _num(value: float | None) -> int | float | None:
@@ -159,18 +172,32 @@ class Detector:
         entities = sorted(self.entities(analysis), key=lambda e: -e.score)
         story = _one_story_owner(doc, entities, threshold)
         accepted: list[tuple[Entity, str]] = []
+        spellings: dict[int, set[int]] = {}  # id of a round's entity -> the sentences of its names' best pairs
         for e in entities:
             if e.score < threshold or len(accepted) >= MAX_ROUNDS:
                 break
             if story is not None and e is not story and e.score < ONE_STORY_OTHERS:
                 continue  # a one-story article: another company's raise is a passing mention
             name = self._name(doc, e)
-            if not name_tokens(name) or any(_one_name(name, n) for _, n in accepted):
-                continue  # one company spelled two ways is one round
-            accepted.append((e, name))
-        anchors = {doc.sent_of[e.best.mention.a] for e, _ in accepted}
+            if not name_tokens(name):
+                continue
+            same = next((k for k, (_, n) in enumerate(accepted) if _one_name(name, n)), None)
+            if same is None:
+                accepted.append((e, name))
+            else:  # one company spelled two ways is one round, told by both names' sentences
+                _absorb(accepted[same][0], e)
+                spellings.setdefault(id(accepted[same][0]), set()).add(doc.sent_of[e.best.mention.a])
+        for e in entities:  # a shorter spelling below the threshold ("Scale" of "Scale AI") tells the round too
+            if e.score < threshold and e.p >= self.model.thresholds.get("pair_floor", 0.02):
+                name = doc.span_text(e.best.mention.a, e.best.mention.b)
+                kept = next((k for k, n in accepted if same_company(name, n)), None)
+                if kept is not None:
+                    _absorb(kept, e)
+        # each round's own sentences (its other spellings' too) end the others' scopes
+        own = {id(e): {doc.sent_of[e.best.mention.a], *spellings.get(id(e), ())} for e, _ in accepted}
+        anchors = set().union(*own.values())
         ordered = sorted(accepted, key=lambda x: x[0].best.mention.a)
-        scopes = [scope(doc, e, anchors - {doc.sent_of[e.best.mention.a]}) for e, _ in ordered]
+        scopes = [scope(doc, e, anchors - own[id(e)]) for e, _ in ordered]
         read = [read_fields(doc, e, self.model, sentences) for (e, _), sentences in zip(ordered, scopes, strict=True)]
         out = []
         for (e, name), sentences, fields in zip(ordered, scopes, read, strict=True):
