@@ -45,7 +45,7 @@ _LEGAL = frozenset(
     "inc incorporated corp corporation co company ltd limited llc plc gmbh ag sa sas srl spa bv nv oy ab as".split()
 )
 # words that never identify a company on their own ("Ventures" alone matches nothing)
-_GENERIC = frozenset(
+GENERIC_NAME_WORDS = frozenset(
     "the ai labs lab technologies technology tech ventures venture capital partners group holdings systems "
     "software solutions health bio robotics network networks global international media data cloud".split()
 )
@@ -79,7 +79,7 @@ def same_company(a: str, b: str) -> bool:
     if ta == tb or "".join(ta) == "".join(tb):
         return True
     short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
-    return long_[: len(short)] == short and any(t not in _GENERIC for t in short)
+    return long_[: len(short)] == short and any(t not in GENERIC_NAME_WORDS for t in short)
 
 
 @lru_cache(maxsize=1)

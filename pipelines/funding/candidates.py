@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from pipelines.funding.lexicon import phrase_table
+from pipelines.funding.lexicon import PhraseTable, phrase_table
 from pipelines.funding.text import Doc
 from pipelines.money import Money
 
@@ -35,7 +35,7 @@ _CUT_SUFFIXES = (
 )
 # of these, the name-like words before the cut are the rest of a place ("Puerto Rico-based", "New York-based")
 _PLACE_SUFFIXES = ("-based", "-headquartered", "-born", "-native", "-registered")
-# a legal form alone ("Inc" of "Wugen, Inc.") is no name
+# a legal form alone after a name and a comma ("Inc" of "Wugen, Inc.") is no name
 _LEGAL_FORMS = frozenset("inc ltd llc llp plc gmbh ag corp co limited pvt sas sarl bv nv srl spa".split())
 MAX_NAME_TOKENS = 8
 TRIGGER_KINDS = ("money", "undisclosed", "raise_v", "invest_v", "fund_n", "round_t")
@@ -115,7 +115,8 @@ def _compound_heads(lang: str) -> tuple[str, ...]:
     """The descriptors that end a compound descriptor of ``lang`` ("dienst" in "Bezahldienst"), if it compounds."""
     if lang not in _COMPOUNDING:
         return ()
-    return tuple(sorted(w for w in phrase_table(lang).words("desc") if len(w) >= _MIN_COMPOUND_HEAD))
+    own = PhraseTable((lang,)).words("desc")  # the language's own words: an English "studio" heads no compound
+    return tuple(sorted(w for w in own if len(w) >= _MIN_COMPOUND_HEAD))
 
 
 def _is_descriptor(word: str, descriptors: frozenset[str], compounds: tuple[str, ...]) -> bool:
@@ -130,9 +131,19 @@ def _is_descriptor(word: str, descriptors: frozenset[str], compounds: tuple[str,
     return any(word.endswith(head) and len(word) > len(head) + 2 for head in compounds)
 
 
+# languages that capitalise every noun: a capitalised descriptor there says nothing about a name
+_NOUNS_CAPITALISED = frozenset(("de",))
+
+
 def _ends_name(doc: Doc, i: int) -> bool:
-    """The descriptor at token ``i`` is written capitalised in running text (not in a Title Case headline)."""
-    return doc.words[i][:1].isupper() and not doc.in_title(i)
+    """The descriptor at token ``i`` is written capitalised in the body (the headline capitalises any word), in a
+    language that does not capitalise every noun."""
+    return doc.words[i][:1].isupper() and not doc.in_title(i) and doc.lang not in _NOUNS_CAPITALISED
+
+
+def _trailing_form(doc: Doc, i: int) -> bool:
+    """Token ``i`` is a legal form after a name and a comma ("Inc" of "Wugen, Inc."), not a name ("SAS raised")."""
+    return doc.low[i] in _LEGAL_FORMS and i >= 2 and doc.words[i - 1] == "," and doc.name_like[i - 2]
 
 
 def mentions(doc: Doc) -> list[Mention]:
@@ -151,7 +162,10 @@ def mentions(doc: Doc) -> list[Mention]:
             if (
                 w in descriptors
                 and _ends_name(doc, i)
-                and ((i == rb - 1 and i > a) or (i + 1 < rb and low[i + 1] in CONNECTORS))
+                and (
+                    (i == rb - 1 and any(low[k] not in strip and low[k] not in CONNECTORS for k in range(a, i)))
+                    or (i + 1 < rb and low[i + 1] in CONNECTORS)
+                )
             ):
                 # a capitalised descriptor that ends a name or is joined to the rest of it is part of it ("The
                 # Future Group", "Starling Bank", "Bank of America")
@@ -172,7 +186,7 @@ def mentions(doc: Doc) -> list[Mention]:
                 a += 1
             while b > a and low[b - 1] in CONNECTORS:
                 b -= 1
-            if a < b and b - a <= MAX_NAME_TOKENS and (b - a > 1 or (len(low[a]) > 1 and low[a] not in _LEGAL_FORMS)):
+            if a < b and b - a <= MAX_NAME_TOKENS and (b - a > 1 or (len(low[a]) > 1 and not _trailing_form(doc, a))):
                 out.append(Mention(a, b, ra, rb))
     return out
 

@@ -26,7 +26,7 @@ from pipelines.funding.model import Model, load_model
 from pipelines.funding.pairs import Analysis, analyse
 from pipelines.funding.text import Doc
 from pipelines.money import Money, to_usd
-from pipelines.names import name_tokens, same_company
+from pipelines.names import GENERIC_NAME_WORDS, name_tokens, same_company
 
 logger = logging.getLogger("pipelines.funding")
 
@@ -84,10 +84,13 @@ def _one_story_owner(doc: Doc, entities: list[Entity], threshold: float) -> Enti
 
 def _one_name(a: str, b: str) -> bool:
     """Two spellings of one company: ``same_company``, or a name that ends the other ("Africa" in "Affinity
-    Africa", "Jinyang Technology" in "Beijing Jinyang Technology"); "Quix Health" and "Nova Health" stay two."""
+    Africa", "Jinyang Technology" in "Beijing Jinyang Technology") with a word of its own ("Capital Partners" is
+    not "Oak Capital Partners"); "Quix Health" and "Nova Health" stay two."""
     ta, tb = name_tokens(a), name_tokens(b)
     short, long_ = (ta, tb) if len(ta) <= len(tb) else (tb, ta)
-    return same_company(a, b) or (bool(short) and long_[-len(short) :] == short)
+    return same_company(a, b) or (
+        bool(short) and long_[-len(short) :] == short and any(t not in GENERIC_NAME_WORDS for t in short)
+    )
 
 
 def _absorb(kept: Entity, other: Entity) -> None:
@@ -176,13 +179,13 @@ class Detector:
         for e in entities:
             if e.score < threshold or len(accepted) >= MAX_ROUNDS:
                 break
-            if story is not None and e is not story and e.score < ONE_STORY_OTHERS:
-                continue  # a one-story article: another company's raise is a passing mention
             name = self._name(doc, e)
             if not name_tokens(name):
                 continue
             same = next((k for k, (_, n) in enumerate(accepted) if _one_name(name, n)), None)
             if same is None:
+                if story is not None and e is not story and e.score < ONE_STORY_OTHERS:
+                    continue  # a one-story article: another company's raise is a passing mention
                 accepted.append((e, name))
             else:  # one company spelled two ways is one round, told by both names' sentences
                 _absorb(accepted[same][0], e)
@@ -190,7 +193,8 @@ class Detector:
         for e in entities:  # a shorter spelling below the threshold ("Scale" of "Scale AI") tells the round too
             if e.score < threshold and e.p >= self.model.thresholds.get("pair_floor", 0.02):
                 name = doc.span_text(e.best.mention.a, e.best.mention.b)
-                kept = next((k for k, n in accepted if same_company(name, n)), None)
+                size = len(name_tokens(name))
+                kept = next((k for k, n in accepted if size < len(name_tokens(n)) and same_company(name, n)), None)
                 if kept is not None:
                     _absorb(kept, e)
         # each round's own sentences (its other spellings' too) end the others' scopes

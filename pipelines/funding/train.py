@@ -57,7 +57,8 @@ def _pin_blas_kernels() -> None:
 
     OpenBLAS picks its kernels by CPU at load time, and its AVX-512 kernels round differently: on an AVX-512 machine
     the fitted weights differed from an AVX2 machine's in the fifth decimal, so the committed model was not rebuilt
-    byte for byte. Has an effect only before numpy is first imported (the training command imports it lazily).
+    byte for byte. Has an effect only before numpy is first imported: ``main`` calls it first (the fitting
+    imports numpy lazily); a process that imported numpy before (cross-validation inside pytest) keeps its kernels.
     """
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
@@ -67,8 +68,6 @@ def _pin_blas_kernels() -> None:
     if avx2:
         os.environ.setdefault("OPENBLAS_CORETYPE", "Haswell")
 
-
-_pin_blas_kernels()
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
@@ -516,6 +515,7 @@ def main(argv: list[str] | None = None) -> int:
         "--verify", action="store_true", help="build, compare with --out, write nothing; exit 1 if they differ"
     )
     args = parser.parse_args(argv)
+    _pin_blas_kernels()  # before numpy is first imported (by the fitting, below)
     try:
         items = training_items(args.corpus)
     except Exception as exc:  # noqa: BLE001 - one line for a missing or broken corpus
