@@ -1,5 +1,5 @@
 """The detector's stages on their own: candidate names (descriptors cut or kept), the lexical classes a name's
-features carry, and the article model that tells announcements from reviews."""
+features carry, the article model that tells announcements from reviews, and where backers are read."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from pipelines.funding.article import article_features
-from pipelines.funding.candidates import mentions
+from pipelines.funding.candidates import Mention, mentions
+from pipelines.funding.detector import sentences_after
 from pipelines.funding.features import PairFeatures
+from pipelines.funding.investors import Backer, share_list_roles
 from pipelines.funding.model import load_model
 from pipelines.funding.text import Doc
 
@@ -161,3 +163,52 @@ def test_a_one_story_article_still_reads_its_company_under_both_names() -> None:
     assert jinyang[0]["round"] == "series_b"
     assert sorted(jinyang[0]["lead_investors"]) == ["Xiaomi Inc", "Yunfeng Capital"]
     assert all("Xiaomi Inc" not in r["investors"] for r in rounds if r is not jinyang[0])
+
+
+def _backer(doc: Doc, name: str, investor: float, lead: float = 0.0) -> Backer:
+    start = doc.words.index(name.split()[0])
+    mention = Mention(start, start + len(name.split()), start, start + len(name.split()))
+    return Backer(mention, name, lead, investor)
+
+
+def test_names_of_one_list_share_the_investor_role() -> None:
+    doc = Doc(
+        "Backing came from investors including MMC Ventures, Northzone and Seedcamp, with offices in Vietnam and "
+        "Thailand. Acme also met Foo Capital.",
+        None,
+        None,
+    )
+    mmc, northzone, seedcamp = (
+        _backer(doc, "MMC Ventures", 0.9),
+        _backer(doc, "Northzone", 0.2),
+        _backer(doc, "Seedcamp", 0.0),
+    )
+    vietnam, thailand = _backer(doc, "Vietnam", 0.8), _backer(doc, "Thailand", 0.1)
+    foo = _backer(doc, "Foo Capital", 0.2)
+    share_list_roles(doc, [seedcamp, foo, thailand, vietnam, northzone, mmc], lead_t=0.5, inv_t=0.4)
+    assert northzone.investor == 0.4  # raised to the threshold by its list
+    assert seedcamp.investor == 0.0  # a name the rules ruled out stays out
+    assert thailand.investor == 0.1  # a place is no investor for being listed beside one
+    assert foo.investor == 0.2  # another sentence's name is in no list with them
+    assert mmc.investor == 0.9
+
+
+def test_a_list_of_names_none_of_them_investors_stays_out() -> None:
+    doc = Doc("Acme competes with Foo, Bar and Baz.", None, None)
+    backers = [_backer(doc, n, 0.3) for n in ("Foo", "Bar", "Baz")]
+    share_list_roles(doc, backers, lead_t=0.5, inv_t=0.4)
+    assert [b.investor for b in backers] == [0.3, 0.3, 0.3]
+
+
+def test_the_sentence_after_one_that_states_a_round_is_read_for_its_backers() -> None:
+    doc = Doc(
+        "Orbitly closed $40 million. Led by Accel and Index Ventures, the round is large.\n\n"
+        "Beta hired a CEO. Gamma raised $5 million.",
+        None,
+        None,
+    )
+    assert len(doc.sents) == 4 and doc.para_of == [0, 0, 1, 1]
+    assert sentences_after(doc, {0}, {0}) == {1}
+    assert sentences_after(doc, {0}, {0, 1}) == set()  # the next sentence states another round
+    assert sentences_after(doc, {1}, {1}) == set()  # the next sentence opens another paragraph
+    assert sentences_after(doc, {3}, {3}) == set()  # the last sentence has none after it

@@ -134,6 +134,16 @@ def _num(value: float | None) -> int | float | None:
     return int(round(value)) if value >= 1000 or float(value).is_integer() else value
 
 
+def sentences_after(doc: Doc, stated: set[int], anchors: set[int]) -> set[int]:
+    """The sentence after each one that states a round, in the same paragraph and not stating a round itself: it
+    often names the backers ("... closed $475 million for X. Led by A and B, the round ...")."""
+    return {
+        s + 1
+        for s in stated
+        if s + 1 < len(doc.sents) and s + 1 not in anchors and doc.para_of[s + 1] == doc.para_of[s]
+    }
+
+
 class Detector:
     """``detect(text, title, published)`` with one model (the committed one by default)."""
 
@@ -210,7 +220,13 @@ class Detector:
                 stated |= same_money_sentences(doc, fields.money, fields.anchor)
             rivals = _rivals(doc, e, fields, ordered, read)
             leads, investors, inv_evidence = read_investors(
-                analysis, e, sorted(set(sentences) | stated), self.model, stated, fields.money, rivals
+                analysis,
+                e,
+                sorted(set(sentences) | stated | sentences_after(doc, stated, anchors)),
+                self.model,
+                stated,
+                fields.money,
+                rivals,
             )
             evidence = dict(fields.evidence or {})
             if leads:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pipelines.funding.candidates import Mention
 from pipelines.funding.entities import Entity
 from pipelines.funding.features import PairFeatures, mention_shape
+from pipelines.funding.lexicon import PLACES
 from pipelines.funding.model import Model
 from pipelines.funding.pairs import Analysis
 from pipelines.funding.text import Doc
@@ -27,6 +28,7 @@ __all__ = [
     "is_own_name",
     "owner_of",
     "read_investors",
+    "share_list_roles",
 ]
 
 MAX_SCOPE_SENTENCES = 4
@@ -321,6 +323,7 @@ def read_investors(
                 lead = investor = 0.0
             backers.append(Backer(m, name, lead, investor))
     lead_t, inv_t = model.thresholds.get("lead", 0.5), model.thresholds.get("investor", 0.5)
+    share_list_roles(doc, backers, lead_t, inv_t)
     leads: list[str] = []
     investors: list[str] = []
     seen: set[tuple[str, ...]] = set()
@@ -340,6 +343,34 @@ def read_investors(
         if evidence is None:
             evidence = doc.sentence_text(doc.sent_of[b.mention.a])
     return leads, leads + investors, evidence
+
+
+_LIST_JOINS = frozenset([",", "and", "&", "und", "et", "e", "y", "plus", "sowie"])
+
+
+def share_list_roles(doc: Doc, backers: list[Backer], lead_t: float, inv_t: float) -> None:
+    """Names joined in one list ("including A, B and C") take part in the same way: when one of them is an
+    investor, so is every other name of the list the rules did not rule out (scored 0) and that is not a place
+    ("in Vietnam and Thailand")."""
+    ordered = sorted(backers, key=lambda b: b.mention.a)
+    lists: list[list[Backer]] = []
+    for b in ordered:
+        prev = lists[-1][-1] if lists else None
+        if (
+            prev is not None
+            and prev.mention.b <= b.mention.a
+            and doc.sent_of[prev.mention.a] == doc.sent_of[b.mention.a]
+            and 0 < b.mention.a - prev.mention.b <= 2
+            and all(doc.low[i] in _LIST_JOINS for i in range(prev.mention.b, b.mention.a))
+        ):
+            lists[-1].append(b)
+        else:
+            lists.append([b])
+    for members in lists:
+        if len(members) > 1 and any(b.lead >= lead_t or b.investor >= inv_t for b in members):
+            for b in members:
+                if b.investor > 0.0 and tuple(doc.low[b.mention.a : b.mention.b]) not in PLACES:
+                    b.investor = max(b.investor, inv_t)
 
 
 def article_context(analysis: Analysis) -> tuple[dict, dict[str, str], dict[int, list[Mention]]]:

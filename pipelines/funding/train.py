@@ -40,7 +40,7 @@ from pipelines.funding.attributes import (
     rank_candidates,
     status_features,
 )
-from pipelines.funding.detector import boundary_features
+from pipelines.funding.detector import boundary_features, sentences_after
 from pipelines.funding.entities import MAX_ENTITIES, Entity, context, entity_features, group
 from pipelines.funding.investors import article_context, backer_features, is_own_name, same_money_sentences, scope
 from pipelines.funding.labels import gold_for, money_matches, same_investor
@@ -359,7 +359,7 @@ def _side_examples(prepared: Sequence[Prepared], common: frozenset[str]) -> dict
             stated = {doc.sent_of[anchor_pair(doc, e, own_amount).mention.a]}
             if money is not None:
                 stated |= same_money_sentences(doc, money, min(stated))
-            sentences = set(in_scope) | stated
+            sentences = set(in_scope) | stated | sentences_after(doc, stated, anchors)
             for m in (m for s in sorted(sentences) for m in by_sentence.get(s, ())):
                 name = doc.span_text(m.a, m.b)
                 if is_own_name(e, tuple(name_tokens(name))):
