@@ -12,6 +12,7 @@ from pipelines.funding.candidates import Mention, mentions
 from pipelines.funding.detector import sentences_after
 from pipelines.funding.features import PairFeatures
 from pipelines.funding.investors import Backer, share_list_roles
+from pipelines.funding.lexicon import zipf_bucket
 from pipelines.funding.model import load_model
 from pipelines.funding.text import Doc
 
@@ -91,6 +92,25 @@ def test_a_date_word_as_a_name_carries_its_class_as_a_feature(text: str, word: s
     assert found
     features = PairFeatures(doc, found, frozenset()).mention(found[0])
     assert "mc=date" in features
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "common"),
+    [
+        ("Der Bezahldienst Bluecode hat von Investoren 11 Millionen Euro erhalten.", "Investoren", True),
+        ("Der Bezahldienst Bluecode hat von Investoren 11 Millionen Euro erhalten.", "Bluecode", False),
+        ("Monday raised $120 million in a Series E round.", "Monday", True),
+        ("Apeel Sciences raised $250 million in a Series E round.", "Apeel Sciences", False),
+    ],
+)
+def test_how_common_a_name_is_in_its_language_is_a_feature(text: str, word: str, common: bool) -> None:
+    doc = Doc(text, None, None)
+    found = [m for m in mentions(doc) if doc.span_text(m.a, m.b) == word]
+    assert found
+    features = PairFeatures(doc, found, frozenset()).mention(found[0])
+    bucket = int(next(f for f in features if f.startswith("zf1="))[4:])
+    assert (bucket >= 3) == common  # Zipf 3: about once in a million words
+    assert zipf_bucket("investoren", "de") > zipf_bucket("investoren", "en")  # in the text's language
 
 
 def test_article_features_read_the_headline_and_the_lead() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from pipelines.funding.candidates import CONNECTORS, Mention, Trigger
-from pipelines.funding.lexicon import FIRST_NAMES, PLACES, phrase_table
+from pipelines.funding.lexicon import FIRST_NAMES, PLACES, phrase_table, zipf_bucket
 from pipelines.funding.text import Doc
 
 __all__ = ["PairFeatures", "mention_shape"]
@@ -124,6 +124,10 @@ class PairFeatures:
                 f.append("last_alone")
             if low[a] in self.alone:
                 f.append("first_alone")
+        # a name that is a common word of the language ("Investoren", "Monday") is rarely a company's
+        f.append(f"zf1={zipf_bucket(low[a], doc.lang)}")
+        if b - a > 1:
+            f.append(f"zfl={zipf_bucket(low[b - 1], doc.lang)}")
         if tuple(low[a:b]) in PLACES:
             f.append("place")
         elif low[a] in FIRST_NAMES and b - a >= 2:

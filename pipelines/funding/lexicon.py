@@ -11,6 +11,8 @@ A language file holds one ``class | phrase | phrase ...`` line per group of phra
   ``conj`` / ``listhead`` / ``roundup`` / ``aux`` context words;
 - ``lead_strip`` words stripped from the start of a name, ``title_word`` job titles that end a name.
 
+How common a word is in a language (``zipf_bucket``) comes from the ``wordfreq`` package's bundled lists.
+
 English is read for every text; the text's own language (``detect_language``) is added to it. A new language is
 one file plus its stopwords in ``STOPWORDS``.
 """
@@ -29,6 +31,7 @@ __all__ = [
     "detect_language",
     "phrase_table",
     "words_of",
+    "zipf_bucket",
 ]
 
 # the most frequent function words of each language, to tell the language of a text
@@ -149,3 +152,32 @@ def _gazetteer(name: str) -> frozenset[tuple[str, ...]]:
 
 PLACES = _gazetteer("places.txt")
 FIRST_NAMES = frozenset(w[0] for w in _gazetteer("first_names.txt") if len(w) == 1)
+
+
+# per language, word -> Zipf bucket, from wordfreq's "best" lists (its large ones: words down to Zipf 1, about once
+# in a billion words); a plain dict of strings and ints, which the garbage collector never scans. Measured: the
+# "small" lists (Zipf 3 and more) scored 0.650 and 0.664 rounds F1 in two 5-fold CVs, these 0.666 and 0.671.
+_ZIPF: dict[str, dict[str, int]] = {}
+
+
+def zipf_bucket(word: str, lang: str) -> int:
+    """How common a word (lower case) is in a language: its Zipf frequency in the word lists bundled with
+    ``wordfreq`` (no download), as an integer from 1 (about once in a billion words) to 6 (one of the commonest
+    words), 0 for an unknown word. The first call for a language loads its list (0.2 s, 30-70 MB)."""
+    table = _ZIPF.get(lang)
+    if table is None:
+        table = _ZIPF[lang] = _zipf_table(lang)
+    return table.get(word, 0)
+
+
+def _zipf_table(lang: str) -> dict[str, int]:
+    from wordfreq import get_frequency_list  # imported on first use: it takes 0.1 s
+
+    table: dict[str, int] = {}
+    # bin i of the list holds the words of frequency 10^(-i/100), that is of Zipf 9 - i/100
+    for index, words in enumerate(get_frequency_list(lang, "best")):
+        bucket = min(int(9 - index / 100), 6)
+        for w in words:
+            table.setdefault(w, bucket)
+    get_frequency_list.cache_clear()  # its lists of lists would be scanned at every full collection
+    return table
