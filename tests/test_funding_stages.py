@@ -12,7 +12,7 @@ from pipelines.funding.candidates import Mention, mentions
 from pipelines.funding.detector import sentences_after
 from pipelines.funding.features import PairFeatures
 from pipelines.funding.investors import Backer, share_list_roles
-from pipelines.funding.lexicon import zipf_bucket
+from pipelines.funding.lexicon import LANGUAGES, STOPWORDS, zipf_bucket
 from pipelines.funding.model import load_model
 from pipelines.funding.text import Doc
 
@@ -110,6 +110,8 @@ def test_how_common_a_name_is_in_its_language_is_a_feature(text: str, word: str,
     features = PairFeatures(doc, found, frozenset()).mention(found[0])
     bucket = int(next(f for f in features if f.startswith("zf1="))[4:])
     assert (bucket >= 3) == common  # Zipf 3: about once in a million words
+    if found[0].b - found[0].a > 1:  # and the last word of a longer name: "Sciences" is common
+        assert int(next(f for f in features if f.startswith("zfl="))[4:]) >= 3
     assert zipf_bucket("investoren", "de") > zipf_bucket("investoren", "en")  # in the text's language
 
 
@@ -194,7 +196,7 @@ def _backer(doc: Doc, name: str, investor: float, lead: float = 0.0) -> Backer:
 def test_names_of_one_list_share_the_investor_role() -> None:
     doc = Doc(
         "Backing came from investors including MMC Ventures, Northzone and Seedcamp, with offices in Vietnam and "
-        "Thailand. Acme also met Foo Capital.",
+        "Thailand, and Index Ventures. Acme also met Foo Capital.",
         None,
         None,
     )
@@ -204,13 +206,22 @@ def test_names_of_one_list_share_the_investor_role() -> None:
         _backer(doc, "Seedcamp", 0.0),
     )
     vietnam, thailand = _backer(doc, "Vietnam", 0.8), _backer(doc, "Thailand", 0.1)
-    foo = _backer(doc, "Foo Capital", 0.2)
-    share_list_roles(doc, [seedcamp, foo, thailand, vietnam, northzone, mmc], lead_t=0.5, inv_t=0.4)
+    index, foo = _backer(doc, "Index Ventures", 0.2), _backer(doc, "Foo Capital", 0.2)
+    share_list_roles(doc, [seedcamp, foo, thailand, index, vietnam, northzone, mmc], lead_t=0.5, inv_t=0.4)
     assert northzone.investor == 0.4  # raised to the threshold by its list
     assert seedcamp.investor == 0.0  # a name the rules ruled out stays out
-    assert thailand.investor == 0.1  # a place is no investor for being listed beside one
+    assert thailand.investor == 0.1  # a place neither takes the role from its list ...
+    assert index.investor == 0.2  # ... nor gives it (Vietnam is listed with Index Ventures)
     assert foo.investor == 0.2  # another sentence's name is in no list with them
     assert mmc.investor == 0.9
+
+
+def test_a_list_ends_with_its_sentence() -> None:
+    doc = Doc("The round came from Accel,\nFoo Capital met them later.", None, None)
+    accel, foo = _backer(doc, "Accel", 0.9), _backer(doc, "Foo Capital", 0.2)
+    assert doc.sent_of[accel.mention.a] != doc.sent_of[foo.mention.a]
+    share_list_roles(doc, [accel, foo], lead_t=0.5, inv_t=0.4)
+    assert foo.investor == 0.2  # only a comma between them, but a line break ends the sentence
 
 
 def test_a_list_of_names_none_of_them_investors_stays_out() -> None:
@@ -232,3 +243,16 @@ def test_the_sentence_after_one_that_states_a_round_is_read_for_its_backers() ->
     assert sentences_after(doc, {0}, {0, 1}) == set()  # the next sentence states another round
     assert sentences_after(doc, {1}, {1}) == set()  # the next sentence opens another paragraph
     assert sentences_after(doc, {3}, {3}) == set()  # the last sentence has none after it
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_language_has_word_frequencies(lang: str) -> None:
+    # a language without a list would read every word as unknown: its function words are among the commonest
+    assert max(zipf_bucket(w, lang) for w in STOPWORDS[lang]) >= 6
+
+
+def test_a_language_without_a_word_list_reads_every_word_as_unknown(caplog: pytest.LogCaptureFixture) -> None:
+    from pipelines.funding.lexicon import _zipf_table
+
+    assert _zipf_table("tlh") == {}  # Klingon: wordfreq has no list, the feature reads 0
+    assert "no word frequencies for language 'tlh'" in caplog.text

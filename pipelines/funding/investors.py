@@ -350,15 +350,14 @@ _LIST_JOINS = frozenset([",", "and", "&", "und", "et", "e", "y", "plus", "sowie"
 
 def share_list_roles(doc: Doc, backers: list[Backer], lead_t: float, inv_t: float) -> None:
     """Names joined in one list ("including A, B and C") take part in the same way: when one of them is an
-    investor, so is every other name of the list the rules did not rule out (scored 0) and that is not a place
-    ("in Vietnam and Thailand")."""
+    investor, so is every other name of the list the rules did not rule out (scored 0). Places ("in Vietnam and
+    Thailand") neither give nor take the role."""
     ordered = sorted(backers, key=lambda b: b.mention.a)
     lists: list[list[Backer]] = []
     for b in ordered:
         prev = lists[-1][-1] if lists else None
         if (
             prev is not None
-            and prev.mention.b <= b.mention.a
             and doc.sent_of[prev.mention.a] == doc.sent_of[b.mention.a]
             and 0 < b.mention.a - prev.mention.b <= 2
             and all(doc.low[i] in _LIST_JOINS for i in range(prev.mention.b, b.mention.a))
@@ -367,9 +366,10 @@ def share_list_roles(doc: Doc, backers: list[Backer], lead_t: float, inv_t: floa
         else:
             lists.append([b])
     for members in lists:
-        if len(members) > 1 and any(b.lead >= lead_t or b.investor >= inv_t for b in members):
-            for b in members:
-                if b.investor > 0.0 and tuple(doc.low[b.mention.a : b.mention.b]) not in PLACES:
+        firms = [b for b in members if tuple(doc.low[b.mention.a : b.mention.b]) not in PLACES]
+        if len(members) > 1 and any(b.lead >= lead_t or b.investor >= inv_t for b in firms):
+            for b in firms:
+                if b.investor > 0.0:
                     b.investor = max(b.investor, inv_t)
 
 

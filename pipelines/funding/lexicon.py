@@ -14,14 +14,18 @@ A language file holds one ``class | phrase | phrase ...`` line per group of phra
 How common a word is in a language (``zipf_bucket``) comes from the ``wordfreq`` package's bundled lists.
 
 English is read for every text; the text's own language (``detect_language``) is added to it. A new language is
-one file plus its stopwords in ``STOPWORDS``.
+one file plus its stopwords in ``STOPWORDS`` (and a word list in wordfreq, which has one for 40 languages).
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections import Counter, defaultdict
 from importlib import resources
+
+logger = logging.getLogger("pipelines.funding")
 
 __all__ = [
     "FIRST_NAMES",
@@ -155,29 +159,38 @@ FIRST_NAMES = frozenset(w[0] for w in _gazetteer("first_names.txt") if len(w) ==
 
 
 # per language, word -> Zipf bucket, from wordfreq's "best" lists (its large ones: words down to Zipf 1, about once
-# in a billion words); a plain dict of strings and ints, which the garbage collector never scans. Measured: the
+# in 100 million words); a plain dict of strings and ints, which the garbage collector never scans. Measured: the
 # "small" lists (Zipf 3 and more) scored 0.650 and 0.664 rounds F1 in two 5-fold CVs, these 0.666 and 0.671.
 _ZIPF: dict[str, dict[str, int]] = {}
+_ZIPF_LOCK = threading.Lock()
 
 
 def zipf_bucket(word: str, lang: str) -> int:
     """How common a word (lower case) is in a language: its Zipf frequency in the word lists bundled with
-    ``wordfreq`` (no download), as an integer from 1 (about once in a billion words) to 6 (one of the commonest
-    words), 0 for an unknown word. The first call for a language loads its list (0.2 s, 30-70 MB)."""
+    ``wordfreq`` (no download), as an integer from 1 (about once in 100 million words) to 6 (one of the commonest
+    words), 0 for an unknown word. The first call for a language reads its list (0.2 s; 40 MB for English)."""
     table = _ZIPF.get(lang)
     if table is None:
-        table = _ZIPF[lang] = _zipf_table(lang)
+        with _ZIPF_LOCK:  # two threads meeting a new language read its list once
+            table = _ZIPF.get(lang)
+            if table is None:
+                table = _ZIPF[lang] = _zipf_table(lang)
     return table.get(word, 0)
 
 
 def _zipf_table(lang: str) -> dict[str, int]:
-    from wordfreq import get_frequency_list  # imported on first use: it takes 0.1 s
+    try:
+        from wordfreq import available_languages, read_cBpack  # imported on first use: it takes 0.1 s
 
+        pack = read_cBpack(available_languages("best")[lang])
+    except (ImportError, KeyError, OSError, ValueError) as exc:
+        # the feature reads 0 for every word: the detector still runs, less well
+        logger.warning("no word frequencies for language %r (%s: %s)", lang, type(exc).__name__, exc)
+        return {}
     table: dict[str, int] = {}
     # bin i of the list holds the words of frequency 10^(-i/100), that is of Zipf 9 - i/100
-    for index, words in enumerate(get_frequency_list(lang, "best")):
+    for index, words in enumerate(pack):
         bucket = min(int(9 - index / 100), 6)
         for w in words:
             table.setdefault(w, bucket)
-    get_frequency_list.cache_clear()  # its lists of lists would be scanned at every full collection
     return table
