@@ -22,6 +22,14 @@ def names(text: str, title: str | None = None) -> list[str]:
     return [doc.span_text(m.a, m.b) for m in mentions(doc)]
 
 
+def name_features(text: str, name: str) -> list[str]:
+    """The pair features a candidate name carries on its own (it must be a candidate of ``text``)."""
+    doc = Doc(text, None, None)
+    found = [m for m in mentions(doc) if doc.span_text(m.a, m.b) == name]
+    assert found, f"{name!r} is no candidate name"
+    return PairFeatures(doc, found, frozenset()).mention(found[0])
+
+
 @pytest.mark.parametrize(
     ("text", "name", "not_name"),
     [
@@ -87,11 +95,7 @@ def test_a_compound_head_is_only_cut_in_a_compounding_language() -> None:
     ],
 )
 def test_a_date_word_as_a_name_carries_its_class_as_a_feature(text: str, word: str) -> None:
-    doc = Doc(text, None, None)
-    found = [m for m in mentions(doc) if doc.span_text(m.a, m.b) == word]
-    assert found
-    features = PairFeatures(doc, found, frozenset()).mention(found[0])
-    assert "mc=date" in features
+    assert "mc=date" in name_features(text, word)
 
 
 @pytest.mark.parametrize(
@@ -104,13 +108,10 @@ def test_a_date_word_as_a_name_carries_its_class_as_a_feature(text: str, word: s
     ],
 )
 def test_how_common_a_name_is_in_its_language_is_a_feature(text: str, word: str, common: bool) -> None:
-    doc = Doc(text, None, None)
-    found = [m for m in mentions(doc) if doc.span_text(m.a, m.b) == word]
-    assert found
-    features = PairFeatures(doc, found, frozenset()).mention(found[0])
+    features = name_features(text, word)
     bucket = int(next(f for f in features if f.startswith("zf1="))[4:])
     assert (bucket >= 3) == common  # Zipf 3: about once in a million words
-    if found[0].b - found[0].a > 1:  # and the last word of a longer name: "Sciences" is common
+    if len(word.split()) > 1:  # and the last word of a longer name: "Sciences" is common
         assert int(next(f for f in features if f.startswith("zfl="))[4:]) >= 3
     assert zipf_bucket("investoren", "de") > zipf_bucket("investoren", "en")  # in the text's language
 
