@@ -81,6 +81,13 @@ def test_cross_validation_scores_every_item_once_with_a_model_that_never_saw_it(
     assert all(len(h) == 15 for h in held_out)  # each fold: trained on 30, scored on the other 15
     assert set().union(*held_out) == {i.id for i in items}
 
+    trained_on.clear()  # a learning curve's point: each fold's model sees half of the other folds
+    report = train.cross_validate(items, 3, train_fraction=0.5)
+    assert report.items == len(items) and [len(seen) for seen in trained_on] == [15, 15, 15]
+    assert all(not seen & held for seen, held in zip(trained_on, held_out, strict=True))
+    with pytest.raises(ValueError):
+        train.cross_validate(items, 3, train_fraction=0.0)
+
 
 def test_newsmon_eval_split_reports_only_that_split_and_the_gap(
     shared: Path, capsys: pytest.CaptureFixture[str]

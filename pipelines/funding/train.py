@@ -474,18 +474,30 @@ def fit_model(items: Sequence[LabelledItem]) -> Model:
     return Model.from_json(fit(items))
 
 
-def cross_validate(items: Sequence[LabelledItem], k: int = 5, seed: int = SEED) -> Report:
+def cross_validate(items: Sequence[LabelledItem], k: int = 5, seed: int = SEED, train_fraction: float = 1.0) -> Report:
     """Score the whole detector on ``k`` folds of ``items``, each fold by a model trained on the other folds.
+
+    Args:
+        train_fraction: train each fold's model on this share of the other folds only (a fixed shuffle's first
+            items), for a learning curve; the held-out fold is scored whole either way.
 
     Returns:
         One ``Report`` over every item, each scored as unseen text.
     """
+    import random
+
     from pipelines.funding.detector import Detector
 
+    if not 0.0 < train_fraction <= 1.0:
+        raise ValueError(f"train_fraction must be in (0, 1], not {train_fraction}")
     outputs: dict[tuple, list[dict[str, Any]] | Exception] = {}
     for fold in _folds(len(items), k, seed):
         held = set(fold)
-        detector = Detector(fit_model([item for i, item in enumerate(items) if i not in held]))
+        training = [item for i, item in enumerate(items) if i not in held]
+        if train_fraction < 1.0:
+            random.Random(seed).shuffle(training)
+            training = training[: max(1, round(len(training) * train_fraction))]
+        detector = Detector(fit_model(training))
         for i in fold:
             item = items[i]
             try:
