@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
-from urllib.parse import urljoin
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from lxml import etree
 
@@ -183,10 +183,66 @@ def is_article_url(url: str, source: Source) -> bool:
 
 
 def follows_sitemap(url: str, source: Source) -> bool:
-    """True when a sitemap URL found in robots.txt or an index should be read."""
+    """True when a sitemap URL found in robots.txt or an index should be read.
+
+    The seed's `sitemap_follow` is searched in the URL without its query string and fragment: the children of
+    `sitemap-news.xml` are often `sitemap-news.xml?page=2`, a day's sitemap `sitemap.xml?yyyy=2024&mm=05&dd=14`.
+    """
     if not is_http_url(url) or not same_site(url, source.allowed_domains):
         return False
-    return source.sitemap_follow is None or bool(source.sitemap_follow.search(url))
+    if source.sitemap_follow is None:
+        return True
+    return bool(source.sitemap_follow.search(urlsplit(url)._replace(query="", fragment="").geturl()))
+
+
+# the period a child sitemap's URL names: "2024-05.xml", "/2024/05/14/", "sitemap_2024_week20.xml",
+# "?yyyy=2024&mm=05&dd=14" (the year first, then the month or week, then the day)
+_URL_DAY = re.compile(r"(?<!\d)(20\d\d|19\d\d)[-_/](0[1-9]|1[0-2])(?:[-_/](0[1-9]|[12]\d|3[01]))?(?!\d)")
+_URL_WEEK = re.compile(r"(?<!\d)(20\d\d|19\d\d)[-_]?w(?:ee)?k?[-_]?([1-9]|[1-4]\d|5[0-3])(?!\d)", re.IGNORECASE)
+_QUERY_PARTS = {"year": ("yyyy", "year", "y"), "month": ("mm", "month", "m"), "day": ("dd", "day", "d")}
+
+
+def url_period_end(url: str) -> dt.date | None:
+    """The last day of the period a sitemap's URL names (a day, an ISO week or a month), or None.
+
+    A sitemap index of daily, weekly or monthly sitemaps rarely dates its children with `<lastmod>`; their
+    names do, and a child that ends before the window need not be read.
+    """
+    parts = urlsplit(url)
+    query = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
+    year = next((query[k] for k in _QUERY_PARTS["year"] if k in query), None)
+    month = next((query[k] for k in _QUERY_PARTS["month"] if k in query), None)
+    if year and month and year.isdigit() and month.isdigit():
+        day = next((query[k] for k in _QUERY_PARTS["day"] if k in query), None)
+        return _period_end(int(year), int(month), int(day) if day and day.isdigit() else None)
+    path = parts.path
+    week = _URL_WEEK.search(path)
+    if week:  # sites number weeks in their own way: the ISO week's end, and six days of slack
+        try:
+            return dt.date.fromisocalendar(int(week[1]), int(week[2]), 7) + dt.timedelta(days=6)
+        except ValueError:
+            return None
+    found = _URL_DAY.search(path)
+    if found:
+        return _period_end(int(found[1]), int(found[2]), int(found[3]) if found[3] else None)
+    return None
+
+
+def child_sitemap_in_window(link: Link, since: dt.date) -> bool:
+    """False when a sitemap index dates a child sitemap (its `<lastmod>` or the period its URL names) before
+    `since`: nothing in it can be new."""
+    end = url_period_end(link.url)
+    return in_window(link, since) and (end is None or end >= since)
+
+
+def _period_end(year: int, month: int, day: int | None) -> dt.date | None:
+    try:
+        if day is not None:
+            return dt.date(year, month, day)
+        next_month = dt.date(year + month // 12, month % 12 + 1, 1)
+    except ValueError:
+        return None
+    return next_month - dt.timedelta(days=1)
 
 
 def in_window(link: Link, since: dt.date) -> bool:

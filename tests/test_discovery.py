@@ -11,8 +11,10 @@ import pytest
 
 from crawler.discovery import (
     Link,
+    child_sitemap_in_window,
     follows_sitemap,
     in_window,
+    url_period_end,
     is_article_url,
     parse_feed,
     parse_sitemap,
@@ -141,3 +143,41 @@ def test_window_uses_the_newest_listed_date() -> None:
     assert in_window(Link("u", published=dt.date(2023, 1, 1), modified=dt.date(2024, 2, 1)), since)
     assert not in_window(Link("u", modified=dt.date(2023, 12, 31)), since)
     assert in_window(Link("u"), since)  # undated: only the page can tell
+
+
+def test_sitemap_follow_ignores_query_strings() -> None:
+    """Children named by a query string (`?page=2`, `?yyyy=2024&mm=05&dd=14`) are read like their base name."""
+    assert follows_sitemap("https://venturebeat.com/sitemap.xml?yyyy=2024&mm=05&dd=14", VENTUREBEAT)
+    assert follows_sitemap("https://venturebeat.com/news-sitemap.xml?page=2#top", VENTUREBEAT)
+    assert not follows_sitemap("https://venturebeat.com/image-sitemap.xml?page=2", VENTUREBEAT)
+
+
+@pytest.mark.parametrize(
+    ("url", "end"),
+    [
+        ("https://sitemaps.globenewswire.com/news/en/2024-05.xml", dt.date(2024, 5, 31)),
+        ("https://sitemaps.globenewswire.com/news/en/2024-02.xml", dt.date(2024, 2, 29)),
+        ("https://venturebeat.com/sitemap.xml?yyyy=2024&mm=05&dd=14", dt.date(2024, 5, 14)),
+        ("https://venturebeat.com/sitemap.xml?yyyy=2024&mm=12", dt.date(2024, 12, 31)),
+        ("https://example.com/2023/12/31/sitemap.xml", dt.date(2023, 12, 31)),
+        ("https://example.com/sitemap-posts-2024-05.xml", dt.date(2024, 5, 31)),
+        # a week: the ISO week's Sunday and six days more (sites count weeks their own way)
+        ("https://yourstory.com/sitemap_2024_week20.xml", dt.date(2024, 5, 25)),
+        ("https://www.geekwire.com/sitemap-54.xml", None),  # a number, not a date
+        ("https://example.com/post-sitemap12.xml", None),
+        ("https://sitemaps.globenewswire.com/news/en/latest.xml", None),
+        ("https://example.com/sitemap-2024-13.xml", None),  # no such month
+        ("https://example.com/sitemap.xml?yyyy=2024&mm=02&dd=30", None),  # no such day
+    ],
+)
+def test_url_period_end(url: str, end: dt.date | None) -> None:
+    assert url_period_end(url) == end
+
+
+def test_a_child_sitemap_dated_before_the_window_is_not_read() -> None:
+    since = dt.date(2024, 5, 10)
+    assert child_sitemap_in_window(Link("https://x.example/news/en/2024-05.xml"), since)
+    assert not child_sitemap_in_window(Link("https://x.example/news/en/2024-04.xml"), since)
+    assert not child_sitemap_in_window(Link("https://x.example/sitemap.xml?yyyy=2024&mm=05&dd=09"), since)
+    assert child_sitemap_in_window(Link("https://x.example/sitemap-12.xml"), since)  # undated: read
+    assert not child_sitemap_in_window(Link("https://x.example/sitemap-12.xml", modified=dt.date(2024, 1, 1)), since)

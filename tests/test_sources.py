@@ -13,10 +13,12 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from lxml import etree
 
+from crawler.discovery import follows_sitemap
 from crawler.replay import RecordedPage
 from crawler.seeds import DEFAULT_SEEDS_DIR, load_seeds
 from pipelines.urls import canonical_url
@@ -30,61 +32,80 @@ SOURCES = load_seeds(DEFAULT_SEEDS_DIR)
 
 @dataclass(frozen=True)
 class SiteFixture:
-    """What a source's listings hold: article URLs it must fetch, and links it must leave alone."""
+    """What a source's listings hold, in the site's real shapes: article URLs it must fetch, links it must leave
+    alone, and the sitemaps that lead to them."""
 
-    news_sitemap: str  # a sitemap robots.txt names and the seed's `sitemap_follow` admits
-    ignored_sitemap: str  # one it names that the seed must not read
+    # the sitemaps down to a urlset that lists an article: the first is named by robots.txt (or by the seed's
+    # `sitemaps`), each other one is a child of the index before it (query strings and all)
+    sitemaps: tuple[str, ...]
+    ignored_sitemap: str  # named in robots.txt and in the first index: the seed must not read it
     articles: tuple[str, ...]
     not_articles: tuple[str, ...]
     corpus_site: str | None = None  # serve these labelled corpus pages too (they are listed in the feed)
     corpus_feed: str | None = None  # the first feed is this real recorded feed
+    old_sitemap: str | None = None  # a child of the first index whose URL dates it before the window: not read
 
 
 FIXTURES: dict[str, SiteFixture] = {
     "venturebeat": SiteFixture(
-        "https://venturebeat.com/news-sitemap.xml",
+        # an index of daily sitemaps named by a query string
+        ("https://venturebeat.com/sitemap.xml", "https://venturebeat.com/sitemap.xml?yyyy=2024&mm=05&dd=14"),
         "https://venturebeat.com/image-sitemap.xml",
         ("https://venturebeat.com/ai/acme-robotics-raises-40m-series-b/",),
-        ("https://venturebeat.com/category/ai/", "https://venturebeat.com/author/jane-doe/"),
+        (
+            "https://venturebeat.com/category/ai/",
+            "https://venturebeat.com/author/jane-doe/",
+            "https://venturebeat.com/company/hugging-face/",
+            "https://venturebeat.com/person/jane-doe/",
+            "https://venturebeat.com/advertise/newsletters/",
+            "https://venturebeat.com/ai/feed/",
+        ),
         corpus_site="venturebeat",
+        old_sitemap="https://venturebeat.com/sitemap.xml?yyyy=1999&mm=12&dd=31",
     ),
     "techcrunch": SiteFixture(
-        "https://techcrunch.com/news-sitemap.xml",
+        ("https://techcrunch.com/news-sitemap.xml",),
         "https://techcrunch.com/category-sitemap.xml",
         ("https://techcrunch.com/2023/08/16/acme-robotics-raises-40m-series-b/",),
         ("https://techcrunch.com/category/venture/", "https://techcrunch.com/video/acme-robotics-demo/"),
         corpus_feed="feeds/techcrunch-feed-2023-08-16.xml",
     ),
     "siliconangle": SiteFixture(
-        "https://siliconangle.com/news-sitemap.xml",
+        ("https://siliconangle.com/news-sitemap.xml",),
         "https://siliconangle.com/author-sitemap.xml",
         ("https://siliconangle.com/2024/05/14/acme-data-raises-25m-series-a/",),
         ("https://siliconangle.com/category/cloud/", "https://siliconangle.com/tag/funding/"),
         corpus_site="siliconangle",
     ),
     "geekwire": SiteFixture(
-        "https://www.geekwire.com/news-sitemap.xml",
-        "https://www.geekwire.com/page-sitemap.xml",
+        # robots.txt names sitemap-index-1.xml, an index of numbered sitemaps and sitemap-misc.xml
+        ("https://www.geekwire.com/sitemap-index-1.xml", "https://www.geekwire.com/sitemap-54.xml"),
+        "https://www.geekwire.com/sitemap-misc.xml",
         ("https://www.geekwire.com/2024/seattle-startup-acme-raises-12m/",),
         ("https://www.geekwire.com/fundings/", "https://www.geekwire.com/events/geekwire-summit/"),
     ),
     "crunchbase_news": SiteFixture(
-        "https://news.crunchbase.com/news-sitemap.xml",
+        ("https://news.crunchbase.com/news-sitemap.xml",),
         "https://news.crunchbase.com/category-sitemap.xml",
         (
             "https://news.crunchbase.com/venture/biggest-funding-rounds-week-acme/",
             "https://news.crunchbase.com/ai/acme-ai-series-c-funding/",
         ),
-        ("https://news.crunchbase.com/sections/venture/", "https://news.crunchbase.com/tag/ai/"),
+        (
+            "https://news.crunchbase.com/sections/venture/",
+            "https://news.crunchbase.com/tag/ai/",
+            "https://news.crunchbase.com/category/venture/",
+            "https://news.crunchbase.com/venture/feed/",
+        ),
     ),
     "tech_eu": SiteFixture(
-        "https://tech.eu/news-sitemap.xml",
-        "https://tech.eu/tag-sitemap.xml",
-        ("https://tech.eu/2024/05/14/berlin-based-acme-raises-eur10m/",),
+        ("https://tech.eu/sitemap/news.xml",),  # named by the seed: its sitemaps are not WordPress names
+        "https://tech.eu/sitemap/index.xml",
+        ("https://tech.eu/2024/05/14/berlin-based-acme-raises-eur10m",),
         ("https://tech.eu/category/funding/", "https://tech.eu/about/"),
     ),
     "eu_startups": SiteFixture(
-        "https://www.eu-startups.com/news-sitemap.xml",
+        ("https://www.eu-startups.com/news-sitemap.xml",),
         "https://www.eu-startups.com/category-sitemap.xml",
         (
             "https://www.eu-startups.com/2024/05/paris-based-acme-secures-e8-million/",
@@ -93,13 +114,13 @@ FIXTURES: dict[str, SiteFixture] = {
         ("https://www.eu-startups.com/category/fundin/", "https://www.eu-startups.com/directory/acme/"),
     ),
     "sifted": SiteFixture(
-        "https://sifted.eu/news-sitemap.xml",
+        ("https://sifted.eu/news-sitemap.xml",),
         "https://sifted.eu/sectors-sitemap.xml",
         ("https://sifted.eu/articles/acme-series-a-funding",),
         ("https://sifted.eu/sector/fintech", "https://sifted.eu/pro/briefings/fintech-q2"),
     ),
     "techcabal": SiteFixture(
-        "https://techcabal.com/news-sitemap.xml",
+        ("https://techcabal.com/news-sitemap.xml",),
         "https://techcabal.com/tag-sitemap.xml",
         (
             "https://techcabal.com/2024/05/14/nigerian-fintech-acme-raises-5m-seed/",
@@ -108,7 +129,7 @@ FIXTURES: dict[str, SiteFixture] = {
         ("https://techcabal.com/category/funding/", "https://techcabal.com/events/"),
     ),
     "inc42": SiteFixture(
-        "https://inc42.com/news-sitemap.xml",
+        ("https://inc42.com/news-sitemap.xml",),
         "https://inc42.com/category-sitemap.xml",
         (
             "https://inc42.com/buzz/acme-raises-inr-100-cr-series-b/",
@@ -117,16 +138,20 @@ FIXTURES: dict[str, SiteFixture] = {
         ("https://inc42.com/buzz/", "https://inc42.com/tag/funding/"),
     ),
     "yourstory": SiteFixture(
-        "https://yourstory.com/sitemap-news.xml",
+        # sitemap_index.xml (named by the seed) lists a sitemap a week
+        ("https://yourstory.com/sitemap_index.xml", "https://yourstory.com/sitemap_2024_week20.xml"),
         "https://yourstory.com/sitemap-tags.xml",
         (
             "https://yourstory.com/2024/05/acme-raises-rs-50-crore-series-a",
             "https://yourstory.com/herstory/2024/05/acme-women-founders-seed-funding",
+            "https://yourstory.com/enterprise-story/2024/05/acme-cloud-raises-series-b",
         ),
         ("https://yourstory.com/companies/acme", "https://yourstory.com/search?q=funding"),
+        old_sitemap="https://yourstory.com/sitemap_1999_week10.xml",
     ),
     "prnewswire": SiteFixture(
-        "https://www.prnewswire.com/sitemap-news.xml",
+        # sitemap-news.xml is an index of its pages, sitemap-news.xml?page=N
+        ("https://www.prnewswire.com/sitemap-news.xml", "https://www.prnewswire.com/sitemap-news.xml?page=1"),
         "https://www.prnewswire.com/sitemap-gallery.xml",
         ("https://www.prnewswire.com/news-releases/acme-raises-30-million-series-b-302112345.html",),
         (
@@ -136,14 +161,22 @@ FIXTURES: dict[str, SiteFixture] = {
         corpus_site="prnewswire",
     ),
     "globenewswire": SiteFixture(
-        "https://www.globenewswire.com/sitemap-news.xml",
+        # the index on sitemaps.globenewswire.com (named by the seed) lists a sitemap a month
+        (
+            "https://sitemaps.globenewswire.com/news-en.xml",
+            "https://sitemaps.globenewswire.com/news/en/2024-05.xml",
+        ),
         "https://www.globenewswire.com/sitemap-organizations.xml",
-        ("https://www.globenewswire.com/news-release/2024/05/14/2881234/0/en/Acme-Raises-20-Million-Series-A.html",),
+        (
+            "https://www.globenewswire.com/news-release/2024/05/14/2881234/0/en/Acme-Raises-20-Million-Series-A.html",
+            "https://www.globenewswire.com/en/news-release/2024/05/14/2881236/0/en/Acme-Bio-Closes-Series-B.html",
+        ),
         (
             "https://www.globenewswire.com/news-release/2024/05/14/2881235/0/fr/Acme-leve-20-millions.html",
             "https://www.globenewswire.com/search/organization/Acme",
         ),
         corpus_site="globenewswire",
+        old_sitemap="https://sitemaps.globenewswire.com/news/en/1999-12.xml",
     ),
 }
 
@@ -196,12 +229,22 @@ def recorded_site(name: str) -> tuple[dict[str, RecordedPage], set[str]]:
     for feed in other_feeds:  # a category feed: the other articles, one the first feed lists too, and noise
         listing = [*made[1:], *made[:1], *noise]
         pages[feed] = RecordedPage(rss(listing, source.title, feed), "application/rss+xml")
-    robots = (
-        f"User-agent: *\nDisallow: /wp-admin/\n\nSitemap: {fixture.news_sitemap}\nSitemap: {fixture.ignored_sitemap}\n"
-    )
+    named = [fixture.ignored_sitemap]
+    if fixture.sitemaps[0] not in source.sitemaps:
+        named.insert(0, fixture.sitemaps[0])
+    robots = "User-agent: *\nDisallow: /wp-admin/\n\n" + "".join(f"Sitemap: {url}\n" for url in named)
     pages[source.robots_txt[0]] = RecordedPage(robots.encode(), "text/plain")
-    pages[fixture.news_sitemap] = RecordedPage(news_sitemap([*made[-1:], *noise[:1]], source.title), "application/xml")
-    pages[fixture.ignored_sitemap] = RecordedPage(sitemap_index([f"{fixture.news_sitemap}?page=2"]), "application/xml")
+    *indexes, last = fixture.sitemaps
+    for n, (index, child) in enumerate(zip(indexes, fixture.sitemaps[1:], strict=True)):
+        children = [child, *([fixture.ignored_sitemap] if n == 0 else [])]
+        if n == 0 and fixture.old_sitemap:
+            children.append(fixture.old_sitemap)  # dated by its name only, as such indexes do
+        pages[index] = RecordedPage(sitemap_index(children), "application/xml")
+    pages[last] = RecordedPage(news_sitemap([*made[-1:], *noise[:1]], source.title), "application/xml")
+    # served, so a crawl that wrongly read one would go on to request more
+    for unread in (fixture.ignored_sitemap, fixture.old_sitemap):
+        if unread:
+            pages[unread] = RecordedPage(sitemap_index([f"{last}?page=2"]), "application/xml")
     return pages, expected
 
 
@@ -220,8 +263,10 @@ def test_fixture_urls_agree_with_the_seed(name: str) -> None:
     for url in fixture.not_articles:
         pattern_hit = source.article_url_pattern.search(url)
         assert not pattern_hit or any(p.search(url) for p in source.exclude_url_patterns), url
-    assert source.sitemap_follow is None or source.sitemap_follow.search(fixture.news_sitemap)
-    assert source.sitemap_follow is not None and not source.sitemap_follow.search(fixture.ignored_sitemap)
+    assert all(follows_sitemap(url, source) for url in fixture.sitemaps), fixture.sitemaps
+    assert source.sitemap_follow is not None and not follows_sitemap(fixture.ignored_sitemap, source)
+    if fixture.old_sitemap:  # the window, not the pattern, leaves it unread
+        assert follows_sitemap(fixture.old_sitemap, source)
 
 
 @pytest.mark.parametrize("name", sorted(FIXTURES))
@@ -244,9 +289,31 @@ def test_replayed_entry_points_fetch_exactly_the_articles(name: str, shared: Pat
     assert {canonical_url(url) for url in expected} <= listed
     assert not {canonical_url(url) for url in FIXTURES[name].not_articles} & listed
     assert stats["newsmon/persist/articles_new"] == len(expected)
-    # robots.txt (twice: the spider and Scrapy's robots middleware), each feed, the news sitemap, each article once
-    assert stats["downloader/request_count"] == 2 + len(SOURCES[name].feeds) + 1 + len(expected)
+    # robots.txt for the spider, each host's robots.txt for Scrapy's robots middleware, each feed, each sitemap
+    # down to the articles, each article once
+    source, fixture = SOURCES[name], FIXTURES[name]
+    listings = [*source.feeds, *fixture.sitemaps]
+    hosts = {urlsplit(url).netloc for url in [*source.robots_txt, *listings, *expected]}
+    assert stats["downloader/request_count"] == 1 + len(hosts) + len(listings) + len(expected)
     assert stats.get("newsmon/sitemap/not_followed", 0) >= 1
+    assert stats.get("newsmon/sitemap/too_old", 0) == (1 if fixture.old_sitemap else 0)
     assert stats["newsmon/links/not_article"] >= 2
     assert sources == {name}
     assert status == [("ok",)]
+
+
+# feeds the evidence contradicts: none may come back into a seed
+CONTRADICTED_FEEDS = {
+    "https://sifted.eu/feed/": "Sifted's live feed is https://sifted.eu/feed, without the slash",
+    "https://techcabal.com/category/funding/feed/": "no evidence of a live TechCabal funding feed",
+    "https://www.globenewswire.com/RssFeed/orgclass/2/feedTitle/GlobeNewswire%20-%20News%20about%20Private%20Companies": (
+        "no evidence of GlobeNewswire's private-companies feed; the public-companies one (orgclass/1) has"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_no_seed_uses_a_feed_the_evidence_contradicts(name: str) -> None:
+    used = set(SOURCES[name].feeds) & set(CONTRADICTED_FEEDS)
+    assert not used, [CONTRADICTED_FEEDS[url] for url in used]
+

@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 
 from crawler.discovery import (
     Link,
+    child_sitemap_in_window,
     follows_sitemap,
     in_window,
     is_article_url,
@@ -128,7 +129,7 @@ class SourceSpider(Spider):
             for link in sitemap.links:
                 if not follows_sitemap(link.url, self.source):
                     self._count("sitemap/not_followed")
-                elif not in_window(link, self.since):
+                elif not child_sitemap_in_window(link, self.since):
                     self._count("sitemap/too_old")
                 else:
                     yield self._listing_request(link.url, self.parse_sitemap)
