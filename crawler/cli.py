@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from crawler.alerts.commands import alerts
 from crawler.formatting import money, parse_amount, safe_text
@@ -512,8 +513,9 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def sources(obj: dict[str, str], as_json: bool) -> None:
-    """Every source (seed file or recorded run) with its last run, status, counts and error rate; sources
-    whose last runs all failed or all found nothing are flagged."""
+    """Every source (seed file or recorded run) with its last run, status, counts and error rate; flagged, with
+    the reason: never run, blocked (the site answered 403 to every request), failing (its last runs all failed)
+    or finding nothing (its last runs all found no new article)."""
     from crawler.seeds import SeedError, load_seeds
 
     try:
@@ -526,8 +528,8 @@ def sources(obj: dict[str, str], as_json: bool) -> None:
         return
     table = Table(title=f"{len(found)} source(s)")
     columns = ("Source", "Last run (UTC)", "Status", "Requests", "304s", "New articles", "New rounds", "Runs")
-    for column in (*columns, "Error rate", "Flag", "Last error"):
-        table.add_column(column, no_wrap=column not in ("Flag", "Last error"))
+    for column in (*columns, "Error rate", "Flag"):
+        table.add_column(column, no_wrap=column != "Flag")
     for record in found:
         ran = record.last_status is not None
         table.add_row(
@@ -545,10 +547,19 @@ def sources(obj: dict[str, str], as_json: bool) -> None:
             ),
             str(record.runs),
             f"{record.error_rate:.0%}" if record.error_rate is not None else "",
-            f"[red]{record.flag}[/red]" if record.flag else "",
-            safe_text(record.last_error or "")[:80],
+            _flag_cell(record.flag, record.reason or record.last_error),
         )
     _console().print(table)
+
+
+def _flag_cell(flag: str | None, reason: str | None) -> Text:
+    """A source's flag in red with its reason, or the last error of an unflagged source in plain text."""
+    cell = Text()
+    if flag:
+        cell.append(flag, style="red")
+    if reason:
+        cell.append((": " if flag else "") + safe_text(reason)[:120])
+    return cell
 
 
 @cli.command(epilog="Example: newsmon runs --source venturebeat --json")

@@ -93,12 +93,17 @@ class CrawlRecorder:
 
 
 def run_status(reason: str, stats: dict[str, object]) -> tuple[str, str | None]:
-    """A run's status from Scrapy's finish reason and stats: ok, partial, failed or interrupted.
+    """A run's status from Scrapy's finish reason and stats: ok, partial, failed, blocked or interrupted.
+
+    `blocked`: the site answered every request with 403 (it refuses this crawler; retrying changes nothing until
+    it lets the User-Agent in), told apart from a run that failed for any other reason.
 
     Returns:
         (status, a one-line error for people or None).
     """
     errors = int(stats.get("log_count/ERROR", 0) or 0)
+    responses = int(stats.get("downloader/response_count", 0) or 0)
+    refused = int(stats.get("downloader/response_status_count/403", 0) or 0)
     listings_read = sum(
         int(stats.get(f"newsmon/{what}/{how}", 0) or 0)
         for what in ("feed", "sitemap")
@@ -110,6 +115,8 @@ def run_status(reason: str, stats: dict[str, object]) -> tuple[str, str | None]:
         return "failed", f"closed early: {reason}"
     if errors == 0:
         return "ok", None
+    if listings_read == 0 and responses and refused == responses:
+        return "blocked", f"the site answered all {responses} requests with HTTP 403: it refuses this crawler"
     if listings_read == 0:
         return "failed", f"no feed or sitemap could be read ({errors} errors)"
     return "partial", f"{errors} errors"

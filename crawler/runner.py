@@ -43,7 +43,7 @@ class RunResult:
     @property
     def failed(self) -> bool:
         """True for a run that did not do its job (a partial run did most of it)."""
-        return self.status in ("failed", "timeout", "interrupted")
+        return self.status in ("failed", "blocked", "timeout", "interrupted")
 
 
 def run_crawl(
@@ -135,7 +135,7 @@ def _settle(
         last = tail.strip().splitlines()[-1] if tail.strip() else "no output"
         error = f"the crawl exited with status {returncode} before recording its end: {last}"[:500]
         return book.settle(token, source, "failed", started=started, error=error, log_tail=tail)
-    if recorded.status in ("failed", "partial"):
+    if recorded.status in ("failed", "blocked", "partial"):
         return book.settle(token, source, recorded.status, started=started, error=None, log_tail=tail)
     return recorded
 

@@ -165,7 +165,7 @@ class CrawlRun(Base):
     source: Mapped[str] = mapped_column(String(64), index=True)
     started: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     finished: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16))  # running | ok | partial | failed | interrupted
+    status: Mapped[str] = mapped_column(String(16))  # running ok partial failed blocked timeout interrupted abandoned
     since: Mapped[dt.date | None] = mapped_column(Date)
     finish_reason: Mapped[str | None] = mapped_column(String(64))
     requests: Mapped[int] = mapped_column(Integer, default=0)

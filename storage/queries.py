@@ -202,7 +202,8 @@ class SourceHealth:
     last_listings_unchanged: int  # feeds and sitemaps that answered 304 in the last run
     last_error: str | None
     error_rate: float | None  # share of the last RECENT_RUNS finished runs that were not ok
-    flag: str | None  # "never run", "failing", "finding nothing", or None
+    flag: str | None  # "never run", "blocked", "failing", "finding nothing", or None
+    reason: str | None = None  # why the flag: the blocking or failing run's error, or what the runs found
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -217,6 +218,7 @@ class SourceHealth:
             "last_error": self.last_error,
             "error_rate": self.error_rate,
             "flag": self.flag,
+            "reason": self.reason,
         }
 
 
@@ -242,15 +244,19 @@ def source_health(url: str, names: list[str]) -> list[SourceHealth]:
 
 def _health(name: str, count: int, recent: list[CrawlRun]) -> SourceHealth:
     if not recent:
-        return SourceHealth(name, count, None, None, 0, 0, 0, 0, None, None, "never run" if not count else None)
+        if count:  # its only runs are still running
+            return SourceHealth(name, count, None, None, 0, 0, 0, 0, None, None, None)
+        return SourceHealth(name, 0, None, None, 0, 0, 0, 0, None, None, "never run", "no crawl of it is recorded")
     last, watched = recent[0], recent[:WATCH_RUNS]
-    flag = None
-    if len(watched) == WATCH_RUNS and all(
-        run.status in {"failed", "timeout", "interrupted", "abandoned"} for run in watched
+    flag = reason = None
+    if last.status == "blocked":  # one such run says it: the site refuses the crawler, retrying will not help
+        flag, reason = "blocked", last.error
+    elif len(watched) == WATCH_RUNS and all(
+        run.status in {"failed", "blocked", "timeout", "interrupted", "abandoned"} for run in watched
     ):
-        flag = "failing"
+        flag, reason = "failing", f"its last {WATCH_RUNS} runs did not end ok; the last: {last.error or last.status}"
     elif len(watched) == WATCH_RUNS and all(run.status == "ok" and run.articles_new == 0 for run in watched):
-        flag = "finding nothing"
+        flag, reason = "finding nothing", f"its last {WATCH_RUNS} runs ended ok with no new article"
     return SourceHealth(
         name=name,
         runs=count,
@@ -263,6 +269,7 @@ def _health(name: str, count: int, recent: list[CrawlRun]) -> SourceHealth:
         last_error=last.error,
         error_rate=round(sum(run.status != "ok" for run in recent) / len(recent), 3),
         flag=flag,
+        reason=reason,
     )
 
 

@@ -406,6 +406,10 @@ def test_sources_shows_last_runs_and_flags_failing_or_empty_sources(sqlite_url: 
     store.finish_run(store.start_run("alpha", None), "failed", finish_reason="finished", counts={}, error="DNS")
     _, out, _ = run(capsys, "--db", sqlite_url, "sources")
     assert "failing" in out and "finding nothing" in out and "venturebeat" in out
+    _, out, _ = run(capsys, "--db", sqlite_url, "sources", "--json")
+    by_name = {record["source"]: record for record in json.loads(out)}
+    assert by_name["alpha"]["flag"] == "failing" and "DNS" in by_name["alpha"]["reason"]
+    assert "no new article" in by_name["beta"]["reason"]
 
 
 def test_runs_lists_crawl_runs_newest_first(sqlite_url: str, capsys) -> None:

@@ -317,3 +317,31 @@ def test_no_seed_uses_a_feed_the_evidence_contradicts(name: str) -> None:
     used = set(SOURCES[name].feeds) & set(CONTRADICTED_FEEDS)
     assert not used, [CONTRADICTED_FEEDS[url] for url in used]
 
+
+def test_a_source_that_answers_403_everywhere_is_recorded_and_shown_as_blocked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """robots.txt, the feed, the sitemaps: every answer a 403. The run is `blocked` with its reason, not
+    `failed`, and `newsmon sources` flags it so, beside sources never run (each with its reason)."""
+    import json
+
+    from crawler.cli import main
+
+    source = SOURCES["venturebeat"]
+    refused = RecordedPage(b"<html><body>Access denied</body></html>", status=403)
+    pages = {url: refused for url in [*source.robots_txt, *source.feeds]}
+    db_file = tmp_path / "newsmon.db"
+    run, stats = crawl("venturebeat", db_url=f"sqlite:///{db_file}", pages=pages, cache_dir=tmp_path / "cache")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    assert stats["downloader/response_status_count/403"] == stats["downloader/response_count"] >= 2
+    with sqlite3.connect(db_file) as connection:
+        (status, error), *_ = connection.execute("SELECT status, error FROM crawl_runs").fetchall()
+    assert status == "blocked" and "403" in error
+
+    assert main(["--db", f"sqlite:///{db_file}", "sources", "--json"]) == 0
+    by_name = {record["source"]: record for record in json.loads(capsys.readouterr().out)}
+    assert by_name["venturebeat"]["flag"] == "blocked" and "403" in by_name["venturebeat"]["reason"]
+    assert by_name["techcrunch"]["flag"] == "never run" and by_name["techcrunch"]["reason"]
+    assert main(["--db", f"sqlite:///{db_file}", "sources"]) == 0
+    assert "blocked" in capsys.readouterr().out
