@@ -196,10 +196,13 @@ def follows_sitemap(url: str, source: Source) -> bool:
 
 
 # the period a child sitemap's URL names: "2024-05.xml", "/2024/05/14/", "sitemap_2024_week20.xml",
-# "?yyyy=2024&mm=05&dd=14" (the year first, then the month or week, then the day)
+# "?yyyy=2024&mm=05&dd=14" (the year first, then the month or week, then the day), or "Jan_2023", "jan-2025"
 _URL_DAY = re.compile(r"(?<!\d)(20\d\d|19\d\d)[-_/](0[1-9]|1[0-2])(?:[-_/](0[1-9]|[12]\d|3[01]))?(?!\d)")
 _URL_WEEK = re.compile(r"(?<!\d)(20\d\d|19\d\d)[-_]?w(?:ee)?k?[-_]?([1-9]|[1-4]\d|5[0-3])(?!\d)", re.IGNORECASE)
 _QUERY_PARTS = {"year": ("yyyy", "year", "y"), "month": ("mm", "month", "m"), "day": ("dd", "day", "d")}
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# "Sitemap_Index_Jan_2023.xml.gz" (PR Newswire, Newswire.ca), "/sitemaps/jan-2025.xml" (Axios)
+_URL_MONTH_NAME = re.compile(r"(?<![a-z])(" + "|".join(_MONTHS) + r")[a-z]*[-_](20\d\d|19\d\d)(?!\d)", re.IGNORECASE)
 
 
 def url_period_end(url: str) -> dt.date | None:
@@ -225,6 +228,9 @@ def url_period_end(url: str) -> dt.date | None:
     found = _URL_DAY.search(path)
     if found:
         return _period_end(int(found[1]), int(found[2]), int(found[3]) if found[3] else None)
+    named = _URL_MONTH_NAME.search(path)
+    if named:
+        return _period_end(int(named[2]), _MONTHS.index(named[1][:3].lower()) + 1, None)
     return None
 
 

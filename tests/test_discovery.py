@@ -14,11 +14,11 @@ from crawler.discovery import (
     child_sitemap_in_window,
     follows_sitemap,
     in_window,
-    url_period_end,
     is_article_url,
     parse_feed,
     parse_sitemap,
     sitemap_urls_from_robots,
+    url_period_end,
 )
 from crawler.seeds import DEFAULT_SEEDS_DIR, load_seeds
 
@@ -163,6 +163,8 @@ def test_sitemap_follow_ignores_query_strings() -> None:
         ("https://example.com/sitemap-posts-2024-05.xml", dt.date(2024, 5, 31)),
         # a week: the ISO week's Sunday and six days more (sites count weeks their own way)
         ("https://yourstory.com/sitemap_2024_week20.xml", dt.date(2024, 5, 25)),
+        ("https://www.newswire.ca/Sitemap_Index_Feb_2024.xml.gz", dt.date(2024, 2, 29)),
+        ("https://www.axios.com/sitemaps/dec-2025.xml", dt.date(2025, 12, 31)),
         ("https://www.geekwire.com/sitemap-54.xml", None),  # a number, not a date
         ("https://example.com/post-sitemap12.xml", None),
         ("https://sitemaps.globenewswire.com/news/en/latest.xml", None),
