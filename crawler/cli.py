@@ -513,7 +513,8 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def sources(obj: dict[str, str], as_json: bool) -> None:
-    """Every source (seed file or recorded run) with its last run, status, counts and error rate; flagged, with
+    """Every source (seed file or recorded run) with its last run, status, counts, error rate and median delay
+    from publication to storage (over the articles of its recent runs published within a week); flagged, with
     the reason: never run, blocked (the site answered 403 to every request), failing (its last runs all failed)
     or finding nothing (its last runs all found no new article)."""
     from crawler.seeds import SeedError, load_seeds
@@ -527,7 +528,7 @@ def sources(obj: dict[str, str], as_json: bool) -> None:
         _print_json([record.as_json() for record in found])
         return
     table = Table(title=f"{len(found)} source(s)")
-    columns = ("Source", "Last run (UTC)", "Status", "Requests", "304s", "New articles", "New rounds", "Runs")
+    columns = ("Source", "Last run (UTC)", "Status", "Requests", "304s", "New articles", "New rounds", "Runs", "Delay")
     for column in (*columns, "Error rate", "Flag"):
         table.add_column(column, no_wrap=column != "Flag")
     for record in found:
@@ -546,6 +547,7 @@ def sources(obj: dict[str, str], as_json: bool) -> None:
                 )
             ),
             str(record.runs),
+            f"{record.median_delay_hours:g} h" if record.median_delay_hours is not None else "",
             f"{record.error_rate:.0%}" if record.error_rate is not None else "",
             _flag_cell(record.flag, record.reason or record.last_error),
         )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Select, func, or_, select, text
 from sqlalchemy.exc import OperationalError
@@ -204,6 +205,8 @@ class SourceHealth:
     error_rate: float | None  # share of the last RECENT_RUNS finished runs that were not ok
     flag: str | None  # "never run", "blocked", "failing", "finding nothing", or None
     reason: str | None = None  # why the flag: the blocking or failing run's error, or what the runs found
+    median_delay_hours: float | None = None  # publication to storage, over the articles of its recent runs
+    delay_articles: int = 0  # how many articles that median is over
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -219,6 +222,8 @@ class SourceHealth:
             "error_rate": self.error_rate,
             "flag": self.flag,
             "reason": self.reason,
+            "median_delay_hours": self.median_delay_hours,
+            "delay_articles": self.delay_articles,
         }
 
 
@@ -238,8 +243,37 @@ def source_health(url: str, names: list[str]) -> list[SourceHealth]:
                     .limit(RECENT_RUNS)
                 )
             )
-            out.append(_health(name, count, recent))
+            health = _health(name, count, recent)
+            if recent:
+                delays = _delays(session, name, min(run.started for run in recent))
+                if delays:
+                    health = replace(
+                        health,
+                        median_delay_hours=round(statistics.median(delays) / 3600, 1),
+                        delay_articles=len(delays),
+                    )
+            out.append(health)
         return out
+
+
+# an article published longer than this before it was stored came from a backfill, not from monitoring
+NEWS_DELAY_MAX = dt.timedelta(days=7)
+
+
+def _delays(session: Session, source: str, since: dt.datetime) -> list[float]:
+    """Seconds from publication to storage of the source's articles first stored since `since`, for the articles
+    whose publication time is known and within NEWS_DELAY_MAX of their storage."""
+    rows = session.execute(
+        select(Article.first_seen, Article.published_at)
+        .join(Source, Source.id == Article.source_id)
+        .where(Source.name == source, Article.first_seen >= since, Article.published_at.is_not(None))
+    )
+    delays = []
+    for stored, published in rows:
+        delay = stored - published
+        if dt.timedelta(0) <= delay <= NEWS_DELAY_MAX:
+            delays.append(delay.total_seconds())
+    return delays
 
 
 def _health(name: str, count: int, recent: list[CrawlRun]) -> SourceHealth:

@@ -410,6 +410,30 @@ def test_sources_shows_last_runs_and_flags_failing_or_empty_sources(sqlite_url: 
     by_name = {record["source"]: record for record in json.loads(out)}
     assert by_name["alpha"]["flag"] == "failing" and "DNS" in by_name["alpha"]["reason"]
     assert "no new article" in by_name["beta"]["reason"]
+    assert by_name["beta"]["median_delay_hours"] is None and by_name["beta"]["delay_articles"] == 0
+
+
+def test_sources_shows_the_median_delay_from_publication_to_storage(sqlite_url: str, capsys) -> None:
+    """Over the articles of the source's recent runs; one published weeks before it was stored is a backfill."""
+    store = Store(sqlite_url)
+    run_id = store.start_run("venturebeat", None)
+    now = dt.datetime.now(dt.UTC)
+    for n, age in enumerate(
+        (dt.timedelta(hours=2), dt.timedelta(hours=3), dt.timedelta(hours=10), dt.timedelta(days=40))
+    ):
+        published = now - age
+        page = article(
+            f"https://venturebeat.com/ai/story-{n}/", f"Story {n}.", published=published.date(), published_at=published
+        )
+        store.save_article(page, [], source="venturebeat", listed_url=page.url)
+    store.finish_run(run_id, "ok", finish_reason="finished", counts={"articles_new": 4})
+
+    code, out, err = run(capsys, "--db", sqlite_url, "sources", "--json")
+    assert code == 0, err
+    record = next(r for r in json.loads(out) if r["source"] == "venturebeat")
+    assert record["delay_articles"] == 3 and record["median_delay_hours"] == pytest.approx(3.0, abs=0.1)
+    _, out, _ = run(capsys, "--db", sqlite_url, "sources")
+    assert "3 h" in out
 
 
 def test_runs_lists_crawl_runs_newest_first(sqlite_url: str, capsys) -> None:
