@@ -21,7 +21,7 @@ from rich.text import Text
 
 from crawler.alerts.commands import alerts
 from crawler.formatting import money, parse_amount, safe_text
-from crawler.output import FORMATS, write_file, write_records
+from crawler.output import FORMATS, replacing, write_file, write_records
 from crawler.reports import bar, largest, round_stats
 from crawler.reports import digest as make_digest
 from crawler.seeds import PROJECT_ROOT
@@ -509,14 +509,17 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
                 child.wait()
 
 
-@cli.command(epilog="Example: newsmon sources --json")
+@cli.group(invoke_without_command=True, epilog="Example: newsmon sources --json")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_obj
-def sources(obj: dict[str, str], as_json: bool) -> None:
+@click.pass_context
+def sources(ctx: click.Context, as_json: bool) -> None:
     """Every source (seed file or recorded run) with its last run, status, counts, error rate and median delay
     from publication to storage (over the articles of its recent runs published within a week); flagged, with
     the reason: never run, blocked (the site answered 403 to every request), failing (its last runs all failed)
     or finding nothing (its last runs all found no new article)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj = ctx.obj
     from crawler.seeds import SeedError, load_seeds
 
     try:
@@ -552,6 +555,56 @@ def sources(obj: dict[str, str], as_json: bool) -> None:
             _flag_cell(record.flag, record.reason or record.last_error),
         )
     _console().print(table)
+
+
+@sources.command("add", epilog="Example: newsmon sources add betakit https://betakit.com/")
+@click.argument("name")
+@click.argument("url")
+@click.option("--title", help="The outlet's name, for people (default: its domain).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write NAME.toml into (default: the seeds folder, $NEWSMON_SEEDS_DIR or seeds/).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing seed file of that name.")
+def sources_add(name: str, url: str, title: str | None, out: Path | None, force: bool) -> None:
+    """Probe a site (its robots.txt and sitemaps, its home page's feed links, the common feed and sitemap paths)
+    and write a seed file drafted from what answered, validated like every seed, for review before committing.
+    Needs network access to the site; private addresses are refused unless in NEWSMON_ALLOWED_HOSTS."""
+    from crawler.probe import ProbeError, fetcher, probe, seed_text
+    from crawler.seeds import SeedError, is_source_name, load_seed, seeds_dir
+
+    if not is_source_name(name):
+        raise CliError(f"{name!r}: a source name is lower case letters, digits and _ (like 'venturebeat')")
+    folder = out or seeds_dir()
+    target = folder / f"{name}.toml"
+    if target.exists() and not force:
+        raise CliError(f"{target} exists; --force replaces it")
+    try:
+        text = seed_text(name, probe(url, fetcher()), title)
+    except ProbeError as exc:
+        raise CliError(str(exc)) from None
+    with tempfile.TemporaryDirectory() as scratch:  # validated before it is written where scrapy would load it
+        draft = Path(scratch) / target.name
+        draft.write_text(text, encoding="utf-8")
+        try:
+            source = load_seed(draft)
+        except SeedError as exc:
+            raise CliError(f"the draft is not a valid seed ({exc}); write it by hand") from None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with replacing(target, overwrite=force) as stream:
+            stream.write(text)
+    except FileExistsError:
+        raise CliError(f"{target} exists; --force replaces it") from None
+    except OSError as exc:
+        raise CliError(f"cannot write {target}: {exc}") from None
+    click.echo(text, nl=False)
+    click.echo(
+        f"wrote {target}: {len(source.feeds)} feed(s), {len(source.sitemaps)} sitemap(s) named, robots.txt "
+        f"{'read' if source.robots_txt else 'not found'}; review it, add its replay fixture (seeds/README.md)",
+        err=True,
+    )
 
 
 def _flag_cell(flag: str | None, reason: str | None) -> Text:

@@ -20,6 +20,11 @@ SEEDS_DIR_ENV = "NEWSMON_SEEDS_DIR"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
 
+def is_source_name(name: str) -> bool:
+    """A valid source name (a seed file's stem): lower case letters, digits and _, like 'venturebeat'."""
+    return bool(_NAME_RE.match(name))
+
+
 class SeedError(ValueError):
     """A seed file is malformed; the message is one line naming the file and the key."""
 

@@ -25,6 +25,7 @@ from crawler.replay import RecordedPage
 from crawler.seeds import DEFAULT_SEEDS_DIR, load_seeds
 from pipelines.urls import canonical_url
 from tests.conftest import SHARED, crawl
+from tests.httpsite import Page, Site, serve
 from tests.sitebuilder import Entry, article_page, corpus_entries, news_sitemap, rss, sitemap_index
 
 pytestmark = pytest.mark.slow
@@ -593,3 +594,73 @@ def test_a_source_that_answers_403_everywhere_is_recorded_and_shown_as_blocked(
     assert by_name["techcrunch"]["flag"] == "never run" and by_name["techcrunch"]["reason"]
     assert main(["--db", f"sqlite:///{db_file}", "sources"]) == 0
     assert "blocked" in capsys.readouterr().out
+
+
+def _fill_probed_site(site: Site) -> None:
+    """A WordPress-like site at `site.base_url`: robots.txt names a sitemap index (posts and categories), the home
+    page links its feed, the feed and the post sitemap list dated articles."""
+    articles = [f"/2024/05/{day}/acme-{n}-raises-{n}m-seed-round/" for n, day in ((1, 13), (2, 14), (3, 14))]
+    base = site.base_url
+    entries = [Entry(base + p, LISTED, _title(p), Path()) for p in articles]
+    noise = [Entry(base + "/category/funding/", LISTED, "Funding", Path())]
+    site.pages.update(
+        {
+            "/robots.txt": Page(f"User-agent: *\nSitemap: {base}/sitemap_index.xml\n".encode(), "text/plain"),
+            "/": Page(
+                b'<html lang="en"><head><title>Acme News</title><link rel="alternate" '
+                b'type="application/rss+xml" href="/feed/"></head><body>News</body></html>'
+            ),
+            "/feed/": Page(rss([*entries[:2], *noise], "Acme News", base + "/feed/"), "application/rss+xml"),
+            "/sitemap_index.xml": Page(
+                sitemap_index([base + "/post-sitemap1.xml", base + "/category-sitemap.xml"]), "application/xml"
+            ),
+            "/post-sitemap1.xml": Page(news_sitemap(entries, "Acme News"), "application/xml"),
+            "/category-sitemap.xml": Page(news_sitemap(noise, "Acme News"), "application/xml"),
+            **{p: Page(_page(base + p, _title(p))) for p in articles},
+            "/category/funding/": Page(_page(base + "/category/funding/", "Funding")),
+        }
+    )
+
+
+def test_sources_add_probes_a_site_and_writes_a_seed_that_crawls_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The draft names the site's robots.txt and feed, follows its post sitemaps and not its category ones, and
+    its article pattern takes the articles and leaves the category page: a crawl with it stores the articles."""
+    from crawler.cli import main
+
+    seeds = tmp_path / "seeds"
+    with serve(Site()) as site:
+        _fill_probed_site(site)
+        assert main(["sources", "add", "acme_news", site.base_url + "/", "--out", str(seeds)]) == 0
+        assert "wrote" in capsys.readouterr().err
+        source = load_seeds(seeds)["acme_news"]
+        assert source.robots_txt == (site.base_url + "/robots.txt",)
+        assert source.feeds == (site.base_url + "/feed/",)
+        assert follows_sitemap(site.base_url + "/post-sitemap2.xml", source)
+        assert not follows_sitemap(site.base_url + "/category-sitemap.xml", source)
+        assert source.article_url_pattern.search(site.base_url + "/2024/05/14/acme-2-raises-2m-seed-round/")
+        assert not source.article_url_pattern.search(site.base_url + "/category/funding/")
+
+        db_file = tmp_path / "acme.db"
+        run, stats = crawl("acme_news", db_url=f"sqlite:///{db_file}", seeds_dir=seeds, workdir=tmp_path)
+        assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr[-2000:]
+        assert stats["newsmon/persist/articles_new"] == 3
+
+        # a second draft of the same name is refused without --force
+        assert main(["sources", "add", "acme_news", site.base_url + "/", "--out", str(seeds)]) == 1
+        assert "exists" in capsys.readouterr().err
+
+
+def test_sources_add_says_in_one_line_why_it_cannot_draft(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from crawler.cli import main
+
+    refusing = Site({"/robots.txt": Page(b"Forbidden", "text/plain", status=403)})
+    with serve(refusing) as site:
+        assert main(["sources", "add", "refuser", site.base_url + "/", "--out", str(tmp_path)]) == 1
+    assert "403" in (err := capsys.readouterr().err) and len(err.strip().splitlines()) == 1
+    # a private address the allow-list does not name is refused before any request
+    assert main(["sources", "add", "private", "http://127.0.0.1:9/", "--out", str(tmp_path)]) == 1
+    assert "not a public address" in capsys.readouterr().err
+    assert main(["sources", "add", "Bad-Name", "https://example.com/", "--out", str(tmp_path)]) == 1
+    assert not list(tmp_path.glob("*.toml"))
