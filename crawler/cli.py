@@ -255,7 +255,7 @@ def _read_page(file: Path) -> str:
 
 ROUND_COLUMNS = (
     "id", "announced", "company", "amount", "currency", "amount_usd", "round", "lead_investors", "investors",
-    "valuation", "status", "confidence", "outlets", "sources", "confirmed_by", "rumor_sources",
+    "valuation", "status", "confidence", "outlets", "sources", "confirmed_by", "rumor_sources", "filing", "filed_for",
 )  # fmt: skip
 ARTICLE_COLUMNS = ("url", "source", "title", "author", "published", "date_source", "language", "rounds")
 
@@ -865,10 +865,14 @@ def _print_rounds_table(console: Console, found: list[dict[str, Any]], title: st
         leads = item["lead_investors"]
         others = [name for name in item["investors"] if name not in leads]
         company = safe_text(item["company"]) + (" (rumored)" if item["status"] == "rumored" else "")
+        company += " (Form D)" if item.get("filing") else ""
+        amount = money(item["amount"], item["currency"])
+        for filed in item.get("filings") or []:  # what the SEC filing says was sold, beside what the press said
+            amount += f"\nForm D: {money(filed['amount'], filed['currency'])}"
         table.add_row(
             item.get("announced") or "",
             company,
-            money(item["amount"], item["currency"]),
+            amount,
             (item["round"] or "").replace("_", " "),
             money(item["valuation"], item["currency"]) if item["valuation"] else "",
             safe_text(", ".join(leads)),

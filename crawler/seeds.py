@@ -47,6 +47,8 @@ class Source:
     path: Path
     # Per-site extraction fixes: field (title, author, published, text) -> XPath, tried before trafilatura.
     selectors: tuple[tuple[str, str], ...] = ()
+    # What the listed pages are: "articles" (cleaned and read by the detector) or "sec_form_d" (EDGAR filings)
+    format: str = "articles"
 
     @property
     def entry_points(self) -> tuple[str, ...]:
@@ -67,7 +69,9 @@ _KEYS: dict[str, tuple[bool, str]] = {
     "language": (True, "language"),
     "schedule": (False, "cron"),
     "extract": (False, "selectors"),
+    "format": (False, "format"),
 }
+FORMATS = ("articles", "sec_form_d")
 SELECTOR_FIELDS = ("title", "author", "published", "text")
 DEFAULT_SCHEDULE = "0 2 * * *"
 
@@ -134,6 +138,7 @@ def load_seed(path: Path) -> Source:
         schedule=values.get("schedule", DEFAULT_SCHEDULE),
         path=path,
         selectors=values.get("extract", ()),
+        format=values.get("format", "articles"),
     )
 
 
@@ -174,6 +179,10 @@ def _check(path: Path, key: str, kind: str, value: object) -> object:
             CronTrigger.from_crontab(value, timezone="UTC")
         except ValueError as exc:
             raise bad(f"invalid cron expression: {exc}") from None
+        return value
+    if kind == "format":
+        if value not in FORMATS:
+            raise bad(f"must be one of {', '.join(FORMATS)}")
         return value
     if kind == "selectors":
         if not isinstance(value, dict):

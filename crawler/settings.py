@@ -5,6 +5,8 @@ Every value can be overridden with `scrapy crawl ... -s NAME=VALUE`.
 
 from __future__ import annotations
 
+import os
+
 from storage.engine import db_url
 
 BOT_NAME = "newsmon"
@@ -18,7 +20,12 @@ NEWSMON_DB_URL = db_url()
 
 # Politeness: obey robots.txt, say who we are, one request at a time per site, adaptive delay.
 ROBOTSTXT_OBEY = True
-USER_AGENT = "newsmon/0.1 (+https://github.com/newsmon/newsmon; news-monitoring crawler)"
+# $NEWSMON_CONTACT (an e-mail address or URL of whoever runs this crawler) is added when set: some sites (SEC
+# EDGAR's fair-access rules) require a User-Agent that says how to reach the operator.
+_CONTACT = "".join(c for c in os.environ.get("NEWSMON_CONTACT", "") if c.isprintable()).strip()[:200]
+USER_AGENT = "newsmon/0.1 (+https://github.com/newsmon/newsmon; news-monitoring crawler{})".format(
+    f"; {_CONTACT}" if _CONTACT else ""
+)
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 1.0

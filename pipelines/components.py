@@ -11,6 +11,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler.alerts import AlertConfig, AlertConfigError, alerts_path, load_alerts, run_alerts, start_watching
 from pipelines.extract import ExtractionSkipped, extract_article
+from pipelines.form_d import filing_article, filing_round, parse_form_d
 from pipelines.funding import detect_rounds
 from pipelines.items import PageItem
 from pipelines.urls import canonical_url
@@ -46,13 +47,18 @@ class ExtractPipeline(_StatsPipeline):
 
     def process_item(self, item: PageItem) -> PageItem:
         try:
-            article = extract_article(
-                item.html,
-                item.url,
-                fallback_date=item.listing_date,
-                default_language=item.language,
-                selectors=item.selectors,
-            )
+            if item.format == "sec_form_d":
+                item.filing = parse_form_d(item.body)
+                article = filing_article(item.filing, item.url, item.listing_date)
+                item.body = b""
+            else:
+                article = extract_article(
+                    item.html,
+                    item.url,
+                    fallback_date=item.listing_date,
+                    default_language=item.language,
+                    selectors=item.selectors,
+                )
         except ExtractionSkipped as exc:
             self.count(exc.reason)
             raise DropItem(f"no article at {item.url}: {exc}", log_level="INFO") from None
@@ -74,7 +80,10 @@ class DetectPipeline(_StatsPipeline):
     def process_item(self, item: PageItem) -> PageItem:
         article = item.article
         assert article is not None, "ExtractPipeline runs first"
-        item.rounds = detect_rounds(article.text, title=article.title, published=article.published)
+        if item.filing is not None:  # a filing states its round: nothing to detect
+            item.rounds = [filing_round(item.filing, article)]
+        else:
+            item.rounds = detect_rounds(article.text, title=article.title, published=article.published)
         self.count("rounds", len(item.rounds))
         for found in item.rounds:
             self.count(f"rounds/{found['status']}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.extract import Article
+from pipelines.form_d import FormD
 
 
 @dataclass
@@ -22,5 +23,8 @@ class PageItem:
     listing_date: dt.date | None = None
     since: dt.date | None = None
     selectors: dict[str, str] = field(default_factory=dict)  # the source's per-site extraction fixes
+    format: str = "articles"  # the seed's `format`: "articles", or "sec_form_d" (`body` is the filing's XML)
+    body: bytes = field(default=b"", repr=False)
+    filing: FormD | None = field(default=None, repr=False)  # the parsed filing (ExtractPipeline), for DetectPipeline
     article: Article | None = field(default=None, repr=False)
     rounds: list[dict[str, Any]] = field(default_factory=list)

@@ -4,7 +4,12 @@ A stored round is a function of the reports linked to it: each article that repo
 REPORT dict, below), and `combine` folds the reports into the round's fields. So the row does not depend on the
 order the reports arrived in, and dropping a report (an article that was corrected) recomputes the row.
 
-REPORT: the detector's ROUND dict plus `announced` (YYYY-MM-DD, the article's date) and `url` (the article's).
+REPORT: the detector's ROUND dict plus `announced` (YYYY-MM-DD, the article's date) and `url` (the article's);
+`filing` is true for a report made by a regulatory filing (SEC Form D) rather than by the press.
+
+A filing never merges with the press: it states what was sold by its date, which often differs from the round
+the press reports (tranches, conversions, a later close). It is its own round, linked to the press round of the
+same company reported within FILING_WINDOW_DAYS (`documents`), so both amounts are seen side by side.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ MERGE_AMOUNT_TOLERANCE = 0.10
 RUMOUR_WINDOW_DAYS = 90
 RUMOUR_AMOUNT_TOLERANCE = 0.25
 RUMOUR_LATE_DAYS = 3
+# A filing documents a press round of the same company reported this many days before or after it (a Form D is
+# due 15 days after the first sale, and press coverage comes before or after it).
+FILING_WINDOW_DAYS = 30
+FILING_AMOUNT_TOLERANCE = 0.25
 
 _ROUND_FIELDS = ("company", "amount", "currency", "amount_usd", "round", "valuation", "status", "confidence")
 
@@ -37,6 +46,8 @@ def make_report(found: dict[str, Any], announced: dt.date, url: str) -> dict[str
     report["evidence"] = dict(found.get("evidence") or {})
     report["announced"] = announced.isoformat()
     report["url"] = url
+    if found.get("filing"):
+        report["filing"] = True
     return report
 
 
@@ -53,6 +64,7 @@ class RoundView:
     status: str
     announced: dt.date
     leads: frozenset[str]  # name keys of its lead investors
+    filing: bool = False  # made of regulatory filings, not press reports
 
 
 def report_view(report: dict[str, Any]) -> RoundView:
@@ -67,6 +79,7 @@ def report_view(report: dict[str, Any]) -> RoundView:
         status=report["status"],
         announced=dt.date.fromisoformat(report["announced"]),
         leads=frozenset(name_key(n) for n in report.get("lead_investors") or [] if name_key(n)),
+        filing=bool(report.get("filing")),
     )
 
 
@@ -85,6 +98,7 @@ def view(reports: Sequence[dict[str, Any]]) -> RoundView:
         status=fields["status"],
         announced=fields["announced"],
         leads=frozenset(name_key(n) for n in fields["lead_investors"]),
+        filing=fields["filing"],
     )
 
 
@@ -139,6 +153,8 @@ def same_round(a: RoundView, b: RoundView) -> bool:
     ("Mistral" ~ "Mistral AI") with a shared amount or lead."""
     if a.status != b.status or abs((a.announced - b.announced).days) > MERGE_WINDOW_DAYS:
         return False
+    if a.filing != b.filing:  # a filing is its own round, linked to the press round it documents
+        return False
     if _contradict(a, b, MERGE_AMOUNT_TOLERANCE):
         return False
     gap = amount_gap(a, b)
@@ -173,6 +189,19 @@ def confirms(announced: RoundView, rumour: RoundView) -> bool:
     return gap is not None or bool(announced.round and announced.round == rumour.round)
 
 
+def documents(filing: RoundView, press: RoundView) -> bool:
+    """A filing documents an announced press round: reported within FILING_WINDOW_DAYS of each other, under the
+    same company key, or under names that extend one another ("Acme" ~ "Acme Robotics") with amounts within 25%."""
+    if not filing.filing or press.filing or press.status != "announced":
+        return False
+    if abs((filing.announced - press.announced).days) > FILING_WINDOW_DAYS:
+        return False
+    if filing.keys & press.keys:
+        return True
+    gap = amount_gap(filing, press)
+    return same_company(filing.company, press.company) and gap is not None and gap <= FILING_AMOUNT_TOLERANCE
+
+
 def _significant_digits(amount: float) -> int:
     """How precisely an amount is stated: 1,250,000,000 has 3 significant digits, 1,200,000,000 has 2."""
     return len(f"{amount:.0f}".rstrip("0")) if amount >= 1 else 0
@@ -190,7 +219,7 @@ def combine(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
     Returns:
         The ROUND fields plus `announced` and `last_reported` (the first and last report's dates),
-        `lead_investors`, `investors` and `evidence`.
+        `lead_investors`, `investors`, `evidence` and `filing` (a round of filings).
     """
     if not reports:
         raise ValueError("a round needs at least one report")
@@ -230,4 +259,5 @@ def combine(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "lead_investors": [everyone[key] for key in everyone if key in leads],
         "investors": list(everyone.values()),
         "evidence": dict(ordered[0].get("evidence") or {}),
+        "filing": all(r.get("filing") for r in ordered),  # reports of both kinds never share a round
     }

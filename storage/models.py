@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -110,6 +112,10 @@ class FundingRound(Base):
     # A rumoured round points at the announced round that confirms it. Not a foreign key: adding one on SQLite
     # rebuilds the table under funding_rounds_view; storage/rounds.py clears it when that round goes.
     confirmed_by: Mapped[int | None] = mapped_column(Integer, index=True)
+    # A round made by regulatory filings (SEC Form D); it points at the press round it documents (not a foreign
+    # key either; storage/rounds.py keeps it current).
+    filing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    filed_for: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)  # alerts look for changed rounds
 

@@ -57,10 +57,14 @@ class RoundRecord:
     confirmed_by: int | None = None  # a rumour: the id of the announced round that confirmed it
     rumor_sources: list[str] = field(default_factory=list)  # an announced round: the rumours it confirmed
     evidence: dict[str, str] = field(default_factory=dict)  # field -> the sentence it was read from
+    filing: bool = False  # made by a regulatory filing (SEC Form D), not by the press
+    filed_for: int | None = None  # a filing: the id of the press round it documents
+    filings: list[dict[str, object]] = field(default_factory=list)  # a press round: the filings documenting it
 
     def as_json(self) -> dict[str, object]:
         """The DESIGN.md ROUND dict with `sources`, `announced` (YYYY-MM-DD) and `evidence` (field -> sentence),
-        plus `id`, `outlets`, `confirmed_by` and `rumor_sources`."""
+        plus `id`, `outlets`, `confirmed_by`, `rumor_sources`, `filing`, `filed_for` and `filings` (each
+        {id, url, amount, currency, announced})."""
         return {
             "id": self.id,
             "company": self.company,
@@ -79,6 +83,9 @@ class RoundRecord:
             "confirmed_by": self.confirmed_by,
             "rumor_sources": self.rumor_sources,
             "evidence": self.evidence,
+            "filing": self.filing,
+            "filed_for": self.filed_for,
+            "filings": self.filings,
         }
 
 
@@ -328,7 +335,33 @@ def list_rounds(url: str, filters: RoundFilters | None = None) -> list[RoundReco
             )
             for confirmed, article_url in linked:
                 rumours.setdefault(confirmed, []).append(article_url)
-        return [_round_record(row, rumours.get(row.id, [])) for row in rows]
+        filings = _filings_of(session, ids)
+        return [_round_record(row, rumours.get(row.id, []), filings.get(row.id, [])) for row in rows]
+
+
+def _filings_of(session: Session, ids: list[int]) -> dict[int, list[dict[str, object]]]:
+    """Press round id -> the filings that document it, oldest first."""
+    out: dict[int, list[dict[str, object]]] = {}
+    for start in range(0, len(ids), 500):
+        found = session.execute(
+            select(FundingRound.filed_for, FundingRound.id, Article.url, FundingRound.amount, FundingRound.currency)
+            .add_columns(FundingRound.announced)
+            .join(RoundArticle, RoundArticle.round_id == FundingRound.id)
+            .join(Article, Article.id == RoundArticle.article_id)
+            .where(FundingRound.filed_for.in_(ids[start : start + 500]))
+            .order_by(FundingRound.announced, FundingRound.id)
+        )
+        for press, filing, url, amount, currency, announced in found:
+            out.setdefault(press, []).append(
+                {
+                    "id": filing,
+                    "url": url,
+                    "amount": _number(amount),
+                    "currency": currency,
+                    "announced": announced.isoformat() if announced else None,
+                }
+            )
+    return out
 
 
 def rounds_by_id(url: str, ids: Iterable[int]) -> dict[int, RoundRecord]:
@@ -468,7 +501,9 @@ def _contains(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _round_record(row: FundingRound, rumor_sources: list[str]) -> RoundRecord:
+def _round_record(
+    row: FundingRound, rumor_sources: list[str], filings: list[dict[str, object]] | None = None
+) -> RoundRecord:
     links = sorted(row.investors, key=lambda link: (link.role != "lead", link.position))
     articles = sorted(row.articles, key=lambda link: (link.article.published or dt.date.max, link.article.id))
     return RoundRecord(
@@ -489,6 +524,9 @@ def _round_record(row: FundingRound, rumor_sources: list[str]) -> RoundRecord:
         confirmed_by=row.confirmed_by,
         rumor_sources=rumor_sources,
         evidence={str(k): str(v) for k, v in (row.evidence or {}).items()} if isinstance(row.evidence, dict) else {},
+        filing=bool(row.filing),
+        filed_for=row.filed_for,
+        filings=filings or [],
     )
 
 

@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from pipelines.names import name_key
 from storage.merging import (
+    FILING_WINDOW_DAYS,
     MERGE_WINDOW_DAYS,
     RUMOUR_LATE_DAYS,
     RUMOUR_WINDOW_DAYS,
     combine,
     confirms,
+    documents,
     group_reports,
     make_report,
     name_stem,
@@ -120,6 +122,7 @@ def _apply(row: FundingRound, fields: dict[str, Any], now: dt.datetime) -> None:
     row.announced = fields["announced"]
     row.last_reported = fields["last_reported"]
     row.evidence = fields["evidence"]
+    row.filing = fields["filing"]
     row.updated_at = now
 
 
@@ -187,18 +190,26 @@ def _regroup(session: Session, row: FundingRound, now: dt.datetime) -> list[Fund
 
 
 def _delete(session: Session, row: FundingRound) -> None:
-    """Remove a round; rumours it confirmed are relinked (to another confirmation, or to none)."""
+    """Remove a round; rumours it confirmed and filings that documented it are relinked (to another round, or
+    to none)."""
     orphans = list(session.scalars(select(FundingRound).where(FundingRound.confirmed_by == row.id)))
     for rumour in orphans:
         rumour.confirmed_by = None
+    filings = list(session.scalars(select(FundingRound).where(FundingRound.filed_for == row.id)))
+    for filing in filings:
+        filing.filed_for = None
     session.delete(row)
     session.flush()
     for rumour in orphans:
         _relink(session, rumour)
+    for filing in filings:
+        _link_filing(session, filing)
 
 
 def _relink_around(session: Session, row: FundingRound) -> None:
-    """Relink the rumours a changed round may confirm or confirmed, or the round itself if it is a rumour."""
+    """Relink the rumours a changed round may confirm or confirmed, or the round itself if it is a rumour; and
+    the filings that may document it, or the round itself if it is a filing."""
+    _relink_filings(session, row)
     if row.status == "rumored":
         _relink(session, row)
         return
@@ -227,6 +238,53 @@ def _relink_around(session: Session, row: FundingRound) -> None:
         current = session.get(FundingRound, rumour.confirmed_by) if rumour.confirmed_by else None
         if current is None or _closeness(row, rumour) < _closeness(current, rumour):
             rumour.confirmed_by = row.id
+    session.flush()
+
+
+def _near(row: FundingRound, days: int) -> Any:
+    """Rounds of names that may be `row`'s, announced within `days` of its first and last report."""
+    span = dt.timedelta(days=days)
+    return (FundingRound.name_stem == row.name_stem) & FundingRound.announced.between(
+        row.announced - span, row.last_reported + span
+    )
+
+
+def _relink_filings(session: Session, row: FundingRound) -> None:
+    """A filing's round: point it at the press round it documents. A press round: take the filings that
+    document it better than their current round, and relink those that pointed at it."""
+    if row.filing:
+        _link_filing(session, row)
+        return
+    filings = session.scalars(
+        select(FundingRound)
+        .where(FundingRound.filing.is_(True))
+        .where(or_(FundingRound.filed_for == row.id, _near(row, FILING_WINDOW_DAYS)))
+        .options(selectinload(FundingRound.articles))
+    ).all()
+    mine = view(reports_of(row))
+    for filing in filings:
+        if filing.filed_for == row.id:
+            _link_filing(session, filing)
+        elif documents(view(reports_of(filing)), mine):
+            current = session.get(FundingRound, filing.filed_for) if filing.filed_for else None
+            if current is None or _closeness(row, filing) < _closeness(current, filing):
+                filing.filed_for = row.id
+    session.flush()
+
+
+def _link_filing(session: Session, filing: FundingRound) -> None:
+    """Point a filing's round at the announced press round it documents (the closest in time), or at none."""
+    candidates = session.scalars(
+        select(FundingRound)
+        .where(FundingRound.filing.is_(False), FundingRound.status == "announced")
+        .where(_near(filing, FILING_WINDOW_DAYS))
+        .options(selectinload(FundingRound.articles))
+        .order_by(FundingRound.id)
+    ).all()
+    wanted = view(reports_of(filing))
+    matching = [row for row in candidates if reports_of(row) and documents(wanted, view(reports_of(row)))]
+    best = min(matching, key=lambda row: _closeness(row, filing), default=None)
+    filing.filed_for = best.id if best is not None else None
     session.flush()
 
 

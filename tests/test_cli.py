@@ -109,6 +109,9 @@ def test_rounds_json(filled_store: str, capsys) -> None:
         "confirmed_by",
         "rumor_sources",
         "evidence",
+        "filing",
+        "filed_for",
+        "filings",
     }
     assert data[0]["evidence"]["company"] == "Acme has raised $20M in a Series A round."
     assert data[0]["sources"] == ["https://a.example/acme/"]

@@ -76,6 +76,9 @@ def test_save_is_idempotent(db_url: str) -> None:
         "confirmed_by": None,
         "rumor_sources": [],
         "evidence": {"company": "Acme has raised $20M in a Series A round.", "amount": "Acme raises $20M"},
+        "filing": False,
+        "filed_for": None,
+        "filings": [],
     }
     with store.engine.connect() as connection:  # plain SQL shows the same sentences
         row = connection.execute(

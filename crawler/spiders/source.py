@@ -30,6 +30,7 @@ from crawler.guard import RefusedAddress
 from crawler.seeds import Source
 from pipelines.dates import parse_since, today_utc
 from pipelines.extract import repair_decoding
+from pipelines.form_d import document_url
 from pipelines.items import PageItem
 from pipelines.urls import canonical_url, same_site
 from storage import Store
@@ -152,6 +153,21 @@ class SourceSpider(Spider):
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:
         """Hand a fetched article page to the item pipelines (extract, detect, persist)."""
+        if self.source.format == "sec_form_d":  # a filing's XML, stored under its index page's URL
+            listed = response.meta.get("listing_url", response.url)
+            yield PageItem(
+                source=self.name,
+                source_title=self.source.title,
+                url=listed,
+                listing_url=listed,
+                html="",
+                language=self.source.language,
+                listing_date=response.meta.get("listing_date"),
+                since=None if response.meta.get("stored") else self.since,
+                format=self.source.format,
+                body=response.body,
+            )
+            return
         if not isinstance(response, TextResponse):
             logger.info("Skipped %s: not a text response", response.url)
             self._count("article/non_text")
@@ -245,9 +261,15 @@ class SourceSpider(Spider):
             if last is not None and not self._changed_since(link, last):
                 self._count("links/already_stored")
                 continue
+            target = link.url
+            if self.source.format == "sec_form_d":  # the filing's XML beside its index page
+                target = document_url(link.url)
+                if target is None:
+                    self._count("links/not_article")
+                    continue
             self._count("links/requested")
             yield Request(
-                link.url,
+                target,
                 callback=self.parse_article,
                 errback=self.on_error,
                 meta={"listing_date": link.published, "listing_url": link.url, "stored": last is not None},
