@@ -635,7 +635,7 @@ def runs(obj: dict[str, str], source: str | None, limit: int | None, as_json: bo
         item = record.as_json()
         table.add_row(
             f"{record.started:%Y-%m-%d %H:%M:%S}",
-            safe_text(record.source),
+            safe_text(record.source) + (" (poll)" if record.mode == "poll" else ""),
             record.status,
             f"{item['seconds']:.0f}" if item["seconds"] is not None else "",
             str(record.requests),

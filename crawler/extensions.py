@@ -65,7 +65,8 @@ class CrawlRecorder:
         store = getattr(spider, "store", None)
         if store is not None:
             token = self.crawler.settings.get("NEWSMON_RUN_TOKEN")
-            self.run_id = store.start_run(spider.name, getattr(spider, "since", None), token=token)
+            mode = getattr(spider, "mode", "full")
+            self.run_id = store.start_run(spider.name, getattr(spider, "since", None), token=token, mode=mode)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.run_id is None:

@@ -3,7 +3,9 @@
 - `RobotsTxtMiddleware`: robots.txt that answers 5xx or 429, or cannot be fetched at all (timeout, refused),
   means no request to that host this run (RFC 9309 section 2.3.1.4; Scrapy allows everything then). A 4xx
   still means "no rules". A replay cache miss is not a failure. `Crawl-delay` is honoured, up to
-  `NEWSMON_CRAWL_DELAY_MAX` seconds.
+  `NEWSMON_CRAWL_DELAY_MAX` seconds. Every robots.txt answered (2xx or 4xx) is kept in the store; a poll
+  (`-a mode=poll`, every few minutes) reuses one fetched less than `NEWSMON_ROBOTS_MAX_AGE_SECS` ago (a day:
+  RFC 9309 section 2.4) instead of asking again.
 - `RetryAfterMiddleware`: a 429 or 503 puts its host on hold for its `Retry-After` (seconds or an HTTP date;
   `NEWSMON_BACKOFF_SECS` when absent, doubling on each repeat). Requests to a host on hold wait, when the hold
   ends within `NEWSMON_RETRY_AFTER_MAX` seconds, or are dropped for this run (logged at ERROR, so the run is
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email.utils
 import logging
 import time
@@ -28,6 +31,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 from crawler.guard import RefusedAddress
+from storage import Store, StoreError
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -58,6 +62,7 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.max_crawl_delay = crawler.settings.getfloat("NEWSMON_CRAWL_DELAY_MAX", 30.0)
+        self.max_age = crawler.settings.getfloat("NEWSMON_ROBOTS_MAX_AGE_SECS", 86400.0)
         self.crawl_delays: dict[str, float] = {}
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
@@ -72,18 +77,49 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
                 meta={"dont_obey_robotstxt": True, "dont_retry": True},  # one answer decides: 5xx closes the host
                 callback=NO_CALLBACK,
             )
-            try:
-                response = await self.crawler.engine.download_async(robots)
-                await self._parse_robots(response, netloc, request)
-            except Exception as exc:  # noqa: BLE001 - any failure to fetch robots.txt closes the host
-                self._robots_error(exc, netloc)
-            self._stats.inc_value("robotstxt/request_count")
+            kept = self._kept(robots.url)
+            if kept is not None:  # a poll: the robots.txt a recent run fetched
+                self._stats.inc_value("newsmon/robots/reused")
+                await self._parse_robots(Response(robots.url, status=kept[0], body=kept[1]), netloc, request)
+            else:
+                try:
+                    response = await self.crawler.engine.download_async(robots)
+                    self._keep(response)
+                    await self._parse_robots(response, netloc, request)
+                except Exception as exc:  # noqa: BLE001 - any failure to fetch robots.txt closes the host
+                    self._robots_error(exc, netloc)
+                self._stats.inc_value("robotstxt/request_count")
         parser = self._parsers[netloc]
         if isinstance(parser, Deferred):
             # Awaiting hands the result to the first waiter only (the others would get None, "allow all"):
             # every waiter reads the parser stored when the Deferred fired.
             await maybe_deferred_to_future(parser)
         return self._parsers[netloc]
+
+    def _store(self) -> Store | None:
+        spider = getattr(self.crawler, "spider", None)
+        return getattr(spider, "store", None)
+
+    def _kept(self, url: str) -> tuple[int, bytes] | None:
+        """The robots.txt kept from a recent run, for a poll (a full run always asks the site)."""
+        store = self._store()
+        if store is None or getattr(self.crawler.spider, "mode", "full") != "poll":
+            return None
+        try:
+            return store.robots_txt(url, dt.timedelta(seconds=self.max_age))
+        except StoreError as exc:
+            logger.warning("Cannot read the kept robots.txt of %s: %s", url, exc)
+            return None
+
+    def _keep(self, response: Response) -> None:
+        """Keep a robots.txt that answered (2xx, or a 4xx: no rules) for later polls."""
+        store = self._store()
+        if store is None or not 200 <= response.status < 500 or response.status == 429:
+            return
+        try:
+            store.save_robots_txt(response.url, response.status, response.body)
+        except StoreError as exc:
+            logger.warning("Cannot keep the robots.txt of %s: %s", response.url, exc)
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status >= 500 or response.status == 429:

@@ -105,7 +105,8 @@ def run_crawl(
         return RunResult(source, "skipped", seconds, error=tail.strip().splitlines()[-1] if tail.strip() else None)
     try:
         recorded = book.by_token(token)
-        state = _settle(book, token, source, started, recorded, stopped_for, process.returncode, time_limit, tail)
+        mode = (spider_args or {}).get("mode", "full")
+        state = _settle(book, token, source, started, recorded, stopped_for, process.returncode, time_limit, tail, mode)
     finally:
         book.release(source, token)  # a killed crawl could not
     return RunResult(source, state.status, seconds, state.articles_new, state.rounds_new, state.error)
@@ -121,22 +122,23 @@ def _settle(
     returncode: int | None,
     time_limit: float,
     tail: str,
+    mode: str = "full",
 ) -> RunState:
     """The run's final record: what the crawl wrote, corrected where it was killed or died."""
     if stopped_for and recorded is not None and recorded.status not in ("running", "interrupted"):
         stopped_for = None  # it had recorded its end already (it was exiting when the stop came)
     if stopped_for == "timeout":
         error = f"killed at its time limit of {time_limit:g} s"
-        return book.settle(token, source, "timeout", started=started, error=error, log_tail=tail)
+        return book.settle(token, source, "timeout", started=started, error=error, log_tail=tail, mode=mode)
     if stopped_for == "interrupted":
         error = "stopped by the scheduler (signal)"
-        return book.settle(token, source, "interrupted", started=started, error=error, log_tail=tail)
+        return book.settle(token, source, "interrupted", started=started, error=error, log_tail=tail, mode=mode)
     if recorded is None or recorded.status == "running":
         last = tail.strip().splitlines()[-1] if tail.strip() else "no output"
         error = f"the crawl exited with status {returncode} before recording its end: {last}"[:500]
-        return book.settle(token, source, "failed", started=started, error=error, log_tail=tail)
+        return book.settle(token, source, "failed", started=started, error=error, log_tail=tail, mode=mode)
     if recorded.status in ("failed", "blocked", "partial"):
-        return book.settle(token, source, recorded.status, started=started, error=None, log_tail=tail)
+        return book.settle(token, source, recorded.status, started=started, error=None, log_tail=tail, mode=mode)
     return recorded
 
 

@@ -31,6 +31,10 @@ logger = logging.getLogger("newsmon.scheduler")
 # A run delayed (busy workers, a suspended machine) still runs. APScheduler checks the grace when a queued
 # run starts, so it is at least long enough for every other source to take its whole time limit first.
 MISFIRE_GRACE = dt.timedelta(hours=6)
+# Polls (a source's feeds, every few minutes) run on their own worker beside the nightly crawls, each within
+# this time, and a poll that could not start within POLL_MISFIRE_GRACE is dropped: the next one is minutes away.
+POLL_TIME_LIMIT = 600.0
+POLL_MISFIRE_GRACE = dt.timedelta(minutes=5)
 LOOKBACK = dt.timedelta(days=32)  # how far back the latest scheduled time of a source is looked for
 
 Runner = Callable[..., RunResult]
@@ -43,6 +47,11 @@ def utc_now() -> dt.datetime:
 def trigger_of(source: Source) -> CronTrigger:
     """The source's cron schedule, in UTC."""
     return CronTrigger.from_crontab(source.schedule, timezone=dt.UTC)
+
+
+def poll_trigger_of(source: Source) -> CronTrigger | None:
+    """The source's poll schedule, in UTC, or None when it is not polled."""
+    return CronTrigger.from_crontab(source.poll, timezone=dt.UTC) if source.poll else None
 
 
 def latest_fire_time(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None:
@@ -100,13 +109,14 @@ class CrawlScheduler:
                 due.append(name)
         return due
 
-    def run_one(self, name: str) -> RunResult:
-        """Crawl one source now, with a log line at its start and one at its end."""
+    def run_one(self, name: str, mode: str = "full") -> RunResult:
+        """Crawl one source now (`mode` "poll": its feeds only), with a log line at its start and one at its
+        end."""
         with self._idle:
             self._active += 1
         started = self.clock()
         try:
-            return self._run_one(name)
+            return self._run_one(name, mode)
         except StoreError as exc:  # the store is full or locked by someone else: the scheduler stays up
             logger.error("%s: failed: %s", name, exc)
             return RunResult(name, "failed", (self.clock() - started).total_seconds(), error=str(exc))
@@ -115,27 +125,40 @@ class CrawlScheduler:
                 self._active -= 1
                 self._idle.notify_all()
 
-    def _run_one(self, name: str) -> RunResult:
+    def poll_one(self, name: str) -> RunResult:
+        """Poll one source now: its feeds, asked conditionally (`-a mode=poll`)."""
+        return self.run_one(name, "poll")
+
+    def _run_one(self, name: str, mode: str) -> RunResult:
         if self.stop.is_set():
             return RunResult(name, "interrupted", 0.0, error="the scheduler is stopping")
+        poll = mode == "poll"
+        quiet = logging.DEBUG if poll else logging.INFO  # polls come every few minutes: only news is logged
         stale = dt.timedelta(seconds=float(self.settings.get("NEWSMON_LOCK_STALE_SECS", 900)))
         holder = RunBook(Store(self.db_url)).holder(name, stale)
         if holder is not None:
-            logger.info("%s: skipped, being crawled already (%s)", name, holder)
+            logger.log(quiet, "%s: %sskipped, being crawled already (%s)", name, "poll " if poll else "", holder)
             return RunResult(name, "skipped", 0.0, error=f"being crawled already ({holder})")
-        logger.info("%s: crawl started", name)
+        logger.log(quiet, "%s: %s started", name, "poll" if poll else "crawl")
+        args = dict(self.spider_args)
+        if poll:  # a poll takes what is new since the last run, whatever backfill window the nightly runs have
+            args.pop("since", None)
+            args["mode"] = "poll"
         result = self.runner(
             name,
             db_url=self.db_url,
             settings=self.settings,
-            spider_args=self.spider_args,
-            time_limit=self.time_limit,
+            spider_args=args,
+            time_limit=min(self.time_limit, POLL_TIME_LIMIT) if poll else self.time_limit,
             grace=self.grace,
             stop=self.stop,
         )
-        logger.info(
-            "%s: %s in %.0f s, %d new articles, %d new rounds%s",
+        news = result.articles_new or result.rounds_new or result.status not in ("ok", "skipped")
+        logger.log(
+            logging.INFO if news or not poll else logging.DEBUG,
+            "%s: %s%s in %.0f s, %d new articles, %d new rounds%s",
             name,
+            "poll " if poll else "",
             result.status,
             result.seconds,
             result.articles_new,
@@ -156,10 +179,11 @@ class CrawlScheduler:
             return list(pool.map(self.run_one, names))
 
     def build(self, kind: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
-        """The APScheduler scheduler: one cron job per source, and a catch-up job for each that missed a run."""
+        """The APScheduler scheduler: one cron job per source, a poll job per polled source (on a worker of its
+        own: a long nightly crawl does not hold the polls up), and a catch-up job for each that missed a run."""
         scheduler = kind(
             timezone=dt.UTC,
-            executors={"default": JobThreadPool(max_workers=self.max_parallel)},
+            executors={"default": JobThreadPool(max_workers=self.max_parallel), "polls": JobThreadPool(max_workers=1)},
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
@@ -170,6 +194,19 @@ class CrawlScheduler:
             scheduler.add_job(
                 self.run_one, trigger_of(source), args=[name], id=f"crawl:{name}", name=name, replace_existing=True
             )
+        for name, source in sorted(self.sources.items()):
+            poll = poll_trigger_of(source)
+            if poll is not None:
+                scheduler.add_job(
+                    self.poll_one,
+                    poll,
+                    args=[name],
+                    id=f"poll:{name}",
+                    name=f"{name} (poll)",
+                    executor="polls",
+                    misfire_grace_time=int(POLL_MISFIRE_GRACE.total_seconds()),
+                    replace_existing=True,
+                )
         for name in self.catch_up_due():
             logger.info("%s: missed its last scheduled run; one catch-up run now", name)
             scheduler.add_job(self.run_one, "date", args=[name], id=f"catch-up:{name}", name=f"{name} (catch-up)")

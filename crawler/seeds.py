@@ -49,6 +49,8 @@ class Source:
     selectors: tuple[tuple[str, str], ...] = ()
     # What the listed pages are: "articles" (cleaned and read by the detector) or "sec_form_d" (EDGAR filings)
     format: str = "articles"
+    # The feed-only pass's five-field cron in UTC, or None for none
+    poll: str | None = None
 
     @property
     def entry_points(self) -> tuple[str, ...]:
@@ -70,10 +72,13 @@ _KEYS: dict[str, tuple[bool, str]] = {
     "schedule": (False, "cron"),
     "extract": (False, "selectors"),
     "format": (False, "format"),
+    "poll": (False, "poll"),
 }
 FORMATS = ("articles", "sec_form_d")
 SELECTOR_FIELDS = ("title", "author", "published", "text")
 DEFAULT_SCHEDULE = "0 2 * * *"
+# a source with feeds or sitemaps of its own is polled this often unless its seed says `poll = "off"`
+DEFAULT_POLL = "*/20 * * * *"
 
 
 def seeds_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -139,7 +144,17 @@ def load_seed(path: Path) -> Source:
         path=path,
         selectors=values.get("extract", ()),
         format=values.get("format", "articles"),
+        poll=_poll(values.get("poll"), bool(values.get("feeds") or values.get("sitemaps"))),
     )
+
+
+def _poll(value: object, listings: bool) -> str | None:
+    """The poll schedule: the seed's, the default for a source with listings of its own, or None ("off")."""
+    if value == "off":
+        return None
+    if value is None:
+        return DEFAULT_POLL if listings else None
+    return str(value)
 
 
 def _check(path: Path, key: str, kind: str, value: object) -> object:
@@ -172,9 +187,12 @@ def _check(path: Path, key: str, kind: str, value: object) -> object:
         if not isinstance(value, str):
             raise bad("must be a regular expression string")
         return _compile(bad, value)
-    if kind == "cron":
+    if kind == "poll" and value == "off":
+        return value
+    if kind in ("cron", "poll"):
         if not isinstance(value, str) or len(value.split()) != 5:
-            raise bad("must be a five-field cron expression in UTC, such as '0 2 * * *'")
+            example = "'*/20 * * * *' or 'off'" if kind == "poll" else "'0 2 * * *'"
+            raise bad(f"must be a five-field cron expression in UTC, such as {example}")
         try:
             CronTrigger.from_crontab(value, timezone="UTC")
         except ValueError as exc:

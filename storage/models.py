@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -172,6 +173,7 @@ class CrawlRun(Base):
     started: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     finished: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16))  # running ok partial failed blocked timeout interrupted abandoned
+    mode: Mapped[str] = mapped_column(String(8), default="full", server_default="full")  # full | poll
     since: Mapped[dt.date | None] = mapped_column(Date)
     finish_reason: Mapped[str | None] = mapped_column(String(64))
     requests: Mapped[int] = mapped_column(Integer, default=0)
@@ -209,6 +211,18 @@ class ListingValidator(Base):
     etag: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[str | None] = mapped_column(Text)
     checked: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class RobotsTxt(Base):
+    """A host's robots.txt as last fetched (its status and body), which a poll reuses for up to a day."""
+
+    __tablename__ = "robots_txt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text, unique=True)
+    status: Mapped[int] = mapped_column(Integer)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    fetched: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class AlertRule(Base):

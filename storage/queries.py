@@ -136,6 +136,7 @@ class RunRecord:
     finish_reason: str | None
     error: str | None
     log_tail: str | None
+    mode: str = "full"  # full (the nightly run) or poll (the feeds only)
 
     def as_json(self) -> dict[str, object]:
         """Every field; timestamps in ISO 8601 (UTC), `seconds` the run's duration."""
@@ -143,6 +144,7 @@ class RunRecord:
         return {
             "id": self.id,
             "source": self.source,
+            "mode": self.mode,
             "status": self.status,
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat() if self.finished else None,
@@ -187,6 +189,7 @@ def list_runs(url: str, *, source: str | None = None, limit: int | None = None) 
                 finish_reason=run.finish_reason,
                 error=run.error,
                 log_tail=run.log_tail,
+                mode=run.mode or "full",
             )
             for run in session.scalars(query)
         ]
@@ -214,6 +217,8 @@ class SourceHealth:
     reason: str | None = None  # why the flag: the blocking or failing run's error, or what the runs found
     median_delay_hours: float | None = None  # publication to storage, over the articles of its recent runs
     delay_articles: int = 0  # how many articles that median is over
+    last_poll: dt.datetime | None = None  # when its last feed-only poll started (polls are not in the counts)
+    last_poll_status: str | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -231,26 +236,37 @@ class SourceHealth:
             "reason": self.reason,
             "median_delay_hours": self.median_delay_hours,
             "delay_articles": self.delay_articles,
+            "last_poll": self.last_poll.isoformat() if self.last_poll else None,
+            "last_poll_status": self.last_poll_status,
         }
 
 
 def source_health(url: str, names: list[str]) -> list[SourceHealth]:
-    """Every source in `names` (the seed files) or in the run records, with its last run and a flag when its
-    runs keep failing or keep finding nothing."""
+    """Every source in `names` (the seed files) or in the run records, with its last full run and a flag when
+    those keep failing or finding nothing (polls are reported apart: their last start and status)."""
     with store_errors(), Session(reader_engine(url)) as session:
         recorded = set(session.scalars(select(CrawlRun.source).distinct()))
         out = []
         for name in sorted(set(names) | recorded):
-            count = session.scalar(select(func.count(CrawlRun.id)).where(CrawlRun.source == name)) or 0
+            full = (CrawlRun.source == name) & (CrawlRun.mode == "full")
+            count = session.scalar(select(func.count(CrawlRun.id)).where(full)) or 0
             recent = list(
                 session.scalars(
                     select(CrawlRun)
-                    .where(CrawlRun.source == name, CrawlRun.status != "running")
+                    .where(full, CrawlRun.status != "running")
                     .order_by(CrawlRun.started.desc(), CrawlRun.id.desc())
                     .limit(RECENT_RUNS)
                 )
             )
             health = _health(name, count, recent)
+            poll = session.execute(
+                select(CrawlRun.started, CrawlRun.status)
+                .where(CrawlRun.source == name, CrawlRun.mode == "poll")
+                .order_by(CrawlRun.started.desc(), CrawlRun.id.desc())
+                .limit(1)
+            ).first()
+            if poll is not None:
+                health = replace(health, last_poll=poll[0], last_poll_status=poll[1])
             if recent:
                 delays = _delays(session, name, min(run.started for run in recent))
                 if delays:

@@ -18,6 +18,7 @@ from storage.models import (
     ArticleUrl,
     CrawlRun,
     ListingValidator,
+    RobotsTxt,
     Source,
 )
 from storage.rounds import link_rounds, lock_companies, unlink_article
@@ -129,13 +130,20 @@ class Store:
         return SaveResult(outcome, created, merged)
 
     def start_run(
-        self, source: str, since: dt.date | None, *, token: str | None = None, started: dt.datetime | None = None
+        self,
+        source: str,
+        since: dt.date | None,
+        *,
+        token: str | None = None,
+        started: dt.datetime | None = None,
+        mode: str = "full",
     ) -> int:
         """Record that a crawl of `source` starts now (or at `started`); returns the run's id. `token` names
-        the run to whoever launched the crawl (the scheduler)."""
+        the run to whoever launched the crawl (the scheduler); `mode` is "full" or "poll" (feeds only)."""
         with store_errors(), Session(self.engine) as session, session.begin():
             run = CrawlRun(
                 source=source,
+                mode=mode,
                 run_token=token,
                 started=started or dt.datetime.now(dt.UTC),
                 status="running",
@@ -199,15 +207,32 @@ class Store:
             rows = session.scalars(select(ListingValidator).where(ListingValidator.source == source))
             return {row.url: (row.etag, row.last_modified) for row in rows}
 
-    def last_success(self, source: str) -> dt.datetime | None:
-        """When the source's last successful (status ok) run started, or None."""
+    def last_success(self, source: str, mode: str | None = "full") -> dt.datetime | None:
+        """When the source's last successful (status ok) run of `mode` started (of any mode: None), or None.
+
+        A full run's window starts from the last full run: a poll reads the feeds only, not the sitemaps."""
+        query = select(CrawlRun.started).where(CrawlRun.source == source, CrawlRun.status == "ok")
+        if mode is not None:
+            query = query.where(CrawlRun.mode == mode)
         with store_errors(), Session(self.engine) as session:
-            return session.scalars(
-                select(CrawlRun.started)
-                .where(CrawlRun.source == source, CrawlRun.status == "ok")
-                .order_by(CrawlRun.started.desc())
-                .limit(1)
-            ).first()
+            return session.scalars(query.order_by(CrawlRun.started.desc()).limit(1)).first()
+
+    def robots_txt(self, url: str, max_age: dt.timedelta) -> tuple[int, bytes] | None:
+        """A robots.txt fetched at most `max_age` ago: (status, body), or None."""
+        with store_errors(), Session(self.engine) as session:
+            row = session.scalars(select(RobotsTxt).where(RobotsTxt.url == url)).one_or_none()
+            if row is None or row.fetched < dt.datetime.now(dt.UTC) - max_age:
+                return None
+            return row.status, row.body
+
+    def save_robots_txt(self, url: str, status: int, body: bytes) -> None:
+        """Keep a robots.txt as just fetched (its status and body) for later polls."""
+        with store_errors(), Session(self.engine) as session, session.begin():
+            row = session.scalars(select(RobotsTxt).where(RobotsTxt.url == url)).one_or_none()
+            if row is None:
+                row = RobotsTxt(url=url)
+                session.add(row)
+            row.status, row.body, row.fetched = status, body, dt.datetime.now(dt.UTC)
 
 
 _RUN_COUNTS = (

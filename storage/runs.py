@@ -117,14 +117,15 @@ class RunBook:
         started: dt.datetime,
         error: str | None,
         log_tail: str | None,
+        mode: str = "full",
     ) -> RunState:
-        """Record how a launched crawl ended: on the row it wrote (under `token`), or on a new row when it
-        wrote none. The status given wins; the counts the crawl recorded are kept."""
+        """Record how a launched crawl ended: on the row it wrote (under `token`), or on a new row (of `mode`)
+        when it wrote none. The status given wins; the counts the crawl recorded are kept."""
         now = dt.datetime.now(dt.UTC)
         with store_errors(), Session(self.engine) as session, session.begin():
             run = session.scalars(select(CrawlRun).where(CrawlRun.run_token == token)).first()
             if run is None:
-                run = CrawlRun(source=source, run_token=token, started=started, requests=0, articles_new=0)
+                run = CrawlRun(source=source, mode=mode, run_token=token, started=started, requests=0, articles_new=0)
                 run.articles_updated = run.rounds_new = run.rounds_merged = run.errors = run.listings_unchanged = 0
                 session.add(run)
             run.status = status
@@ -135,12 +136,14 @@ class RunBook:
             return _state(run)
 
     def last_attempt(self, source: str) -> dt.datetime | None:
-        """When the source's last run started that counts as an attempt: any outcome but `interrupted` or
-        `abandoned` (stopped by a shutdown or a crash, not by the site: the run did not get its chance)."""
+        """When the source's last full run started that counts as an attempt: any outcome but `interrupted` or
+        `abandoned` (stopped by a shutdown or a crash, not by the site: the run did not get its chance). Polls
+        read the feeds only: they never stand for a night's run."""
         with store_errors(), Session(self.engine) as session:
             return session.scalars(
                 select(CrawlRun.started)
-                .where(CrawlRun.source == source, CrawlRun.status.not_in(("interrupted", "abandoned")))
+                .where(CrawlRun.source == source, CrawlRun.mode == "full")
+                .where(CrawlRun.status.not_in(("interrupted", "abandoned")))
                 .order_by(CrawlRun.started.desc())
                 .limit(1)
             ).first()

@@ -247,7 +247,13 @@ def test_catch_up_jobs_are_added_to_the_schedule(tmp_path: Path) -> None:
     planned.start(paused=True)  # jobs get their defaults when the scheduler starts; paused, nothing runs
     try:
         ids = sorted(job.id for job in planned.get_jobs())
-        assert ids == ["catch-up:venturebeat", "crawl:venturebeat"]  # never run: caught up at once
+        assert ids == ["catch-up:venturebeat", "crawl:venturebeat", "poll:venturebeat"]  # never run: caught up
+        poll = planned.get_job("poll:venturebeat")
+        assert (poll.executor, poll.misfire_grace_time, str(poll.trigger)) == (
+            "polls",
+            300,
+            "cron[month='*', day='*', day_of_week='*', hour='*', minute='*/20']",
+        )
         cron = planned.get_job("crawl:venturebeat")
         assert (cron.coalesce, cron.max_instances, cron.misfire_grace_time) == (True, 1, 6 * 3600)
         assert str(cron.trigger) == str(trigger_of(sources["venturebeat"]))
@@ -506,3 +512,70 @@ def _finished(db: Path) -> int:
             return connection.execute("SELECT count(*) FROM crawl_runs WHERE status != 'running'").fetchone()[0]
     except sqlite3.OperationalError:  # no store or no schema yet
         return 0
+
+
+def _publish(site: Site, count: int) -> None:
+    """The local site's feed lists `count` stories (with an ETag, so polls can ask conditionally)."""
+    base = site.base_url
+    entries = [
+        Entry(f"{base}/news/story-{n}/", today_utc(), f"Story {n} about a company", Path()) for n in range(count)
+    ]
+    site.pages["/feed.xml"] = Page(rss(entries, "Local", base), "application/rss+xml", etag=True)
+    for entry in entries:
+        site.pages[entry.url.removeprefix(base)] = Page(article_page(entry.url, entry.title, entry.published))
+
+
+def _wait_for_runs(db: Path, count: int, timeout: float) -> list[sqlite3.Row]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [run for run in runs(db) if run["status"] != "running"]
+        if len(found) >= count:
+            return found
+        time.sleep(0.5)
+    raise AssertionError(f"fewer than {count} finished runs after {timeout} s: {[dict(r) for r in runs(db)]}")
+
+
+@pytest.mark.slow
+def test_a_polled_feed_item_is_stored_within_one_poll_and_an_unchanged_feed_costs_one_304(tmp_path: Path) -> None:
+    """After the nightly run, the scheduler polls the source every minute: a story its feed gains is stored by the
+    next poll; a poll of the unchanged site makes one conditional request (answered 304), no robots.txt request
+    (the night's is reused) and writes nothing but its run record."""
+    db = tmp_path / "n.db"
+    seeds = tmp_path / "seeds"
+    with serve(Site()) as site:
+        site.pages["/robots.txt"] = Page(b"User-agent: *\nAllow: /\n", "text/plain")
+        _publish(site, 1)
+        write_local_seed(seeds, "local", site.base_url)
+        with (seeds / "local.toml").open("a") as seed:
+            seed.write('poll = "* * * * *"\n')
+        sources = load_seeds(seeds)
+        planner = CrawlScheduler(sources, db_url=f"sqlite:///{db}", settings={**FAST, "NEWSMON_SEEDS_DIR": str(seeds)})
+        [night] = planner.run_now(["local"])
+        assert night.status == "ok" and night.articles_new == 1
+
+        scheduler = planner.build(BackgroundScheduler)
+        assert sorted(job.id for job in scheduler.get_jobs()) == ["crawl:local", "poll:local"]  # no catch-up due
+        scheduler.start()
+        try:
+            _publish(site, 2)  # story-1 appears
+            published = time.monotonic()
+            first = _wait_for_runs(db, 2, timeout=120)[-1]
+            stored_after = time.monotonic() - published
+            hits_before = len(site.hits)
+            second = _wait_for_runs(db, 3, timeout=120)[-1]
+            polled = site.hits[hits_before:]
+        finally:
+            scheduler.shutdown(wait=True)
+
+    assert (first["mode"], first["status"], first["articles_new"]) == ("poll", "ok", 1)
+    assert stored_after < 60 + 30  # the next minute's poll, and the crawl's own seconds
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT count(*) FROM articles").fetchone() == (2,)
+    assert (second["mode"], second["status"], second["articles_new"], second["listings_unchanged"]) == (
+        "poll",
+        "ok",
+        0,
+        1,
+    )
+    assert [(method, path) for method, path, _ in polled] == [("GET", "/feed.xml")]
+    assert all("If-None-Match" in headers for _, _, headers in polled)
