@@ -173,52 +173,66 @@ def sitemap_urls_from_robots(body: bytes, base_url: str) -> Iterator[str]:
 
 
 def is_article_url(url: str, source: Source) -> bool:
-    """True when `url` is an http(s) article URL of the source (allowed domain, pattern, no exclusion)."""
-    return (
-        is_http_url(url)
-        and same_site(url, source.allowed_domains)
-        and bool(source.article_url_pattern.search(url))
-        and not any(pattern.search(url) for pattern in source.exclude_url_patterns)
+    """True when `url` is an http(s) article URL of the source (allowed domain, pattern, no exclusion).
+
+    The pattern may match the URL as listed or without its query and fragment: feeds add tracking parameters
+    (`?utm_source=rss`, `?feedref=...`) to article links; an exclusion matching either form excludes it.
+    """
+    if not is_http_url(url) or not same_site(url, source.allowed_domains):
+        return False
+    forms = (url, _without_query(url))
+    return any(source.article_url_pattern.search(form) for form in forms) and not any(
+        pattern.search(form) for pattern in source.exclude_url_patterns for form in forms
     )
+
+
+def _without_query(url: str) -> str:
+    return urlsplit(url)._replace(query="", fragment="").geturl()
 
 
 def follows_sitemap(url: str, source: Source) -> bool:
     """True when a sitemap URL found in robots.txt or an index should be read.
 
-    The seed's `sitemap_follow` is searched in the URL without its query string and fragment: the children of
-    `sitemap-news.xml` are often `sitemap-news.xml?page=2`, a day's sitemap `sitemap.xml?yyyy=2024&mm=05&dd=14`.
+    The seed's `sitemap_follow` is searched in the URL, and in the URL without its query string and fragment: the
+    children of `sitemap-news.xml` are often `sitemap-news.xml?page=2`, a day's `sitemap.xml?yyyy=2024&mm=05&dd=14`.
     """
     if not is_http_url(url) or not same_site(url, source.allowed_domains):
         return False
     if source.sitemap_follow is None:
         return True
-    return bool(source.sitemap_follow.search(urlsplit(url)._replace(query="", fragment="").geturl()))
+    return any(source.sitemap_follow.search(form) for form in (url, _without_query(url)))
 
 
-# the period a child sitemap's URL names: "2024-05.xml", "/2024/05/14/", "sitemap_2024_week20.xml",
-# "?yyyy=2024&mm=05&dd=14" (the year first, then the month or week, then the day), or "Jan_2023", "jan-2025"
+# the period a child sitemap's file name or query names: "2024-05.xml", "sitemap-2024-05-14.xml",
+# "sitemap_2024_week20.xml", "?yyyy=2024&mm=05&dd=14" (the year first, then the month or week, then the day), or
+# "Sitemap_Index_Jan_2023.xml.gz", "jan-2025.xml" (a month's name, then the year)
 _URL_DAY = re.compile(r"(?<!\d)(20\d\d|19\d\d)[-_/](0[1-9]|1[0-2])(?:[-_/](0[1-9]|[12]\d|3[01]))?(?!\d)")
 _URL_WEEK = re.compile(r"(?<!\d)(20\d\d|19\d\d)[-_]?w(?:ee)?k?[-_]?([1-9]|[1-4]\d|5[0-3])(?!\d)", re.IGNORECASE)
 _QUERY_PARTS = {"year": ("yyyy", "year", "y"), "month": ("mm", "month", "m"), "day": ("dd", "day", "d")}
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-# "Sitemap_Index_Jan_2023.xml.gz" (PR Newswire, Newswire.ca), "/sitemaps/jan-2025.xml" (Axios)
-_URL_MONTH_NAME = re.compile(r"(?<![a-z])(" + "|".join(_MONTHS) + r")[a-z]*[-_](20\d\d|19\d\d)(?!\d)", re.IGNORECASE)
+_MONTH_NAMES = (
+    "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    "oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+# "Sitemap_Index_Jan_2023.xml.gz" (PR Newswire, Newswire.ca), "jan-2025.xml" (Axios); not "marketing-2019"
+_URL_MONTH_NAME = re.compile(rf"(?<![a-z])({_MONTH_NAMES})[-_](20\d\d|19\d\d)(?!\d)", re.IGNORECASE)
 
 
 def url_period_end(url: str) -> dt.date | None:
-    """The last day of the period a sitemap's URL names (a day, an ISO week or a month), or None.
+    """The last day of the period a sitemap's file name or query names (a day, an ISO week or a month), or None.
 
     A sitemap index of daily, weekly or monthly sitemaps rarely dates its children with `<lastmod>`; their
-    names do, and a child that ends before the window need not be read.
+    names do, and a child that ends before the window need not be read. Folders are not read: a date there
+    says where the file lives ("/uploads/2019/05/"), not what it lists.
     """
     parts = urlsplit(url)
     query = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
     year = next((query[k] for k in _QUERY_PARTS["year"] if k in query), None)
     month = next((query[k] for k in _QUERY_PARTS["month"] if k in query), None)
-    if year and month and year.isdigit() and month.isdigit():
+    if year and month and len(year) == 4 and year.isdigit() and month.isdigit():
         day = next((query[k] for k in _QUERY_PARTS["day"] if k in query), None)
         return _period_end(int(year), int(month), int(day) if day and day.isdigit() else None)
-    path = parts.path
+    path = parts.path.rsplit("/", 1)[-1]
     week = _URL_WEEK.search(path)
     if week:  # sites number weeks in their own way: the ISO week's end, and six days of slack
         try:
@@ -235,10 +249,12 @@ def url_period_end(url: str) -> dt.date | None:
 
 
 def child_sitemap_in_window(link: Link, since: dt.date) -> bool:
-    """False when a sitemap index dates a child sitemap (its `<lastmod>` or the period its URL names) before
-    `since`: nothing in it can be new."""
+    """False when a sitemap index dates a child sitemap before `since`: by its `<lastmod>` (a child changed since
+    may hold a correction), else by the period its name gives. Nothing in it can be new."""
+    if link.newest_date is not None:
+        return in_window(link, since)
     end = url_period_end(link.url)
-    return in_window(link, since) and (end is None or end >= since)
+    return end is None or end >= since
 
 
 def _period_end(year: int, month: int, day: int | None) -> dt.date | None:

@@ -96,15 +96,17 @@ class CrawlRecorder:
 def run_status(reason: str, stats: dict[str, object]) -> tuple[str, str | None]:
     """A run's status from Scrapy's finish reason and stats: ok, partial, failed, blocked or interrupted.
 
-    `blocked`: the site answered every request with 403 (it refuses this crawler; retrying changes nothing until
-    it lets the User-Agent in), told apart from a run that failed for any other reason.
+    `blocked`: the site answered every feed and sitemap request with 403 (it refuses this crawler; retrying changes
+    nothing until it lets the User-Agent in), told apart from a run that failed for any other reason. A run whose
+    every feed and sitemap robots.txt disallows read nothing: `failed`, whatever it logged.
 
     Returns:
         (status, a one-line error for people or None).
     """
     errors = int(stats.get("log_count/ERROR", 0) or 0)
-    responses = int(stats.get("downloader/response_count", 0) or 0)
-    refused = int(stats.get("downloader/response_status_count/403", 0) or 0)
+    requested = int(stats.get("newsmon/listing/requested", 0) or 0)
+    refused = int(stats.get("newsmon/listing/refused", 0) or 0)
+    forbidden = int(stats.get("newsmon/listing/forbidden", 0) or 0)
     listings_read = sum(
         int(stats.get(f"newsmon/{what}/{how}", 0) or 0)
         for what in ("feed", "sitemap")
@@ -114,10 +116,15 @@ def run_status(reason: str, stats: dict[str, object]) -> tuple[str, str | None]:
         return "interrupted", "stopped before the end (signal)"
     if reason != "finished":
         return "failed", f"closed early: {reason}"
+    if listings_read == 0 and requested and forbidden == requested:
+        return "failed", f"robots.txt disallows every feed and sitemap of the seed ({requested})"
     if errors == 0:
         return "ok", None
-    if listings_read == 0 and responses and refused == responses:
-        return "blocked", f"the site answered all {responses} requests with HTTP 403: it refuses this crawler"
+    if listings_read == 0 and requested and refused == requested:
+        return (
+            "blocked",
+            f"the site answered all {requested} feed and sitemap requests with HTTP 403: it refuses this crawler",
+        )
     if listings_read == 0:
         return "failed", f"no feed or sitemap could be read ({errors} errors)"
     return "partial", f"{errors} errors"

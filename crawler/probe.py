@@ -8,10 +8,12 @@ reviews it before it is committed (entry points want evidence, seeds/README.md).
 
 from __future__ import annotations
 
+import gzip
+import http.client
+import io
 import re
 import socket
-import urllib.error
-import urllib.request
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -19,8 +21,9 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from lxml import html as lxml_html
+from protego import Protego
 
-from crawler.discovery import parse_feed, parse_sitemap, sitemap_urls_from_robots
+from crawler.discovery import is_gzip, parse_feed, parse_sitemap, sitemap_urls_from_robots
 from crawler.guard import AllowList, is_public, refusal
 from crawler.seeds import is_source_name
 from crawler.settings import USER_AGENT
@@ -61,6 +64,7 @@ class Probe:
     articles: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     language: str | None = None
+    rules: Protego | None = None  # its robots.txt, which the probe and the drafted entry points obey
 
     @property
     def domain(self) -> str:
@@ -74,50 +78,81 @@ class Probe:
 
 
 def fetcher(allowed: AllowList | None = None, user_agent: str = USER_AGENT) -> Fetch:
-    """GET with newsmon's User-Agent, a timeout and a size cap, refusing non-public addresses (the crawl's SSRF
-    guard and its `NEWSMON_ALLOWED_HOSTS`), redirects checked the same way. Returns (status, type, body)."""
+    """GET with newsmon's User-Agent, a timeout and a size cap, under the crawl's SSRF rules: a name must resolve
+    to public addresses only (or be in `NEWSMON_ALLOWED_HOSTS`), the connection goes to the address that was
+    checked (a second lookup could answer otherwise), no proxy is used, and each redirect is checked the same
+    way. Returns (status, content type, body)."""
     allowed = allowed or AllowList.from_settings(None)
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: object, **kwargs: object) -> None:
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
 
     def fetch(url: str) -> tuple[int, str, bytes]:
         for _ in range(MAX_REDIRECTS + 1):
-            _check_target(url, allowed)
-            request = urllib.request.Request(url, headers={"User-Agent": user_agent})
-            try:
-                with opener.open(request, timeout=TIMEOUT) as answer:
-                    return answer.status, answer.headers.get("Content-Type", ""), answer.read(MAX_BYTES)
-            except urllib.error.HTTPError as exc:
-                location = exc.headers.get("Location") if exc.code in (301, 302, 303, 307, 308) else None
-                if not location:
-                    return exc.code, exc.headers.get("Content-Type", ""), b""
-                url = urljoin(url, location)
-            except (urllib.error.URLError, OSError, ValueError) as exc:
-                reason = getattr(exc, "reason", exc)
-                raise ProbeError(f"cannot fetch {url}: {reason}") from None
+            address = _checked_address(url, allowed)
+            status, headers, body = _get(url, address, user_agent)
+            location = headers.get("Location") if status in (301, 302, 303, 307, 308) else None
+            if not location:
+                return status, headers.get("Content-Type", ""), body
+            url = urljoin(url, location)
         raise ProbeError(f"{url}: more than {MAX_REDIRECTS} redirects")
 
     return fetch
 
 
-def _check_target(url: str, allowed: AllowList) -> None:
+class _PinnedHTTP(http.client.HTTPConnection):
+    """An HTTP connection to an address checked beforehand (the Host header keeps the name)."""
+
+    def __init__(self, host: str, port: int, address: str) -> None:
+        super().__init__(host, port, timeout=TIMEOUT)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """An HTTPS connection to an address checked beforehand; the certificate is checked against the name."""
+
+    def __init__(self, host: str, port: int, address: str) -> None:
+        super().__init__(host, port, timeout=TIMEOUT)
+        self.address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _get(url: str, address: str, user_agent: str) -> tuple[int, http.client.HTTPMessage, bytes]:
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    connection = (_PinnedHTTPS if https else _PinnedHTTP)(parts.hostname or "", port, address)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("GET", target, headers={"User-Agent": user_agent, "Accept-Encoding": "identity"})
+        answer = connection.getresponse()
+        return answer.status, answer.headers, answer.read(MAX_BYTES)
+    except (OSError, http.client.HTTPException) as exc:
+        raise ProbeError(f"cannot fetch {url}: {exc}") from None
+    finally:
+        connection.close()
+
+
+def _checked_address(url: str, allowed: AllowList) -> str:
+    """The address to connect to for `url`, once it is known to be allowed."""
     why = refusal(url, allowed)
     if why:
         raise ProbeError(f"refused {url}: {why}")
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if allowed.allows(host, parts.port or (443 if parts.scheme == "https" else 80)):
-        return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        addresses = [info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)]
     except OSError as exc:
         raise ProbeError(f"cannot resolve {host}: {exc}") from None
-    if not all(is_public(address) for address in addresses):
-        raise ProbeError(f"refused {url}: {host} is not a public address (NEWSMON_ALLOWED_HOSTS allows it)")
+    if not addresses:
+        raise ProbeError(f"cannot resolve {host}")
+    if not allowed.allows(host, parts.port or (443 if parts.scheme == "https" else 80)):
+        if not all(is_public(address) for address in addresses):
+            raise ProbeError(f"refused {url}: {host} is not a public address (NEWSMON_ALLOWED_HOSTS allows it)")
+    return addresses[0]
 
 
 def probe(base: str, fetch: Fetch) -> Probe:
@@ -141,8 +176,22 @@ def probe(base: str, fetch: Fetch) -> Probe:
     return found
 
 
-def _get(fetch: Fetch, url: str) -> bytes | None:
-    status, _, body = fetch(url)
+def _optional(found: Probe, fetch: Fetch, url: str) -> bytes | None:
+    """The body of a URL the draft may use: None (with a note) when robots.txt disallows it, it does not answer
+    200, or it cannot be fetched; only robots.txt itself is needed."""
+    if found.rules is not None and not found.rules.can_fetch(url, USER_AGENT):
+        found.notes.append(f"{url}: disallowed by robots.txt, not used")
+        return None
+    try:
+        status, _, body = fetch(url)
+    except ProbeError as exc:
+        found.notes.append(str(exc))
+        return None
+    if is_gzip(body):
+        try:
+            body = gzip.GzipFile(fileobj=io.BytesIO(body)).read(MAX_BYTES)
+        except (OSError, EOFError, zlib.error):
+            return None
     return body if 200 <= status < 300 and body else None
 
 
@@ -155,13 +204,14 @@ def _read_robots(found: Probe, root: str, fetch: Fetch) -> None:
         found.notes.append(f"robots.txt answered HTTP {status}")
         return
     found.robots_txt = url
+    found.rules = Protego.parse(body.decode("utf-8", "replace"))
     for sitemap in sitemap_urls_from_robots(body, url):
         found.robots_sitemaps.add(sitemap)
         _try_sitemap(found, sitemap, fetch, "robots.txt", depth=0)
 
 
 def _read_home(found: Probe, root: str, fetch: Fetch) -> None:
-    body = _get(fetch, root + "/")
+    body = _optional(found, fetch, root + "/")
     if body is None:
         return
     try:
@@ -180,7 +230,7 @@ def _read_home(found: Probe, root: str, fetch: Fetch) -> None:
 def _try_feed(found: Probe, url: str, fetch: Fetch, where: str) -> None:
     if url in found.feeds or urlsplit(url).hostname != urlsplit(found.base).hostname:
         return
-    body = _get(fetch, url)
+    body = _optional(found, fetch, url)
     links = parse_feed(body, url) if body else []
     if links:
         found.feeds.append(url)
@@ -191,7 +241,7 @@ def _try_feed(found: Probe, url: str, fetch: Fetch, where: str) -> None:
 def _try_sitemap(found: Probe, url: str, fetch: Fetch, where: str, depth: int) -> None:
     if url in found.sitemaps or url in found.article_sitemaps:
         return
-    body = _get(fetch, url)
+    body = _optional(found, fetch, url)
     sitemap = parse_sitemap(body) if body else None
     if sitemap is None:
         return
@@ -244,6 +294,8 @@ def seed_text(name: str, found: Probe, title: str | None = None) -> str:
     if not is_source_name(name):
         raise ProbeError(f"{name!r}: a source name is lower case letters, digits and _ (like 'venturebeat')")
     pattern, shape, fits = article_pattern(found.netloc, found.articles)
+    if not fits:
+        raise ProbeError(f"none of the {len(set(found.articles))} URLs the site lists fits an article shape")
     follow = _sitemap_follow(found.sitemaps + found.article_sitemaps)
     lines = [f"# {title or found.domain}: drafted by `newsmon sources add` from what the site answered; review it."]
     lines += [f"# - {note}" for note in found.notes]
@@ -258,9 +310,9 @@ def seed_text(name: str, found: Probe, title: str | None = None) -> str:
     if named:
         lines.append("sitemaps = [" + ", ".join(_toml(u) for u in named) + "]")
     if follow:
-        lines.append(f"sitemap_follow = '{follow}'")
-    lines.append(f"article_url_pattern = '{pattern}'")
-    lines.append(f"exclude_url_patterns = ['{_NOT_ARTICLES}']")
+        lines.append(f"sitemap_follow = {_toml(follow)}")
+    lines.append(f"article_url_pattern = {_toml(pattern)}")
+    lines.append(f"exclude_url_patterns = [{_toml(_NOT_ARTICLES)}]")
     lines.append(f"language = {_toml(found.language or 'en')}")
     lines.append('schedule = "0 2 * * *"')
     return "\n".join(lines) + "\n"

@@ -153,7 +153,7 @@ def same_round(a: RoundView, b: RoundView) -> bool:
     ("Mistral" ~ "Mistral AI") with a shared amount or lead."""
     if a.status != b.status or abs((a.announced - b.announced).days) > MERGE_WINDOW_DAYS:
         return False
-    if a.filing != b.filing:  # a filing is its own round, linked to the press round it documents
+    if a.filing or b.filing:  # a filing is its own round (one per filing), linked to the press round it documents
         return False
     if _contradict(a, b, MERGE_AMOUNT_TOLERANCE):
         return False
@@ -176,7 +176,7 @@ def _contradict(a: RoundView, b: RoundView, tolerance: float) -> bool:
 def confirms(announced: RoundView, rumour: RoundView) -> bool:
     """An announced round confirms a rumour: same company, announced after it (or a few days before) and within
     the window, nothing contradicting, and the round type or the amount (within 25%) agreeing."""
-    if announced.status != "announced" or rumour.status != "rumored":
+    if announced.status != "announced" or rumour.status != "rumored" or announced.filing or rumour.filing:
         return False
     days = (announced.announced - rumour.announced).days
     if not -RUMOUR_LATE_DAYS <= days <= RUMOUR_WINDOW_DAYS:

@@ -30,6 +30,8 @@ class RoundFilters:
     source: str | None = None
     limit: int | None = None
     confirmed_rumors: bool = False  # also list rumours an announced round has confirmed
+    # A filing that documents a press round is listed in that round's `filings`, not as a round of its own,
+    # unless the rounds of a `source` are asked for (`--source sec_form_d` lists every filing).
     lead_only: bool = False  # with `investor`: only rounds that investor led
     currency: str | None = None  # ISO 4217 code of the amount
     status: str | None = None  # announced | rumored (rumored lists confirmed rumours too)
@@ -472,6 +474,8 @@ def _round_query(filters: RoundFilters) -> Select[tuple[FundingRound]]:
         query = query.where(FundingRound.status == filters.status)
     if not filters.confirmed_rumors and filters.status != "rumored":
         query = query.where(FundingRound.confirmed_by.is_(None))
+    if not filters.source:
+        query = query.where(or_(FundingRound.filing.is_(False), FundingRound.filed_for.is_(None)))
     if filters.currency:
         query = query.where(FundingRound.currency == filters.currency.upper())
     if filters.since:

@@ -210,6 +210,8 @@ def _relink_around(session: Session, row: FundingRound) -> None:
     """Relink the rumours a changed round may confirm or confirmed, or the round itself if it is a rumour; and
     the filings that may document it, or the round itself if it is a filing."""
     _relink_filings(session, row)
+    if row.filing:  # a filing confirms no rumour: the press round it documents does
+        return
     if row.status == "rumored":
         _relink(session, row)
         return
@@ -298,6 +300,7 @@ def _relink(session: Session, rumour: FundingRound) -> None:
     candidates = session.scalars(
         select(FundingRound)
         .where(FundingRound.status == "announced", FundingRound.name_stem == rumour.name_stem)
+        .where(FundingRound.filing.is_(False))
         .where(
             FundingRound.announced.between(
                 rumour.announced - dt.timedelta(days=RUMOUR_LATE_DAYS),

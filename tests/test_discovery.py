@@ -159,13 +159,18 @@ def test_sitemap_follow_ignores_query_strings() -> None:
         ("https://sitemaps.globenewswire.com/news/en/2024-02.xml", dt.date(2024, 2, 29)),
         ("https://venturebeat.com/sitemap.xml?yyyy=2024&mm=05&dd=14", dt.date(2024, 5, 14)),
         ("https://venturebeat.com/sitemap.xml?yyyy=2024&mm=12", dt.date(2024, 12, 31)),
-        ("https://example.com/2023/12/31/sitemap.xml", dt.date(2023, 12, 31)),
+        ("https://example.com/sitemap-2023-12-31.xml", dt.date(2023, 12, 31)),
+        ("https://example.com/wp-content/uploads/2019/05/sitemap-news.xml", None),  # a folder, not the period
         ("https://example.com/sitemap-posts-2024-05.xml", dt.date(2024, 5, 31)),
         # a week: the ISO week's Sunday and six days more (sites count weeks their own way)
         ("https://yourstory.com/sitemap_2024_week20.xml", dt.date(2024, 5, 25)),
         ("https://www.newswire.ca/Sitemap_Index_Feb_2024.xml.gz", dt.date(2024, 2, 29)),
         ("https://www.axios.com/sitemaps/dec-2025.xml", dt.date(2025, 12, 31)),
+        ("https://www.newswire.ca/Sitemap_Index_September_2024.xml.gz", dt.date(2024, 9, 30)),
         ("https://www.geekwire.com/sitemap-54.xml", None),  # a number, not a date
+        ("https://example.com/sitemap-marketing-2019.xml", None),  # a word that starts like a month
+        ("https://example.com/sitemaps/decade_2010.xml", None),
+        ("https://example.com/sitemap.xml?y=24&m=05", None),  # a two-digit year
         ("https://example.com/post-sitemap12.xml", None),
         ("https://sitemaps.globenewswire.com/news/en/latest.xml", None),
         ("https://example.com/sitemap-2024-13.xml", None),  # no such month
@@ -183,3 +188,5 @@ def test_a_child_sitemap_dated_before_the_window_is_not_read() -> None:
     assert not child_sitemap_in_window(Link("https://x.example/sitemap.xml?yyyy=2024&mm=05&dd=09"), since)
     assert child_sitemap_in_window(Link("https://x.example/sitemap-12.xml"), since)  # undated: read
     assert not child_sitemap_in_window(Link("https://x.example/sitemap-12.xml", modified=dt.date(2024, 1, 1)), since)
+    # a <lastmod> inside the window wins over an older name: the child changed (a correction)
+    assert child_sitemap_in_window(Link("https://x.example/news/en/2024-04.xml", modified=dt.date(2024, 5, 15)), since)

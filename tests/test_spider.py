@@ -84,18 +84,12 @@ def test_without_since_a_crawl_starts_from_the_last_successful_run(tmp_path: Pat
         ("finished", {"log_count/ERROR": 1, "newsmon/feed/not_modified": 1}, "partial"),  # a 304 is an answer
         ("shutdown", {}, "interrupted"),
         ("closespider_timeout", {"newsmon/feed/read": 1}, "failed"),
-        # 403 everywhere: the site refuses the crawler
-        (
-            "finished",
-            {"log_count/ERROR": 3, "downloader/response_count": 3, "downloader/response_status_count/403": 3},
-            "blocked",
-        ),
-        # a 403 among other answers is a failure like any other
-        (
-            "finished",
-            {"log_count/ERROR": 3, "downloader/response_count": 3, "downloader/response_status_count/403": 2},
-            "failed",
-        ),
+        # 403 to every feed and sitemap (robots.txt may answer): the site refuses the crawler
+        ("finished", {"log_count/ERROR": 2, "newsmon/listing/requested": 2, "newsmon/listing/refused": 2}, "blocked"),
+        # a 403 among other failures is a failure like any other
+        ("finished", {"log_count/ERROR": 3, "newsmon/listing/requested": 2, "newsmon/listing/refused": 1}, "failed"),
+        # robots.txt disallows every entry point: nothing read, nothing logged as an error, not ok
+        ("finished", {"newsmon/listing/requested": 2, "newsmon/listing/forbidden": 2}, "failed"),
     ],
 )
 def test_run_status(reason: str, stats: dict, status: str) -> None:

@@ -467,3 +467,31 @@ def test_one_article_reporting_a_round_twice_links_it_once(db_url: str) -> None:
     result = store.save_article(article(), [round_(), round_(amount=20.2e6)], source="s", listed_url="u")
     assert (result.rounds_new, result.rounds_merged) == (1, 1)
     assert [len(r.sources) for r in list_rounds(db_url)] == [1]
+
+
+def test_the_filing_and_poll_migrations_go_down_and_up_again_keeping_data(db_url: str) -> None:
+    """0006 (filings, with the view) and 0007 (polls) downgrade with rounds and runs stored, on both dialects,
+    and upgrade again: the rows stay, the view has the filing columns."""
+    from alembic import command
+
+    from storage.engine import alembic_config
+
+    store = Store(db_url)
+    store.save_article(article(), [round_()], source="venturebeat", listed_url="https://venturebeat.com/x")
+    store.finish_run(store.start_run("venturebeat", None, mode="poll"), "ok", finish_reason="finished", counts={})
+    store.engine.dispose()
+    engine = create_engine(db_url)
+    for target in ("0005", "head"):
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            (command.downgrade if target == "0005" else command.upgrade)(config, target)
+    with engine.connect() as connection:
+        view = {column["name"] for column in inspect(connection).get_columns("funding_rounds_view")}
+        assert {"filing", "filed_for", "company_evidence"} <= view
+        assert connection.execute(text("SELECT company, filing, filed_for FROM funding_rounds_view")).all() == [
+            ("Acme", False, None)
+        ]
+        assert connection.execute(text("SELECT mode FROM crawl_runs")).all() == [("full",)]  # 0007 forgot polls
+    engine.dispose()
+    assert [r.company for r in list_rounds(db_url)] == ["Acme"]

@@ -122,6 +122,8 @@ def run_alerts(
                 created = candidates.get(round_id)
                 if created is None or created < watches[rule.name].first_seen:
                     continue
+                if record.filing and record.filed_for is not None:  # its press round tells of that raise
+                    continue
                 if not rule.matches(record, texts.get(round_id, ""), now.date()):
                     continue
                 job = run.new_job(rule, channel, record, latest.get((rule.name, channel.name, round_id)), created)

@@ -30,7 +30,7 @@ from crawler.guard import RefusedAddress
 from crawler.seeds import Source
 from pipelines.dates import parse_since, today_utc
 from pipelines.extract import repair_decoding
-from pipelines.form_d import document_url
+from pipelines.form_d import daily_index_urls, document_url, form_index_entries
 from pipelines.items import PageItem
 from pipelines.urls import canonical_url, same_site
 from storage import Store
@@ -98,6 +98,9 @@ class SourceSpider(Spider):
         if self.mode == "full":
             for url in self.source.robots_txt:
                 yield Request(url, callback=self.parse_robots, errback=self.on_error)
+        if self.source.format == "sec_form_d":  # EDGAR's daily indexes of the window's business days
+            for url in daily_index_urls(self.since, today_utc()):
+                yield self._listing_request(url, self.parse_form_index)
         for url in self.source.feeds:
             yield self._listing_request(url, self.parse_feed)
         for url in self.source.sitemaps:
@@ -163,6 +166,23 @@ class SourceSpider(Spider):
         yield from self._article_requests(links)
         self._remember_validators(response)
 
+    def parse_form_index(self, response: Response) -> Iterator[Request]:
+        """Turn a daily EDGAR index's Form D rows into filing requests (amendments are not read)."""
+        if self._not_modified(response, "feed"):
+            return
+        entries = form_index_entries(response.body)
+        if entries is None:
+            logger.warning("Skipped %s: not an EDGAR form index", response.url)
+            self._count("feed/invalid")
+            return
+        self._count("feed/read")
+        for entry in entries:
+            if entry.form != "D":
+                self._count("form_d/amendment_not_read")
+        links = [Link(url=e.index_url, published=e.filed, title=e.company) for e in entries if e.form == "D"]
+        yield from self._article_requests(links)
+        self._remember_validators(response)
+
     def parse_article(self, response: Response) -> Iterator[PageItem]:
         """Hand a fetched article page to the item pipelines (extract, detect, persist)."""
         if self.source.format == "sec_form_d":  # a filing's XML, stored under its index page's URL
@@ -200,9 +220,12 @@ class SourceSpider(Spider):
         """One log line and a stat for a request that failed for good (after Scrapy's retries)."""
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
+        listing = request is not None and request.meta.get("listing")
         if failure.check(HttpError):
             status = failure.value.response.status
             self._count(f"errors/http_{status}")
+            if listing and status == 403:
+                self._count("listing/refused")
             if status in (403, 408, 429) or status >= 500:
                 # Worth asking again: an error, so the run is partial and the next one starts from the last ok
                 # run (window and listings), retrying this URL. 404 and 410 stay gone: a warning.
@@ -215,6 +238,8 @@ class SourceSpider(Spider):
         elif failure.check(IgnoreRequest):  # robots.txt or a filter said no: asking again changes nothing
             logger.info("Not fetched %s: %s", url, failure.getErrorMessage())
             self._count("errors/ignored")
+            if listing and "forbidden by robots.txt" in failure.getErrorMessage().lower():
+                self._count("listing/forbidden")
         else:
             logger.error("Cannot fetch %s: %s", url, failure.getErrorMessage())
             self._count(f"errors/{failure.type.__name__}")
@@ -230,8 +255,13 @@ class SourceSpider(Spider):
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        self._count("listing/requested")
         return Request(
-            url, callback=callback, errback=self.on_error, headers=headers, meta={"handle_httpstatus_list": [304]}
+            url,
+            callback=callback,
+            errback=self.on_error,
+            headers=headers,
+            meta={"handle_httpstatus_list": [304], "listing": True},
         )
 
     def _not_modified(self, response: Response, kind: str) -> bool:
@@ -299,7 +329,9 @@ class SourceSpider(Spider):
         return True
 
     def _count(self, key: str) -> None:
-        self.crawler.stats.inc_value(f"newsmon/{key}")
+        crawler = getattr(self, "crawler", None)  # a spider built without a crawler (a unit test) counts nothing
+        if crawler is not None:
+            crawler.stats.inc_value(f"newsmon/{key}")
 
 
 def _listing_key(response: Response) -> str:
