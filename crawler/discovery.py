@@ -19,7 +19,7 @@ from lxml import etree
 
 from crawler.seeds import Source
 from pipelines.dates import parse_machine_date
-from pipelines.urls import is_http_url, same_site
+from pipelines.urls import is_http_url, malformed, same_site
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def parse_feed(body: bytes, base_url: str = "") -> list[Link]:
                 published = _date(text)
             elif name in ("updated", "modified"):
                 updated = _date(text)
-        url = urljoin(base_url, url.strip()) if url else ""
+        url = _join(base_url, url.strip()) if url else ""
         if url:
             links.append(Link(url=url, published=published or updated, title=title))
     return links
@@ -154,7 +154,7 @@ def _parse_json_feed(body: bytes, base_url: str) -> list[Link]:
         if isinstance(item, dict) and isinstance(item.get("url"), str):
             links.append(
                 Link(
-                    url=urljoin(base_url, item["url"]),
+                    url=_join(base_url, item["url"]),
                     published=_date(item.get("date_published")),
                     title=item.get("title") if isinstance(item.get("title"), str) else None,
                 )
@@ -169,7 +169,15 @@ def sitemap_urls_from_robots(body: bytes, base_url: str) -> Iterator[str]:
         if stripped[:8].lower() == b"sitemap:":
             url = stripped[8:].strip().decode("utf-8", "replace")
             if url:
-                yield urljoin(base_url, url)
+                yield _join(base_url, url)
+
+
+def _join(base: str, url: str) -> str:
+    """`url` resolved against `base`; a URL that does not parse is left as written (and skipped later)."""
+    try:
+        return urljoin(base, url)
+    except ValueError:
+        return url
 
 
 def is_article_url(url: str, source: Source) -> bool:
@@ -225,6 +233,8 @@ def url_period_end(url: str) -> dt.date | None:
     names do, and a child that ends before the window need not be read. Folders are not read: a date there
     says where the file lives ("/uploads/2019/05/"), not what it lists.
     """
+    if malformed(url):
+        return None
     parts = urlsplit(url)
     query = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
     year = next((query[k] for k in _QUERY_PARTS["year"] if k in query), None)

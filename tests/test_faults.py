@@ -54,6 +54,7 @@ Every row of the matrix and the test that covers it (F = this file, tests/test_f
     B15 F::test_robots_txt_that_cannot_be_read_closes_the_host_for_the_run,
         F::test_requests_waiting_for_robots_txt_all_obey_its_outcome, F::test_crawl_delay_is_honoured
     B16 F::test_bad_links_slow_servers_and_unknown_hosts
+    B17 F::test_a_malformed_url_in_a_listing_skips_that_entry_only (feed, sitemap, robots.txt; issue 17, class 2)
     S1  tests/test_storage.py::test_filters_use_literal_matching, ::test_queries_are_read_only_and_need_a_store;
         tests/test_query.py::test_sorts (sort keys are a fixed choice)
     S2  tests/test_query.py::test_export_reads_back_escapes_formulas_and_never_overwrites,
@@ -837,12 +838,12 @@ def test_a_sitemap_over_50_mb_is_read_up_to_the_limit(monkeypatch: pytest.Monkey
 
 
 def test_the_matrix_table_names_every_row_and_only_tests_that_exist() -> None:
-    """The table in this module's docstring lists L1-L5, F1-F15, B1-B16 and S1-S5, and every test it names is
+    """The table in this module's docstring lists L1-L5, F1-F15, B1-B17 and S1-S5, and every test it names is
     defined in tests/ (a renamed test must not leave a row pointing at nothing)."""
     table = __doc__ or ""
     rows = re.findall(r"^    ([LFBS]\d+) ", table, flags=re.MULTILINE)
     expected = [f"L{n}" for n in range(1, 6)] + [f"F{n}" for n in range(1, 16)]
-    expected += [f"B{n}" for n in range(1, 17)] + [f"S{n}" for n in range(1, 6)]
+    expected += [f"B{n}" for n in range(1, 18)] + [f"S{n}" for n in range(1, 6)]
     assert rows == expected
     defined = {
         name
@@ -852,3 +853,33 @@ def test_the_matrix_table_names_every_row_and_only_tests_that_exist() -> None:
     named = set(re.findall(r"::(test_\w+)", table))
     assert len(named) > 30 and named <= defined, named - defined
     assert (PROJECT_ROOT / "benchmarks" / "load.py").is_file()
+
+
+def test_a_malformed_url_in_a_listing_skips_that_entry_only(tmp_path: Path) -> None:
+    """B17: a URL that does not parse (an unclosed IPv6 bracket, port 99999) in a feed, a sitemap and robots.txt
+    is one warning and a stat each; every good article of those listings is stored and the run is ok."""
+    from crawler.replay import RecordedPage
+    from tests.sitebuilder import Entry, article_page, news_sitemap, rss
+
+    day = dt.date(2024, 5, 14)
+    good = [f"https://venturebeat.com/ai/acme-{n}-raises-{n}m-seed-round/" for n in (1, 2)]
+    bad = ["http://[oops/x", "https://venturebeat.com:99999/ai/bad-port-story/"]
+    feed = [Entry(url, day, "Story", Path()) for url in (bad[0], good[0], bad[1], "javascript:")]
+    sitemap = [Entry(url, day, "Story", Path()) for url in ("http://[oops/y", good[1])]
+    robots = b"User-agent: *\nSitemap: http://[oops/sitemap.xml\nSitemap: https://venturebeat.com/news-sitemap.xml\n"
+    pages = {
+        "https://venturebeat.com/robots.txt": RecordedPage(robots, "text/plain"),
+        "https://venturebeat.com/feed/": RecordedPage(
+            rss(feed, "VB", "https://venturebeat.com/"), "application/rss+xml"
+        ),
+        "https://venturebeat.com/news-sitemap.xml": RecordedPage(news_sitemap(sitemap, "VB"), "application/xml"),
+        **{url: RecordedPage(article_page(url, "Acme raises a seed round", day)) for url in good},
+    }
+    url = f"sqlite:///{tmp_path / 'b17.db'}"
+    done, stats = crawl("venturebeat", db_url=url, pages=pages, cache_dir=tmp_path / "cache")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert stats["newsmon/links/malformed"] == 4  # two in the feed, one in the sitemap, one in robots.txt
+    assert stats["newsmon/persist/articles_new"] == 2
+    assert stored_urls(url) == sorted(good)
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        assert connection.execute("SELECT status FROM crawl_runs").fetchall() == [("ok",)]

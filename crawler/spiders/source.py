@@ -32,7 +32,7 @@ from pipelines.dates import parse_since, today_utc
 from pipelines.extract import repair_decoding
 from pipelines.form_d import daily_index_urls, document_url, form_index_entries
 from pipelines.items import PageItem
-from pipelines.urls import canonical_url, same_site
+from pipelines.urls import canonical_url, malformed, same_site
 from storage import Store
 
 logger = logging.getLogger(__name__)
@@ -114,6 +114,8 @@ class SourceSpider(Spider):
         robots.txt itself is never asked conditionally: an unchanged robots.txt says nothing about its sitemaps.
         """
         for url in sitemap_urls_from_robots(response.body, response.url):
+            if self._malformed(url, response.url):
+                continue
             if follows_sitemap(url, self.source):
                 yield self._listing_request(url, self.parse_sitemap)
             else:
@@ -143,6 +145,8 @@ class SourceSpider(Spider):
                 self._count("sitemap/index_not_polled")
                 return
             for link in sitemap.links:
+                if self._malformed(link.url, response.url):
+                    continue
                 if not follows_sitemap(link.url, self.source):
                     self._count("sitemap/not_followed")
                 elif not child_sitemap_in_window(link, self.since):
@@ -150,7 +154,7 @@ class SourceSpider(Spider):
                 else:
                     yield self._listing_request(link.url, self.parse_sitemap)
             return
-        yield from self._article_requests(sitemap.links)
+        yield from self._article_requests(sitemap.links, response.url)
         self._remember_validators(response)
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
@@ -163,7 +167,7 @@ class SourceSpider(Spider):
             self._count("feed/invalid")
             return
         self._count("feed/read")
-        yield from self._article_requests(links)
+        yield from self._article_requests(links, response.url)
         self._remember_validators(response)
 
     def parse_form_index(self, response: Response) -> Iterator[Request]:
@@ -180,7 +184,7 @@ class SourceSpider(Spider):
             if entry.form != "D":
                 self._count("form_d/amendment_not_read")
         links = [Link(url=e.index_url, published=e.filed, title=e.company) for e in entries if e.form == "D"]
-        yield from self._article_requests(links)
+        yield from self._article_requests(links, response.url)
         self._remember_validators(response)
 
     def parse_article(self, response: Response) -> Iterator[PageItem]:
@@ -282,7 +286,7 @@ class SourceSpider(Spider):
             else None
         )
 
-    def _article_requests(self, links: Iterable[Link]) -> Iterator[Request]:
+    def _article_requests(self, links: Iterable[Link], listing: str) -> Iterator[Request]:
         """Requests for the listed articles that are in scope, in the window and not yet stored, or stored but
         listed as changed since they were fetched (a `<lastmod>` after the day of the fetch: a correction).
 
@@ -291,6 +295,8 @@ class SourceSpider(Spider):
         candidates: list[Link] = []
         for link in links:
             self._count("links/seen")
+            if self._malformed(link.url, listing):
+                continue
             if not is_article_url(link.url, self.source):
                 self._count("links/not_article")
             elif not in_window(link, self.since):
@@ -326,6 +332,16 @@ class SourceSpider(Spider):
             self._count("links/changed_not_fetched")
             return False
         self._count("links/changed")
+        return True
+
+    def _malformed(self, url: str, listing: str) -> bool:
+        """True (with a warning and a stat) for a listed URL that does not parse: that entry is skipped, the rest of
+        its listing is read."""
+        why = malformed(url)
+        if why is None:
+            return False
+        logger.warning("Skipped a malformed URL listed in %s: %.200r (%s)", listing, url, why)
+        self._count("links/malformed")
         return True
 
     def _count(self, key: str) -> None:
