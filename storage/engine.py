@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
@@ -92,6 +93,14 @@ def writer_engine(url: str) -> Engine:
     return engine
 
 
+def read_only_sqlite_url(path: Path) -> URL:
+    """The URL that opens the SQLite file at `path` read-only: a `file:` URI whose path is percent-encoded, so a
+    `#`, `?`, `%` or space in it names this file and no other (a raw `#` would end the path there)."""
+    return URL.create(
+        "sqlite", database=f"file:{quote(str(path.resolve()), safe='/')}", query={"mode": "ro", "uri": "true"}
+    )
+
+
 @functools.cache
 def reader_engine(url: str) -> Engine:
     """A read-only engine for queries: SQLite opened with mode=ro, other databases in read-only sessions.
@@ -108,7 +117,7 @@ def reader_engine(url: str) -> Engine:
         raise StoreError(f"no store at {path} yet: run a crawl (scrapy crawl <source>) or `newsmon demo` first")
     else:
         busy_ms = _sqlite_limits()[0]
-        engine = _create(_parse(f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"))
+        engine = _create(read_only_sqlite_url(path))
         _tune_sqlite(engine, begin="BEGIN", writable=False, busy_ms=busy_ms)
     try:
         with engine.connect() as connection:

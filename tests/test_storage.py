@@ -495,3 +495,24 @@ def test_the_filing_and_poll_migrations_go_down_and_up_again_keeping_data(db_url
         assert connection.execute(text("SELECT mode FROM crawl_runs")).all() == [("full",)]  # 0007 forgot polls
     engine.dispose()
     assert [r.company for r in list_rounds(db_url)] == ["Acme"]
+
+
+def test_a_store_path_with_hash_question_mark_percent_or_space_is_read_from_that_file(tmp_path: Path) -> None:
+    """F16: queries open the store read-only through a `file:` URI; a `#`, `?`, `%` or space in its path must name
+    that file (a raw `#` ended the path: the query opened another file, read-write)."""
+    from sqlalchemy import URL
+
+    for name in ("a#b", "c?d", "e%f", "g h"):
+        folder = tmp_path / name
+        folder.mkdir()
+        url = URL.create("sqlite", database=str(folder / "n.db")).render_as_string()
+        Store(url).save_article(
+            article(f"https://a.example/{len(name)}/"), [round_(f"Acme {name}")], source="s", listed_url="x"
+        )
+        assert [r.company for r in list_rounds(url)] == [f"Acme {name}"]
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.db")) == [
+        "a#b/n.db",
+        "c?d/n.db",
+        "e%f/n.db",
+        "g h/n.db",
+    ]
