@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,10 @@ if TYPE_CHECKING:
 DEMO_DIR = PROJECT_ROOT / "demo"
 DEMO_BASE_URL = "https://demo.newsmon.example/"
 MAX_PAGE_BYTES = 16 * 1024 * 1024
+
+
+# a row count SQL can take (SQLite's and PostgreSQL's LIMIT is a signed 64-bit integer)
+LIMIT = click.IntRange(min=1, max=2**63 - 1)
 
 
 class CliError(click.ClickException):
@@ -234,13 +239,31 @@ def _manifest_pages(manifest: Path) -> list[tuple[str, Path]]:
     return pages
 
 
+def _not_a_file(path: Path) -> str:
+    """What a path that is not a regular file is, for a one-line error."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "no such file"
+    except OSError as exc:
+        return f"cannot read ({exc.strerror})"
+    kinds = (
+        (stat.S_ISDIR, "a directory, not a saved page"),
+        (stat.S_ISFIFO, "a named pipe, not a saved page"),
+        (stat.S_ISCHR, "a character device, not a saved page"),
+        (stat.S_ISBLK, "a block device, not a saved page"),
+        (stat.S_ISSOCK, "a socket, not a saved page"),
+    )
+    return next((what for test, what in kinds if test(mode)), "not a regular file")
+
+
 def _read_page(file: Path) -> str:
     """A saved page as text (charset sniffed as browsers do), or a one-line error."""
     from w3lib.encoding import html_to_unicode
 
     try:
         if not file.is_file():
-            raise CliError(f"{file}: no such file")
+            raise CliError(f"{file}: {_not_a_file(file)}")
         if file.stat().st_size > MAX_PAGE_BYTES:
             raise CliError(f"{file}: larger than {MAX_PAGE_BYTES // 2**20} MiB, not a web page")
         body = file.read_bytes()
@@ -278,7 +301,7 @@ def round_filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--status", type=click.Choice(["announced", "rumored"]), help="Announced or rumoured."),
         click.option("--source", metavar="NAME", help="Reported by this source (seed name)."),
         click.option("--sort", type=click.Choice(["announced", "amount"]), default="announced", show_default=True),
-        click.option("--limit", type=click.IntRange(min=1), help="At most this many rounds."),
+        click.option("--limit", type=LIMIT, help="At most this many rounds."),
         click.option(
             "--with-confirmed-rumors",
             "confirmed_rumors",
@@ -351,7 +374,7 @@ def export(obj: dict[str, str], what: str, fmt: str, out: Path, force: bool, **f
 @click.argument("query")
 @click.option("--since", callback=_date, metavar="DATE", help="Published on or after: 2024-05-01, 7d, yesterday.")
 @click.option("--source", metavar="NAME", help="Only this source (seed name).")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most this many articles.")
+@click.option("--limit", type=LIMIT, default=20, show_default=True, help="At most this many articles.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def search(
@@ -619,7 +642,7 @@ def _flag_cell(flag: str | None, reason: str | None) -> Text:
 
 @cli.command(epilog="Example: newsmon runs --source venturebeat --json")
 @click.option("--source", metavar="NAME", help="Only this source (seed name).")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many runs.")
+@click.option("--limit", type=LIMIT, help="At most this many runs.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def runs(obj: dict[str, str], source: str | None, limit: int | None, as_json: bool) -> None:
@@ -649,7 +672,7 @@ def runs(obj: dict[str, str], source: str | None, limit: int | None, as_json: bo
 @cli.command(epilog="Example: newsmon articles --since 2024-05-01 --source venturebeat --json")
 @click.option("--since", callback=_date, metavar="DATE", help="Published on or after (YYYY-MM-DD).")
 @click.option("--source", metavar="NAME", help="Only this source (seed name).")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many articles.")
+@click.option("--limit", type=LIMIT, help="At most this many articles.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def articles(obj: dict[str, str], since: dt.date | None, source: str | None, limit: int | None, as_json: bool) -> None:

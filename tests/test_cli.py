@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -83,6 +84,22 @@ def test_extract_bad_input_is_one_line(tmp_path: Path, capsys, content: bytes | 
 def test_extract_a_directory_is_one_line(tmp_path: Path, capsys) -> None:
     code, _, err = run(capsys, "extract", str(tmp_path))
     assert code != 0 and err.count("\n") == 1
+
+
+def test_extract_says_what_a_path_that_is_no_page_is_and_a_huge_limit_is_one_line(
+    tmp_path: Path, sqlite_url: str, capsys
+) -> None:
+    """B18: a directory, a named pipe or a device is named as such (not "no such file"); --limit past 2^63 is a
+    usage error, not an overflow traceback from the database."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for path, what in ((tmp_path, "a directory"), (pipe, "a named pipe"), (Path("/dev/null"), "a character device")):
+        code, _, err = run(capsys, "extract", str(path))
+        assert code == 1 and what in err and err.count("\n") == 1, err
+    Store(sqlite_url)
+    for command in (["rounds"], ["articles"], ["runs"], ["search", "acme"]):
+        code, _, err = run(capsys, "--db", sqlite_url, *command, "--limit", str(2**64))
+        assert code == 2 and "is not in the range" in err and "Traceback" not in err and err.count("\n") == 1
 
 
 @pytest.fixture

@@ -87,7 +87,7 @@ def check(file: Path | None) -> None:
 @alerts.command(epilog="Example: newsmon alerts log --status failed")
 @click.option("--rule", metavar="NAME", help="Only this rule.")
 @click.option("--status", type=click.Choice(["sending", "sent", "failed", "dropped"]), help="Only this status.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1, max=2**63 - 1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
 def log(obj: dict[str, str], rule: str | None, status: str | None, limit: int, as_json: bool) -> None:
