@@ -105,3 +105,17 @@ def test_unusable_store_on_the_command_line_is_a_usage_error() -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "error: not a database URL: 'bogus'" in done.stderr
+
+
+def test_an_unknown_source_is_one_error_line_with_the_closest_name(tmp_path: Path) -> None:
+    """B19: `scrapy crawl venturebeet` names the source it does not know and the closest one, no traceback."""
+    done = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "venturebeet", "-s", f"NEWSMON_DB_URL=sqlite:///{tmp_path / 'x.db'}"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "error: no source named 'venturebeet' (did you mean venturebeat?)" in done.stderr

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import difflib
 import os
 import signal
 import socket
@@ -51,7 +52,12 @@ class Command(ScrapyCrawlCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         """Crawl under the source's run lock (see the module docstring)."""
-        if len(args) != 1 or args[0] not in self.crawler_process.spider_loader.list():
+        known = self.crawler_process.spider_loader.list()
+        if len(args) == 1 and args[0] not in known:  # Scrapy would print a KeyError traceback
+            close = difflib.get_close_matches(args[0], known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else f"; `scrapy list` shows the {len(known)} sources"
+            raise UsageError(f"no source named {args[0]!r}{hint}", print_help=False)
+        if len(args) != 1:
             super().run(args, opts)  # Scrapy's own one-line usage errors
             return
         source, token = args[0], self.settings["NEWSMON_RUN_TOKEN"]
