@@ -602,9 +602,43 @@ def search_articles(
         return _plain_search(session, query, since, source, limit)
 
 
+_FTS_TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
+_FTS_OPERATORS = frozenset(("AND", "OR", "NOT"))
+_FTS_BARE = re.compile(r"\w+\*?")
+
+
+def fts_query(query: str) -> str:
+    """A query as people type it, made an FTS5 query: words with punctuation inside ("e-commerce", "U.S.",
+    "salesforce.com", "AI/ML", "Face's", "$235M") become phrases of their words; "phrases", AND, OR, NOT,
+    parentheses and prefix* keep their meaning; an operator with nothing on one side is dropped, an unbalanced
+    quote or parenthesis is read as a space."""
+    if query.count('"') % 2:
+        query = query.replace('"', " ")
+    if query.count("(") != query.count(")"):
+        query = query.replace("(", " ").replace(")", " ")
+    tokens = _FTS_TOKEN.findall(query)
+    out: list[str] = []
+    for n, token in enumerate(tokens):
+        operand_before = bool(out) and out[-1] not in _FTS_OPERATORS and out[-1] != "("
+        operand_after = n + 1 < len(tokens) and tokens[n + 1] not in _FTS_OPERATORS and tokens[n + 1] != ")"
+        if token in _FTS_OPERATORS:
+            if operand_before and operand_after:  # an operator with nothing on one side is dropped
+                out.append(token)
+        elif token in ("(", ")") or token.startswith('"') or _FTS_BARE.fullmatch(token):
+            out.append(token)
+        else:  # punctuation inside a word: the phrase of its words
+            words = re.findall(r"\w+", token)
+            if words:
+                out.append('"' + " ".join(words) + '"')
+    return " ".join(out)
+
+
 def _fts_search(session: Session, query: str, since: dt.date | None, source: str | None, limit: int) -> list[SearchHit]:
     where = ["articles_fts MATCH :query"]
-    params: dict[str, object] = {"query": query, "limit": limit, "start": MATCH_START, "end": MATCH_END}
+    matched = fts_query(query)
+    if not matched.strip('"() '):
+        raise StoreError(f'nothing to search for in {query!r}: give words or a "phrase"')
+    params: dict[str, object] = {"query": matched, "limit": limit, "start": MATCH_START, "end": MATCH_END}
     if since:
         where.append("a.published >= :since")
         params["since"] = since.isoformat()

@@ -210,10 +210,30 @@ def test_search_ranks_an_article_with_the_phrase_first(corpus_store: str, capsys
     assert code == 0 and "article(s) for email security" in out
 
 
-@pytest.mark.parametrize("query", ['"unclosed', "AND", "   "])
-def test_a_malformed_search_is_one_line(corpus_store: str, capsys, query: str) -> None:
+@pytest.mark.parametrize("query", ["   ", '""', "( )", "... ;;"])
+def test_a_search_with_nothing_to_search_for_is_one_line(corpus_store: str, capsys, query: str) -> None:
     code, out, err = run(capsys, "--db", corpus_store, "search", query)
     assert code == 1 and out == "" and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_searches_as_people_type_them_find_what_they_name(tmp_path: Path, capsys) -> None:
+    """B20: punctuation inside a word ("e-commerce", "U.S.", "salesforce.com", "AI/ML", "Face's", "$235M"), a stray
+    operator or quote reads as text; phrases, OR, NOT and prefix* keep their meaning."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    body = (
+        "Hugging Face's e-commerce tools for the U.S. market raised $235M in a Series-D round led by "
+        "salesforce.com, for AI/ML work."
+    )
+    Store(url).save_article(article("https://a.example/hf/", body), [], source="s", listed_url="x")
+    Store(url).save_article(article("https://a.example/other/", "Nothing to see."), [], source="s", listed_url="y")
+    queries = [
+        "e-commerce", "series-d", "U.S.", "salesforce.com", "AI/ML", "Hugging Face's", "$235M",
+        '"hugging face" OR zebra', "commerce NOT nothing", "salesf*", '"hugging face', "hugging AND", "OR face",
+    ]  # fmt: skip
+    for query in queries:
+        code, out, err = run(capsys, "--db", url, "search", query, "--json")
+        assert code == 0, (query, err)
+        assert [hit["url"] for hit in json.loads(out)] == ["https://a.example/hf/"], query
 
 
 def test_the_search_index_follows_article_updates(tmp_path: Path, capsys) -> None:
