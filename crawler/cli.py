@@ -352,6 +352,8 @@ def export(obj: dict[str, str], what: str, fmt: str, out: Path, force: bool, **f
     Articles take --since and --source of the filters; rounds take them all."""
     if os.path.lexists(out) and not force:  # a dangling symlink is a name taken too
         raise CliError(f"{out} exists: use --force to replace it")
+    if os.path.lexists(out) and not stat.S_ISREG(os.lstat(out).st_mode):
+        raise CliError(f"{out} is not a regular file (a link, a folder or a device): not replaced")
     if what == "rounds":
         records = [r.as_json() for r in _query(list_rounds, obj["db_url"], _round_filters(filters))]
         columns: tuple[str, ...] = ROUND_COLUMNS

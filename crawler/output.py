@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -67,6 +68,8 @@ def replacing(
 
     Without `overwrite`, the file appears only if nothing has that name by then, a symlink or a file created
     meanwhile included (a hard link, which never replaces, then the temporary name removed): FileExistsError.
+    The file gets `permissions`, else the mode of the regular file it replaces, else what the umask gives a new
+    file (0644 under the usual 022), not the temporary file's 0600.
     """
     # beside the name itself (not where a symlinked name points): the rename stays within one file system
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.absolute().parent)
@@ -74,8 +77,7 @@ def replacing(
         text = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
         with os.fdopen(handle, mode, **text) as stream:
             yield stream
-        if permissions is not None:
-            os.chmod(temporary, permissions)
+        os.chmod(temporary, permissions if permissions is not None else _mode_for(path, overwrite))
         if overwrite:
             os.replace(temporary, path)
         else:
@@ -86,6 +88,30 @@ def replacing(
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path, overwrite: bool) -> int:
+    """The mode of the regular file at `path` that is being replaced, else a new file's under the umask."""
+    if overwrite:
+        try:
+            found = os.lstat(path)
+        except OSError:
+            found = None
+        if found is not None and stat.S_ISREG(found.st_mode):
+            return stat.S_IMODE(found.st_mode)
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (Linux: /proc), else the usual 022."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 def _publish_new(temporary: str, path: Path) -> None:

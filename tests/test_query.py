@@ -6,6 +6,8 @@ import csv
 import datetime as dt
 import io
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from crawler.cli import main, money
 from crawler.output import csv_cell
 from pipelines.dates import parse_query_date, today_utc
 from storage import Store
-from tests.test_storage import article
+from tests.test_storage import article, round_
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -118,9 +120,10 @@ def test_export_reads_back_escapes_formulas_and_never_overwrites(tmp_path: Path,
 
 
 def test_export_never_writes_through_or_over_a_link_and_titles_are_only_cells(tmp_path: Path, capsys) -> None:
-    """S2: --out naming a symlink (dangling or not) is refused without --force, and --force replaces the link,
-    never the file it points at; a file that appears while the export is written is not overwritten; a title
-    holding `../` and a NUL is a CSV cell, not a path; an --out in a missing folder is a one-line error."""
+    """S2: --out naming a symlink (dangling or not) is refused, with --force too (only a regular file is ever
+    replaced), and the file it points at is untouched; a file that appears while the export is written is not
+    overwritten; a title holding `../` and a NUL is a CSV cell, not a path; an --out in a missing folder is a
+    one-line error."""
     from crawler.output import replacing
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
@@ -137,8 +140,11 @@ def test_export_never_writes_through_or_over_a_link_and_titles_are_only_cells(tm
         code, _, err = run(capsys, "--db", url, "export", "articles", "--out", str(link))
         assert code == 1 and "exists: use --force" in err
     assert not (outside / "created-through-link.csv").exists()
-    code, _, _ = run(capsys, "--db", url, "export", "articles", "--out", str(existing), "--force")
-    assert code == 0 and not existing.is_symlink() and (outside / "kept.csv").read_text() == "precious"
+    code, _, err = run(capsys, "--db", url, "export", "articles", "--out", str(existing), "--force")
+    assert code == 1 and "not a regular file" in err
+    assert existing.is_symlink() and (outside / "kept.csv").read_text() == "precious"
+    existing.unlink()
+    code, _, _ = run(capsys, "--db", url, "export", "articles", "--out", str(existing))
     with existing.open(newline="", encoding="utf-8") as stream:
         assert [r["title"] for r in csv.DictReader(stream)] == ["../../etc/passwd\x00 raises $5M"]
     written = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("store.db"))
@@ -418,3 +424,24 @@ def test_no_clobber_export_works_without_hard_links(tmp_path: Path, monkeypatch:
     with pytest.raises(FileExistsError), replacing(out, overwrite=False) as stream:
         stream.write("second")
     assert out.read_text() == "first" and [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_exports_get_the_umask_mode_and_a_forced_export_keeps_the_replaced_files_mode(tmp_path: Path, capsys) -> None:
+    """B21: a new export is 0644 under umask 022 (not the temporary file's 0600); --force over a regular file keeps
+    its mode; --force over a folder or a link is refused in one line (test above: links)."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    Store(url).save_article(article("https://a.example/x/"), [round_()], source=None, listed_url="u")
+    old_umask = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.csv"
+        assert run(capsys, "--db", url, "export", "rounds", "--out", str(fresh))[0] == 0
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+        fresh.chmod(0o640)
+        assert run(capsys, "--db", url, "export", "rounds", "--out", str(fresh), "--force")[0] == 0
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o640
+        folder = tmp_path / "folder.csv"
+        folder.mkdir()
+        code, _, err = run(capsys, "--db", url, "export", "rounds", "--out", str(folder), "--force")
+        assert code == 2 and "is a directory" in err and len(err.strip().splitlines()) == 1 and folder.is_dir()
+    finally:
+        os.umask(old_umask)
