@@ -7,7 +7,9 @@ import re
 from rich.markup import escape
 
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 controls (escape sequences begin with ESC), and the bidirectional controls that reorder what a terminal
+# shows (U+202E turns "exe.txt" around): text from the network never reaches a terminal with them
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmb]?)\s*$", re.I)
 _MULTIPLIERS = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9}
 
@@ -38,6 +40,11 @@ def parse_amount(text: str) -> float:
     return float(match[1]) * _MULTIPLIERS[match[2].lower()]
 
 
+def plain_text(text: str | None) -> str:
+    """Text safe to print on a terminal: control and bidirectional-override characters removed."""
+    return _CONTROL.sub("", text or "")
+
+
 def safe_text(text: str | None) -> str:
-    """Text safe to print in a rich table: C0/C1 control characters removed, rich markup escaped."""
-    return escape(_CONTROL.sub("", text or ""))
+    """Text safe to print in a rich table: `plain_text`, rich markup escaped."""
+    return escape(plain_text(text))

@@ -477,3 +477,14 @@ def test_runs_lists_crawl_runs_newest_first(sqlite_url: str, capsys) -> None:
     assert [r["source"] for r in json.loads(out)] == ["venturebeat"]
     code, out, _ = run(capsys, "--db", sqlite_url, "runs")
     assert code == 0 and "techcrunch" in out and "failed" in out
+
+
+def test_text_from_the_network_loses_controls_and_bidi_overrides_before_a_terminal() -> None:
+    """B22: escape sequences, C1 controls and the bidirectional overrides (U+202E shows "gpj.exe" as "exe.jpg")
+    never reach the terminal; rich markup is escaped in tables."""
+    from crawler.formatting import plain_text
+
+    hostile = "Acme\x1b[2J\u202egpj.exe\u2066x\u2069\u200f\u061c\x85 [bold]raises[/bold]"
+    assert plain_text(hostile) == "Acme[2Jgpj.exex [bold]raises[/bold]"
+    assert safe_text(hostile) == "Acme[2Jgpj.exex \\[bold]raises\\[/bold]"
+    assert plain_text("Zürich — 北京 $5M\ttab") == "Zürich — 北京 $5M\ttab"  # letters, symbols and tabs stay

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from crawler.alerts.dispatch import run_alerts
 from crawler.alerts.rules import AlertConfig, AlertConfigError, Rule, alerts_path, load_alerts
-from crawler.formatting import money, safe_text
+from crawler.formatting import money, plain_text, safe_text
 from storage import Store, StoreError
 from storage.alerts import AlertLedger
 
@@ -50,9 +50,10 @@ def run(obj: dict[str, str], file: Path | None, dry_run: bool, as_json: bool) ->
                 click.echo(f"rule {name}: new; it starts watching at the first real run (or crawl)")
             else:
                 click.echo(f"rule {name}: watching from now on (rounds stored before now never alert it)")
-        for outcome in report.outcomes:
-            reason = f" ({outcome.error})" if outcome.error else ""
-            click.echo(f"{outcome.status:7} {outcome.rule} -> {outcome.channel}: {outcome.summary}{reason}")
+        for outcome in report.outcomes:  # a webhook's answer and a page's title come from the network
+            reason = f" ({plain_text(outcome.error)})" if outcome.error else ""
+            line = f"{outcome.status:7} {outcome.rule} -> {outcome.channel}: {outcome.summary}{reason}"
+            click.echo(plain_text(line))
         click.echo(report.line())
     undelivered = report.count("failed") + report.count("waiting")
     if undelivered:
