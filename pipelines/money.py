@@ -333,14 +333,21 @@ def find_bare_amounts(text: str, taken: list[Money], limit: int | None = None) -
 
 
 def _word_windows(text: str) -> list[tuple[int, int]]:
-    """Merged windows around the multiplier words, where a "two million dollars" can be."""
-    windows = [(max(0, m.start() - 20), min(len(text), m.end() + 40)) for m in _WORD_MULT_STEM_RE.finditer(text)]
+    """Merged windows around the multiplier words, where a "two million dollars" can be (merged as they are
+    found: a page of twenty thousand "million" makes one window, not twenty thousand tuples)."""
     merged: list[tuple[int, int]] = []
-    for start, end in windows:
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
+    first = last = -1
+    for m in _WORD_MULT_STEM_RE.finditer(text):
+        start, end = m.start() - 20, m.end() + 40
+        if last >= 0 and start <= last:
+            if end > last:
+                last = end
+            continue
+        if last >= 0:
+            merged.append((max(0, first), min(len(text), last)))
+        first, last = start, end
+    if last >= 0:
+        merged.append((max(0, first), min(len(text), last)))
     return merged
 
 

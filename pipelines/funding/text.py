@@ -7,6 +7,8 @@ import datetime
 import re
 from bisect import bisect_left
 from collections import Counter
+from functools import lru_cache
+from itertools import islice
 from operator import add
 
 from pipelines.funding.lexicon import detect_language, phrase_table
@@ -69,6 +71,7 @@ def normalise(text: str) -> str:
     return text.translate(_TRANSLATE)
 
 
+@lru_cache(maxsize=1 << 16)  # an article repeats its words, and debris repeats one token thousands of times
 def _name_like(token: str) -> bool:
     if token.islower():
         return False
@@ -107,7 +110,7 @@ class Doc:
         title_span = (at, at + len(head)) if head else (0, 0)
         self.text = body
         self.published = published
-        found = list(_TOKEN_RE.finditer(body))[:MAX_TOKENS]
+        found = list(islice(_TOKEN_RE.finditer(body), MAX_TOKENS))  # the rest is never matched
         words = list(map(re.Match.group, found))
         starts = list(map(re.Match.start, found))
         ends = list(map(add, starts, map(len, words)))
