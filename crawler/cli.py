@@ -171,10 +171,20 @@ def ingest(
         found = detect_rounds(article.text, title=article.title, published=article.published)
         try:
             result = store.save_article(
-                article, found, source=source, listed_url=canonical_url(page_url or article.url)
+                article,
+                found,
+                source=source,
+                listed_url=canonical_url(page_url or article.url),
+                fetched_url=canonical_url(page_url) if page_url else None,
             )
         except StoreError as exc:
             raise CliError(f"{path}: not stored ({exc}); the pages before it are stored") from None
+        if result.refused_canonical:
+            click.echo(
+                f"{path}: stored under {page_url}: its canonical link names {result.refused_canonical}, "
+                "stored with other text",
+                err=True,
+            )
         counts[result.outcome] += 1
         counts["rounds_new"] += result.rounds_new
         counts["rounds_merged"] += result.rounds_merged

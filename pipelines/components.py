@@ -111,6 +111,7 @@ class PersistPipeline(_StatsPipeline):
                 source=item.source,
                 listed_url=canonical_url(item.listing_url or item.url),
                 source_title=item.source_title,
+                fetched_url=canonical_url(item.url),
             )
         except StoreUnavailable as exc:  # disk full, or locked by someone else: every write would fail
             self.count("errors")
@@ -122,6 +123,13 @@ class PersistPipeline(_StatsPipeline):
             self.count("errors")
             logger.error("Not stored: %s: %s", item.url, exc)
             raise DropItem(f"not stored: {item.url}") from None
+        if result.refused_canonical:
+            self.count("canonical_conflicts")
+            logger.warning(
+                "Stored %s under its own URL: its canonical link names %s, stored with other text",
+                item.url,
+                result.refused_canonical,
+            )
         self.count(f"articles_{result.outcome}")
         self.count("rounds_new", result.rounds_new)
         self.count("rounds_merged", result.rounds_merged)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +37,7 @@ class SaveResult:
     outcome: SaveOutcome
     rounds_new: int = 0
     rounds_merged: int = 0
+    refused_canonical: str | None = None  # the page's canonical link, not trusted: stored under its own URL
 
 
 class Store:
@@ -70,11 +72,18 @@ class Store:
         source: str | None,
         listed_url: str,
         source_title: str | None = None,
+        fetched_url: str | None = None,
     ) -> SaveResult:
         """Upsert one article (keyed on its canonical URL) and its rounds, all or nothing.
 
         `listed_url` is the canonical form of the URL the feed or sitemap gave (before redirects); it is
         kept as one of the article's URLs, so the next crawl does not fetch a moved article again.
+        `fetched_url` is the canonical form of the URL the page came from (after redirects), when known.
+        A page whose canonical link (`article.url`) names another URL does not speak for that URL: it
+        replaces a stored article there only when their texts agree or when it has spoken for it before
+        and the canonical page was never fetched itself. Otherwise it is stored under `fetched_url` and
+        the result names the refused link. The canonical URL leads to the article (the next crawl skips
+        it) only once it has been fetched itself.
         An article whose text hash is unchanged keeps its rounds. A changed article has its round links
         rebuilt; rounds no article reports any more are removed.
 
@@ -84,7 +93,7 @@ class Store:
         for attempt in (1, 2):
             try:
                 with store_errors(), Session(self.engine) as session, session.begin():
-                    return self._save(session, article, rounds, source, listed_url, source_title)
+                    return self._save(session, article, rounds, source, listed_url, source_title, fetched_url)
             except IntegrityError as exc:
                 # Another writer inserted the same article, source or investor first (PostgreSQL, where
                 # writers do not queue as on SQLite): the second attempt finds those rows and updates them.
@@ -100,13 +109,25 @@ class Store:
         source: str | None,
         listed_url: str,
         source_title: str | None,
+        fetched_url: str | None,
     ) -> SaveResult:
         now = dt.datetime.now(dt.UTC)
-        row = session.scalars(select(Article).where(Article.url == article.url)).one_or_none()
+        fetched_url = fetched_url or article.url
+        row = _article_at(session, article.url)
+        refused: str | None = None
+        if row is not None and fetched_url != article.url and row.content_hash != article.content_hash:
+            speaks_for_it = _leads_to(session, fetched_url) == row.id
+            if not speaks_for_it or _leads_to(session, article.url) == row.id:
+                refused = article.url
+                if speaks_for_it:  # the canonical page, fetched itself, is the authority on its own text
+                    row.fetched = now
+                    return SaveResult("unchanged", refused_canonical=refused)
+                article = dataclasses.replace(article, url=fetched_url)
+                row = _article_at(session, fetched_url)
         if row is not None and row.content_hash == article.content_hash:
             row.fetched = now
-            _add_urls(session, row, listed_url)
-            return SaveResult("unchanged")
+            _add_urls(session, row, fetched_url, listed_url)
+            return SaveResult("unchanged", refused_canonical=refused)
         outcome: SaveOutcome = "updated" if row is not None else "new"
         source_row = _source(session, source, source_title) if source else None
         if row is None:
@@ -122,12 +143,14 @@ class Store:
         row.updated_at = row.fetched = now
         session.add(row)
         session.flush()
-        _add_urls(session, row, article.url, listed_url)
+        if refused:  # the fetched URL leads to the page stored under it, not to the article it claimed to be
+            session.execute(delete(ArticleUrl).where(ArticleUrl.url == fetched_url, ArticleUrl.article_id != row.id))
+        _add_urls(session, row, fetched_url, listed_url)
         lock_companies(session, row.id if outcome == "updated" else None, rounds)
         if outcome == "updated":
             unlink_article(session, row.id, now)
         created, merged = link_rounds(session, row, rounds, article.published or now.date(), now)
-        return SaveResult(outcome, created, merged)
+        return SaveResult(outcome, created, merged, refused)
 
     def start_run(
         self,
@@ -244,6 +267,15 @@ _RUN_COUNTS = (
     "errors",
     "listings_unchanged",
 )
+
+
+def _article_at(session: Session, url: str) -> Article | None:
+    return session.scalars(select(Article).where(Article.url == url)).one_or_none()
+
+
+def _leads_to(session: Session, url: str) -> int | None:
+    """The id of the article that `url` leads to, if any."""
+    return session.scalars(select(ArticleUrl.article_id).where(ArticleUrl.url == url)).first()
 
 
 def _add_urls(session: Session, article: Article, *urls: str) -> None:

@@ -61,6 +61,7 @@ Every row of the matrix and the test that covers it (F = this file, tests/test_f
     B20 tests/test_query.py::test_searches_as_people_type_them_find_what_they_name
     B21 tests/test_query.py::test_exports_get_the_umask_mode_and_a_forced_export_keeps_the_replaced_files_mode
     B22 tests/test_cli.py::test_text_from_the_network_loses_controls_and_bidi_overrides_before_a_terminal
+    B23 F::test_a_page_whose_canonical_names_another_stored_article_never_replaces_it (issue 17, class 1)
     S1  tests/test_storage.py::test_filters_use_literal_matching, ::test_queries_are_read_only_and_need_a_store;
         tests/test_query.py::test_sorts (sort keys are a fixed choice)
     S2  tests/test_query.py::test_export_reads_back_escapes_formulas_and_never_overwrites,
@@ -844,12 +845,12 @@ def test_a_sitemap_over_50_mb_is_read_up_to_the_limit(monkeypatch: pytest.Monkey
 
 
 def test_the_matrix_table_names_every_row_and_only_tests_that_exist() -> None:
-    """The table in this module's docstring lists L1-L5, F1-F16, B1-B22 and S1-S5, and every test it names is
+    """The table in this module's docstring lists L1-L5, F1-F16, B1-B23 and S1-S5, and every test it names is
     defined in tests/ (a renamed test must not leave a row pointing at nothing)."""
     table = __doc__ or ""
     rows = re.findall(r"^    ([LFBS]\d+) ", table, flags=re.MULTILINE)
     expected = [f"L{n}" for n in range(1, 6)] + [f"F{n}" for n in range(1, 17)]
-    expected += [f"B{n}" for n in range(1, 23)] + [f"S{n}" for n in range(1, 6)]
+    expected += [f"B{n}" for n in range(1, 24)] + [f"S{n}" for n in range(1, 6)]
     assert rows == expected
     defined = {
         name
@@ -889,3 +890,65 @@ def test_a_malformed_url_in_a_listing_skips_that_entry_only(tmp_path: Path) -> N
     assert stored_urls(url) == sorted(good)
     with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
         assert connection.execute("SELECT status FROM crawl_runs").fetchall() == [("ok",)]
+
+
+def test_a_page_whose_canonical_names_another_stored_article_never_replaces_it(tmp_path: Path, shared: Path) -> None:
+    """B23: a page on the same host whose canonical link names another article (wires publish anyone's text on
+    one host) leaves that article's row and rounds as they are, in either order, and is stored under its own
+    URL with a warning and a stat; the article it named is still fetched (issue 17, class 1)."""
+    from crawler.replay import RecordedPage
+    from tests.sitebuilder import SEED_URL, Entry, rss
+
+    victim = (shared / "seed" / "venturebeat-hugging-face-235m.html").read_bytes()
+    hostile_url = (
+        "https://venturebeat.com/commerce/forter-raises-32-million-to-automate-retailers-battle-against-online-fraud/"
+    )
+    forter = (shared / "corpus" / "pages" / "venturebeat" / "forter-raises-32m-2025fetch.html").read_bytes()
+    assert b'rel="canonical"' not in forter
+    hostile = forter.replace(b"</head>", f'<link rel="canonical" href="{SEED_URL}"></head>'.encode(), 1)
+
+    def site(*listed: str) -> dict[str, RecordedPage]:
+        entries = [Entry(url, dt.date(2023, 8, 24), "Story", Path()) for url in listed]
+        return {
+            "https://venturebeat.com/robots.txt": RecordedPage(b"User-agent: *\nAllow: /\n", "text/plain"),
+            "https://venturebeat.com/feed/": RecordedPage(
+                rss(entries, "VB", "https://venturebeat.com/"), "application/rss+xml"
+            ),
+            SEED_URL: RecordedPage(victim),
+            hostile_url: RecordedPage(hostile),
+        }
+
+    def stored(url: str) -> dict[str, tuple[str, list[tuple]]]:
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            rows = connection.execute("SELECT id, url, text FROM articles").fetchall()
+            return {
+                page: (
+                    text,
+                    connection.execute(
+                        "SELECT r.company, r.amount_usd, r.round FROM funding_rounds r"
+                        " JOIN round_articles ra ON ra.round_id = r.id WHERE ra.article_id = ? ORDER BY 1",
+                        (article_id,),
+                    ).fetchall(),
+                )
+                for article_id, page, text in rows
+            }
+
+    # The victim first: the hostile page, fetched later, is stored under its own URL.
+    first = f"sqlite:///{tmp_path / 'first.db'}"
+    crawl("venturebeat", db_url=first, pages=site(SEED_URL), cache_dir=tmp_path / "c1")
+    before = stored(first)
+    assert list(before) == [SEED_URL] and "Hugging Face" in before[SEED_URL][1][0][0]
+    done, stats = crawl("venturebeat", db_url=first, pages=site(SEED_URL, hostile_url), cache_dir=tmp_path / "c2")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert stats["newsmon/persist/canonical_conflicts"] == 1
+    assert f"its canonical link names {SEED_URL}" in done.stderr
+    after = stored(first)
+    assert after[SEED_URL] == before[SEED_URL]
+    assert sorted(after) == sorted([SEED_URL, hostile_url]) and after[hostile_url][0] != after[SEED_URL][0]
+
+    # The hostile page first: it may speak for the victim's URL until the victim is fetched, which it still is.
+    second = f"sqlite:///{tmp_path / 'second.db'}"
+    crawl("venturebeat", db_url=second, pages=site(hostile_url), cache_dir=tmp_path / "c3")
+    done, _ = crawl("venturebeat", db_url=second, pages=site(SEED_URL, hostile_url), cache_dir=tmp_path / "c4")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert stored(second)[SEED_URL] == before[SEED_URL]

@@ -516,3 +516,41 @@ def test_a_store_path_with_hash_question_mark_percent_or_space_is_read_from_that
         "e%f/n.db",
         "g h/n.db",
     ]
+
+
+def test_a_canonical_link_speaks_for_its_url_only_until_that_page_is_fetched_itself(db_url: str) -> None:
+    """An AMP copy whose canonical was never fetched itself updates it; once the canonical page has been
+    fetched, a copy with other text changes nothing, and a stranger with other text is stored under its own
+    URL (issue 17, class 1; the crawl itself is B23)."""
+    store = Store(db_url)
+    canonical, amp, stranger = (f"https://a.example/{path}" for path in ("acme/", "amp/acme/", "wire/other/"))
+
+    first = store.save_article(article(canonical), [round_()], source="s", listed_url=amp, fetched_url=amp)
+    assert (first.outcome, first.refused_canonical) == ("new", None)
+    assert store.known_urls([canonical, amp]) == {amp}  # the canonical page itself is still to be fetched
+    edited = store.save_article(
+        article(canonical, "Acme raised more money."), [round_()], source="s", listed_url=amp, fetched_url=amp
+    )
+    assert (edited.outcome, edited.refused_canonical) == ("updated", None)
+
+    store.save_article(article(canonical, "Acme, in its own words."), [round_()], source="s", listed_url=canonical)
+    assert store.known_urls([canonical]) == {canonical}
+    copy = store.save_article(
+        article(canonical, "Acme raised more money."), [round_()], source="s", listed_url=amp, fetched_url=amp
+    )
+    assert (copy.outcome, copy.refused_canonical) == ("unchanged", canonical)
+    claim = store.save_article(
+        article(canonical, "Other Co raised money."),
+        [round_("Other Co")],
+        source="s",
+        listed_url=stranger,
+        fetched_url=stranger,
+    )
+    assert (claim.outcome, claim.refused_canonical) == ("new", canonical)
+    texts = {a.url: a.title for a in list_articles(db_url)}
+    assert sorted(texts) == sorted([canonical, stranger])
+    assert {r.company for r in list_rounds(db_url)} == {"Acme", "Other Co"}
+    assert sorted((r.company, r.sources) for r in list_rounds(db_url)) == [
+        ("Acme", [canonical]),
+        ("Other Co", [stranger]),
+    ]
