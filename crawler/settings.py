@@ -44,6 +44,7 @@ REDIRECT_MAX_TIMES = 10
 URLLENGTH_LIMIT = 2083
 RETRY_TIMES = 2
 MEMUSAGE_WARNING_MB = 1024
+MEMUSAGE_LIMIT_MB = 2048  # the crawl closes itself (a failed run) rather than take the machine down
 
 # What Scrapy does not do (reliability guide, section 5): refuse non-public targets and non-http(s) schemes
 # (crawler/guard.py), fail closed when robots.txt cannot be read and honour Crawl-delay, back off on 429/503
@@ -53,12 +54,19 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.politeness.RobotsTxtMiddleware": 100,
     "crawler.politeness.RetryAfterMiddleware": 555,  # sees a 429/503 before RetryMiddleware (550) retries it
+    "crawler.budget.SitemapBudgetMiddleware": 40,  # drops a sitemap before anything else is done for it
 }
 TWISTED_DNS_RESOLVER = "crawler.guard.GuardedResolver"
 HTTPPROXY_ENABLED = False  # through a proxy, names would be resolved where the guard cannot check them
 NEWSMON_ALLOWED_HOSTS = None  # host or host:port targets allowed though not public (else $NEWSMON_ALLOWED_HOSTS)
 NEWSMON_CRAWL_DELAY_MAX = 30.0  # the longest robots.txt Crawl-delay honoured (seconds)
 NEWSMON_REFETCH_MAX = 500  # stored articles fetched again per run because their listing dates a change
+# Per-run budgets (crawler/budget.py): sitemap bombs (an index that lists itself, a chain of indexes, an index of
+# 50,000 indexes) end in bounded time and memory. Over a budget, what is left is an error (a partial run).
+NEWSMON_SITEMAP_MAX_DEPTH = 3  # indexes nested deeper than this (the seed's sitemap is depth 0) are not followed
+NEWSMON_SITEMAPS_PER_RUN = 500  # sitemaps requested per run (a backfill over years may need more)
+NEWSMON_SITEMAP_BYTES_PER_RUN = 100 * 1024 * 1024  # sitemap XML parsed per run (gzip: counted packed and unpacked)
+NEWSMON_ARTICLES_PER_RUN = 50_000  # article requests queued per run
 NEWSMON_RETRY_AFTER_MAX = 60.0  # a host on hold longer than this is left for the next run
 NEWSMON_BACKOFF_SECS = 30.0  # the hold after a 429/503 without Retry-After (doubling on each repeat)
 

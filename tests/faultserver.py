@@ -20,6 +20,9 @@ the crawl was tricked into requesting there shows up. Endpoints (reliability gui
     /sitemap/urls?n=N&lastmod=D a sitemap of N URLs (paths /never/<i>), each with that <lastmod>
     /sitemap/big?mb=N           a sitemap of N MiB (with Content-Length, or chunked with &chunked=1)
     /sitemap/bomb.xml.gz        350 KB of gzip inflating to a 100 MiB sitemap (&encoded=1: as Content-Encoding)
+    /sitemap/self.xml           a sitemap index that lists itself
+    /sitemap/chain/<n>.xml      a sitemap index that lists /sitemap/chain/<n+1>.xml: a chain that never ends
+    /sitemap/wide.xml?n=N       a sitemap index of N indexes, each of them this one again (&child=i)
 """
 
 from __future__ import annotations
@@ -64,6 +67,15 @@ def _sitemap_entries(base: str, start: int, count: int, lastmod: str) -> bytes:
 
 
 _URLSET = b'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+
+
+def _sitemap_index(locations: list[str]) -> bytes:
+    """A sitemap index of those (XML-escaped) locations."""
+    entries = "".join(f"<sitemap><loc>{location}</loc></sitemap>" for location in locations)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"{entries}</sitemapindex>"
+    ).encode()
 
 
 def _sitemap_bomb(base: str, size: int = 100 * 1024 * 1024) -> bytes:
@@ -193,6 +205,15 @@ def main() -> None:
                     headers = {"Content-Encoding": "gzip"}
                     return self._send(200, _State.sitemap_bombs[base], "application/xml", headers=headers)
                 return self._send(200, _State.sitemap_bombs[base], "application/x-gzip")
+            if path == "/sitemap/self.xml":
+                return self._send(200, _sitemap_index([f"{base}{path}"]), "application/xml")
+            if path.startswith("/sitemap/chain/"):
+                step = int(path.removeprefix("/sitemap/chain/").removesuffix(".xml"))
+                return self._send(200, _sitemap_index([f"{base}/sitemap/chain/{step + 1}.xml"]), "application/xml")
+            if path == "/sitemap/wide.xml":
+                n = int(query.get("n", "50000"))
+                children = [f"{base}/sitemap/wide.xml?n={n}&amp;child={i}" for i in range(n)]
+                return self._send(200, _sitemap_index(children), "application/xml")
             if path == "/xml/bomb":
                 return self._send(200, _billion_laughs(), "application/rss+xml")
             if path == "/xml/xxe":

@@ -62,6 +62,8 @@ Every row of the matrix and the test that covers it (F = this file, tests/test_f
     B21 tests/test_query.py::test_exports_get_the_umask_mode_and_a_forced_export_keeps_the_replaced_files_mode
     B22 tests/test_cli.py::test_text_from_the_network_loses_controls_and_bidi_overrides_before_a_terminal
     B23 F::test_a_page_whose_canonical_names_another_stored_article_never_replaces_it (issue 17, class 1)
+    B24 F::test_sitemap_index_bombs_end_in_bounded_time_and_memory,
+        F::test_articles_over_the_run_budget_are_left_for_the_next_run (issue 17, class 6)
     S1  tests/test_storage.py::test_filters_use_literal_matching, ::test_queries_are_read_only_and_need_a_store;
         tests/test_query.py::test_sorts (sort keys are a fixed choice)
     S2  tests/test_query.py::test_export_reads_back_escapes_formulas_and_never_overwrites,
@@ -845,12 +847,12 @@ def test_a_sitemap_over_50_mb_is_read_up_to_the_limit(monkeypatch: pytest.Monkey
 
 
 def test_the_matrix_table_names_every_row_and_only_tests_that_exist() -> None:
-    """The table in this module's docstring lists L1-L5, F1-F16, B1-B23 and S1-S5, and every test it names is
+    """The table in this module's docstring lists L1-L5, F1-F16, B1-B24 and S1-S5, and every test it names is
     defined in tests/ (a renamed test must not leave a row pointing at nothing)."""
     table = __doc__ or ""
     rows = re.findall(r"^    ([LFBS]\d+) ", table, flags=re.MULTILINE)
     expected = [f"L{n}" for n in range(1, 6)] + [f"F{n}" for n in range(1, 17)]
-    expected += [f"B{n}" for n in range(1, 24)] + [f"S{n}" for n in range(1, 6)]
+    expected += [f"B{n}" for n in range(1, 25)] + [f"S{n}" for n in range(1, 6)]
     assert rows == expected
     defined = {
         name
@@ -952,3 +954,50 @@ def test_a_page_whose_canonical_names_another_stored_article_never_replaces_it(t
     done, _ = crawl("venturebeat", db_url=second, pages=site(SEED_URL, hostile_url), cache_dir=tmp_path / "c4")
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
     assert stored(second)[SEED_URL] == before[SEED_URL]
+
+
+@pytest.mark.parametrize("bomb", ["/sitemap/self.xml", "/sitemap/chain/0.xml", "/sitemap/wide.xml?n=50000"])
+def test_sitemap_index_bombs_end_in_bounded_time_and_memory(
+    tmp_path: Path, fault_server: Callable[..., FaultServer], bomb: str
+) -> None:
+    """B24: an index that lists itself, a chain of indexes that never ends and an index of 50,000 indexes (each
+    of them such an index again) each end within 60 s under 400 MB: indexes nested deeper than 3 are not
+    followed, a run requests at most NEWSMON_SITEMAPS_PER_RUN sitemaps and parses at most
+    NEWSMON_SITEMAP_BYTES_PER_RUN of them. The feed's article is stored all the same (issue 17, class 6)."""
+    server = fault_server()
+    memory = {"MEMUSAGE_CHECK_INTERVAL_SECONDS": "0.25"}  # Scrapy samples RSS each minute by default
+    sitemaps = [f"{server.base}{bomb}"]
+    done, stats, url = run_faults(tmp_path, server, [server.feed("/a/0")], memory, sitemaps=sitemaps)
+    assert stored_urls(url) == [f"{server.base}/a/0"]
+    assert stats["elapsed_time_seconds"] < 60
+    assert stats["memusage/max"] < 400 * 1024 * 1024
+    if bomb == "/sitemap/self.xml":
+        assert stats["newsmon/sitemap/read"] == 1 and done.returncode == 0
+    elif bomb == "/sitemap/chain/0.xml":  # the seed's sitemap is depth 0: four are read, the fourth not followed
+        assert stats["newsmon/sitemap/read"] == 4 and stats["newsmon/sitemap/too_deep"] == 1
+        assert done.returncode == 0
+    else:
+        assert stats["newsmon/listing/requested"] == 1 + 500
+        assert stats["newsmon/budget/sitemap_over"] > 49_000
+        assert "Over this run's sitemap budget (NEWSMON_SITEMAPS_PER_RUN = 500)" in done.stderr
+        assert "Over this run's sitemap_bytes budget (NEWSMON_SITEMAP_BYTES_PER_RUN = 104857600)" in done.stderr
+        parsed = stats["newsmon/sitemap/read"]  # about 4.7 MB each: the rest are dropped before they are fetched
+        assert 15 < parsed < 30 and stats["newsmon/budget/sitemap_not_fetched"] > 400
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+            assert connection.execute("SELECT status FROM crawl_runs").fetchall() == [("partial",)]
+
+
+def test_articles_over_the_run_budget_are_left_for_the_next_run(
+    tmp_path: Path, fault_server: Callable[..., FaultServer]
+) -> None:
+    """B24, queued requests: a run queues at most NEWSMON_ARTICLES_PER_RUN article requests (here 2 of 3); the
+    run is partial, so the next one, reading the same window, fetches the one left over."""
+    server = fault_server()
+    feed = [server.feed("/a/0", "/a/1", "/a/2")]
+    done, stats, url = run_faults(tmp_path, server, feed, {"NEWSMON_ARTICLES_PER_RUN": "2"})
+    assert done.returncode == 0 and stats["newsmon/links/requested"] == 2
+    assert stats["newsmon/budget/article_over"] == 1 and len(stored_urls(url)) == 2
+    done, stats, url = run_faults(tmp_path, server, feed, {"NEWSMON_ARTICLES_PER_RUN": "2"})
+    assert stats["newsmon/links/requested"] == 1 and "newsmon/budget/article_over" not in stats
+    assert stored_urls(url) == [f"{server.base}/a/{n}" for n in range(3)]
+    assert [run.status for run in list_runs(url)] == ["ok", "partial"]

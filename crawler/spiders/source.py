@@ -15,6 +15,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from twisted.python.failure import Failure
 
+from crawler.budget import RunBudget
 from crawler.discovery import (
     Link,
     child_sitemap_in_window,
@@ -80,6 +81,7 @@ class SourceSpider(Spider):
         """Open the store; without `-a since`, take what is new since the last successful run."""
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.store = Store(crawler.settings["NEWSMON_DB_URL"])
+        spider.budget = RunBudget(crawler)
         if not spider.since_given:  # a backfill (`-a since`) re-reads every listing in full
             last = spider.store.last_success(spider.name, mode=None if spider.mode == "poll" else "full")
             if last is not None:
@@ -105,8 +107,8 @@ class SourceSpider(Spider):
             yield self._listing_request(url, self.parse_feed)
         for url in self.source.sitemaps:
             # a poll asks only for what an earlier run read as a list of articles (an index has no validators)
-            if self.mode == "full" or url in self.validators:
-                yield self._listing_request(url, self.parse_sitemap)
+            if (self.mode == "full" or url in self.validators) and self.budget.spend("sitemap", url):
+                yield self._listing_request(url, self.parse_sitemap, sitemap_depth=0)
 
     def parse_robots(self, response: Response) -> Iterator[Request]:
         """Follow the robots.txt `Sitemap:` lines that the seed's `sitemap_follow` admits.
@@ -116,19 +118,23 @@ class SourceSpider(Spider):
         for url in sitemap_urls_from_robots(response.body, response.url):
             if self._malformed(url, response.url):
                 continue
-            if follows_sitemap(url, self.source):
-                yield self._listing_request(url, self.parse_sitemap)
-            else:
+            if not follows_sitemap(url, self.source):
                 self._count("sitemap/not_followed")
+            elif self.budget.spend("sitemap", url):
+                yield self._listing_request(url, self.parse_sitemap, sitemap_depth=0)
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         """Follow a sitemap index's recent children; turn a urlset's entries into article requests."""
         if self._not_modified(response, "sitemap"):
             return
         body = response.body
+        if not self.budget.spend("sitemap_bytes", response.url, len(body)):
+            return
         if is_gzip(body):
             try:
                 body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+                if not self.budget.spend("sitemap_bytes", response.url, len(body)):
+                    return
             except Exception as exc:  # noqa: BLE001 - a broken or oversized archive is skipped, not fatal
                 logger.warning("Skipped sitemap %s: cannot gunzip (%s)", response.url, exc)
                 self._count("sitemap/invalid")
@@ -144,15 +150,25 @@ class SourceSpider(Spider):
             if self.mode == "poll":  # a poll reads listings of articles, not the sitemaps an index names
                 self._count("sitemap/index_not_polled")
                 return
-            for link in sitemap.links:
+            depth = response.meta.get("sitemap_depth", 0) + 1
+            if depth > self.settings.getint("NEWSMON_SITEMAP_MAX_DEPTH"):
+                logger.warning(
+                    "Not following the %d sitemaps of %s: indexes nested too deep", len(sitemap.links), response.url
+                )
+                self._count("sitemap/too_deep")
+                return
+            for index, link in enumerate(sitemap.links):
                 if self._malformed(link.url, response.url):
                     continue
                 if not follows_sitemap(link.url, self.source):
                     self._count("sitemap/not_followed")
                 elif not child_sitemap_in_window(link, self.since):
                     self._count("sitemap/too_old")
-                else:
-                    yield self._listing_request(link.url, self.parse_sitemap)
+                elif self.budget.spend("sitemap", link.url):
+                    yield self._listing_request(link.url, self.parse_sitemap, sitemap_depth=depth)
+                else:  # so are the rest of the index's entries
+                    self.budget.refused("sitemap", len(sitemap.links) - index - 1)
+                    break
             return
         yield from self._article_requests(sitemap.links, response.url)
         self._remember_validators(response)
@@ -248,7 +264,9 @@ class SourceSpider(Spider):
             logger.error("Cannot fetch %s: %s", url, failure.getErrorMessage())
             self._count(f"errors/{failure.type.__name__}")
 
-    def _listing_request(self, url: str, callback: Callable[[Response], Iterator[Request]]) -> Request:
+    def _listing_request(
+        self, url: str, callback: Callable[[Response], Iterator[Request]], *, sitemap_depth: int | None = None
+    ) -> Request:
         """A feed or sitemap request, conditional on what it answered the last good run with.
 
         The URL is requested exactly as given (replay caches are keyed on it); a 304 reaches the callback.
@@ -265,7 +283,11 @@ class SourceSpider(Spider):
             callback=callback,
             errback=self.on_error,
             headers=headers,
-            meta={"handle_httpstatus_list": [304], "listing": True},
+            meta={
+                "handle_httpstatus_list": [304],
+                "listing": True,
+                **({} if sitemap_depth is None else {"sitemap_depth": sitemap_depth}),
+            },
         )
 
     def _not_modified(self, response: Response, kind: str) -> bool:
@@ -315,6 +337,8 @@ class SourceSpider(Spider):
                 if target is None:
                     self._count("links/not_article")
                     continue
+            if not self.budget.spend("article", target):
+                continue
             self._count("links/requested")
             yield Request(
                 target,
