@@ -1,9 +1,11 @@
-"""Scrapy extensions of newsmon."""
+"""Scrapy extensions of newsmon: the stats file, the run record, and alert delivery at the crawl's end."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import time
 from pathlib import Path
 from typing import Self
 
@@ -11,6 +13,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
+from crawler.alerts import AlertConfig, AlertConfigError, alerts_path, load_alerts, run_alerts, start_watching
 from storage import StoreError
 
 logger = logging.getLogger(__name__)
@@ -91,6 +94,91 @@ class CrawlRecorder:
             )
         except StoreError as exc:
             logger.error("Cannot record the end of this run: %s", exc)
+
+
+class AlertDelivery:
+    """Deliver the alerts of the alerts file (`NEWSMON_ALERTS`) once the crawl has ended and its run is recorded.
+
+    New rules start watching when the crawl opens, so the rounds this crawl stores can alert them. Delivery is
+    bounded by `NEWSMON_ALERTS_TIME_LIMIT` and ends before the scheduler's time limit (`NEWSMON_DEADLINE`), so a
+    receiver that answers slowly cannot turn a crawl into a timeout. Nothing here can fail the crawl: a bad
+    alerts file, an unreachable store or a dead receiver is a warning, and an undelivered alert is retried by
+    the next crawl or `newsmon alerts run`.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.config: AlertConfig | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        setting = crawler.settings.get("NEWSMON_ALERTS")
+        path = alerts_path(setting)
+        if path is None:
+            raise NotConfigured
+        if not path.exists():
+            if setting is not None or os.environ.get("NEWSMON_ALERTS"):
+                logger.warning("No alerts: the alerts file %s does not exist", path)
+            raise NotConfigured
+        extension = cls(crawler)
+        # Connected after CrawlRecorder (a higher EXTENSIONS number): the run is recorded before alerts go out.
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def spider_opened(self) -> None:
+        path = alerts_path(self.crawler.settings.get("NEWSMON_ALERTS"))
+        assert path is not None
+        try:
+            config = load_alerts(path)
+            start_watching(self.crawler.settings["NEWSMON_DB_URL"], config)
+        except (AlertConfigError, StoreError) as exc:
+            logger.warning("No alerts in this crawl: %s", exc)
+            return
+        except Exception:  # alerts are an extra: nothing in them may stop the crawl
+            logger.warning("No alerts in this crawl", exc_info=True)
+            return
+        self.config = config
+
+    def spider_closed(self) -> None:
+        if self.config is None:
+            return
+        time_limit = self.time_limit()
+        if time_limit <= 0:
+            logger.warning("Alerts not delivered: the crawl is at its time limit (the next run delivers them)")
+            return
+        try:
+            report = run_alerts(self.crawler.settings["NEWSMON_DB_URL"], self.config, time_limit=time_limit)
+        except StoreError as exc:
+            logger.warning("Alerts not delivered (the next run will): %s", exc)
+            return
+        except Exception:  # a crawl's data is stored by now; an alerting bug must not turn it into a failure
+            logger.warning("Alerts not delivered (the next run will retry)", exc_info=True)
+            return
+        for outcome in report.outcomes:
+            self.crawler.stats.inc_value(f"newsmon/alerts/{outcome.status}")
+            if outcome.status == "sent":
+                logger.info("Alert sent: %s -> %s: %s", outcome.rule, outcome.channel, outcome.summary)
+            else:
+                logger.warning(
+                    "Alert %s: %s -> %s: %s (%s)",
+                    outcome.status,
+                    outcome.rule,
+                    outcome.channel,
+                    outcome.summary,
+                    outcome.error,
+                )
+        logger.info("%s", report.line())
+
+    def time_limit(self) -> float:
+        """Seconds the alerts may take: `NEWSMON_ALERTS_TIME_LIMIT`, ending 5 s before the scheduler stops the
+        crawl (`NEWSMON_DEADLINE` less its grace) when it set one."""
+        settings = self.crawler.settings
+        limit = settings.getfloat("NEWSMON_ALERTS_TIME_LIMIT")
+        deadline = settings.getfloat("NEWSMON_DEADLINE")
+        if deadline:
+            limit = min(limit, deadline - settings.getfloat("NEWSMON_DEADLINE_GRACE") - time.time() - 5)
+        return limit
 
 
 def run_status(reason: str, stats: dict[str, object]) -> tuple[str, str | None]:

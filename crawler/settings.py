@@ -75,7 +75,11 @@ TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 
-EXTENSIONS = {"crawler.extensions.CrawlRecorder": 800, "crawler.extensions.StatsFile": 900}
+EXTENSIONS = {
+    "crawler.extensions.CrawlRecorder": 800,
+    "crawler.extensions.AlertDelivery": 850,  # after the run is recorded
+    "crawler.extensions.StatsFile": 900,
+}
 NEWSMON_STATS_FILE = None  # a path: the final stats are written there as JSON
 NEWSMON_RECORD_RUNS = True  # write each run to the store's crawl_runs
 NEWSMON_RUN_TOKEN = None  # names this run in crawl_runs and run_locks (set by the scheduler; else generated)
@@ -85,13 +89,13 @@ NEWSMON_DEADLINE = 0  # epoch seconds (set by the scheduler): the crawl stops it
 NEWSMON_DEADLINE_GRACE = 60  # after the deadline's SIGTERM, before a hard exit
 
 ITEM_PIPELINES = {
-    "pipelines.components.ExtractPipeline": 100,
-    "pipelines.components.DetectPipeline": 200,
-    "pipelines.components.PersistPipeline": 300,
-    "pipelines.components.AlertPipeline": 400,
+    "crawler.pipelines.ExtractPipeline": 100,
+    "crawler.pipelines.DetectPipeline": 200,
+    "crawler.pipelines.PersistPipeline": 300,
 }
 # The alerts file: None means $NEWSMON_ALERTS, else alerts.toml in the project (if it exists); "off": no alerts.
 NEWSMON_ALERTS = None
+NEWSMON_ALERTS_TIME_LIMIT = 120  # seconds for the alerts at a crawl's end (each delivery: its channel's timeout)
 
 # Keep Scrapy's default request fingerprinter: replay caches are keyed on it (DESIGN "Replay").
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -9,14 +9,13 @@ import json
 import sys
 import time
 
-from pipelines.components import ExtractPipeline
-from pipelines.items import PageItem
+from crawler.items import PageItem
+from crawler.pipelines import ExtractPipeline
 
 PIPELINES = {
     "tests.hangpipeline.HangingExtractPipeline": 100,
-    "pipelines.components.DetectPipeline": 200,
-    "pipelines.components.PersistPipeline": 300,
-    "pipelines.components.AlertPipeline": 400,
+    "crawler.pipelines.DetectPipeline": 200,
+    "crawler.pipelines.PersistPipeline": 300,
 }
 
 

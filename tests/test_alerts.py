@@ -3,6 +3,7 @@ file read back with feedparser; rules matched against rounds found in real corpu
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -10,7 +11,10 @@ import json
 import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import Message
@@ -28,6 +32,7 @@ from crawler.alerts.channels import DeliveryError, SmtpSettings, post_webhook
 from crawler.alerts.dispatch import MAX_ATTEMPTS
 from crawler.alerts.messages import Alert, atom_feed, headline, slack_text
 from crawler.cli import main
+from crawler.replay import replay_settings, settings_args, write_cache
 from storage import RoundFilters, RoundRecord, list_rounds, list_runs
 from storage.models import FundingRound
 from tests.conftest import PROJECT_ROOT, crawl
@@ -44,6 +49,7 @@ class Receiver:
         self.bodies: list[bytes] = []
         self.headers: list[dict[str, str]] = []
         self.status = 200
+        self.drip: float | None = None  # set: the answer comes one byte every `drip` seconds
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -52,6 +58,13 @@ class Receiver:
                 receiver.bodies.append(body)
                 receiver.posts.append(json.loads(body))
                 receiver.headers.append(dict(self.headers))
+                if receiver.drip:
+                    with contextlib.suppress(OSError):  # the client hangs up at its deadline
+                        for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" * 100:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            time.sleep(receiver.drip)
+                    return
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -569,3 +582,37 @@ def test_two_alert_runs_at_once_send_each_alert_once(
     assert sum(report.count("sent") for report in reports) == 2 * len(big_rounds(url)) + 1  # hook + feed, and mail
     assert sum(report.count("failed") for report in reports) == 0
     assert len(feedparser.parse(tmp_path / "alerts.atom").entries) == len(big_rounds(url))  # neither run's lost
+
+
+@pytest.mark.slow
+def test_a_webhook_that_drips_cannot_stall_a_scheduled_crawl(shared: Path, tmp_path: Path, receiver: Receiver) -> None:
+    """A receiver that answers one byte every 2 s: `scheduler.py --run-now` records the crawl `ok` well within
+    its time limit, and the delivery ends `failed` (retried next run), not `sending`. The channel allows 60 s
+    per delivery; the alert run's own limit (NEWSMON_ALERTS_TIME_LIMIT, 6 s) is what stops it (issue 17,
+    class 7)."""
+    receiver.drip = 2.0
+    alerts = write_alerts(tmp_path, receiver.url)
+    alerts.write_text(alerts.read_text().replace("timeout = 5", "timeout = 60"))
+    cache = tmp_path / "cache"
+    write_cache(cache, "venturebeat", venturebeat_site(shared)[0])
+    db = tmp_path / "newsmon.db"
+    settings = {**replay_settings(cache), "NEWSMON_ALERTS": str(alerts), "NEWSMON_ALERTS_TIME_LIMIT": "6"}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "scheduler.py", "--db", f"sqlite:///{db}", "--run-now", "venturebeat", "--time-limit", "120"]
+        + ["-a", "since=2000-01-01", *settings_args(settings)],
+        cwd=PROJECT_ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert time.monotonic() - started < 120
+    [run] = list_runs(f"sqlite:///{db}")
+    assert run.status == "ok" and run.articles_new > 0
+    with sqlite3.connect(db) as connection:
+        deliveries = connection.execute("SELECT channel, status, error FROM alert_deliveries").fetchall()
+    hooks = [(status, error) for channel, status, error in deliveries if channel == "hook"]
+    assert hooks == [("failed", "the webhook did not answer in 6 s")], deliveries
+    assert len(receiver.posts) == 1

@@ -9,8 +9,8 @@ import pytest
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 
-from pipelines.components import DetectPipeline, ExtractPipeline, PersistPipeline
-from pipelines.items import PageItem
+from crawler.items import PageItem
+from crawler.pipelines import DetectPipeline, ExtractPipeline, PersistPipeline
 from storage import list_articles, list_rounds
 
 DEMO_PAGE = (

@@ -11,14 +11,15 @@ import json
 import smtplib
 import socket
 import ssl
-import urllib.error
-import urllib.request
+import threading
+import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.alerts.rules import http_url_problem
 from crawler.output import replacing
@@ -31,20 +32,51 @@ class DeliveryError(Exception):
     """An alert could not be delivered; the message is one line for people."""
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A webhook that redirects is misconfigured: report it instead of re-sending the POST as a GET."""
+class Watchdog:
+    """A delivery's total deadline. Socket timeouts bound each read, not a receiver that answers one byte every
+    few seconds: when the time is up, the watched socket is shut down, so the blocked read returns at once."""
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.fired = False
+        self._timer: threading.Timer | None = None
+
+    def left(self) -> float:
+        """Seconds left (at least a millisecond: a socket timeout of 0 would mean non-blocking)."""
+        return max(self.ends - time.monotonic(), 0.001)
+
+    def watch(self, sock: socket.socket | None) -> None:
+        """Shut `sock` down when the deadline passes (unless `cancel` comes first)."""
+        if sock is None:
+            return
+
+        def fire() -> None:
+            self.fired = True
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        self._timer = threading.Timer(self.left(), fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+def post_webhook(
+    options: Mapping[str, Any],
+    payload: Mapping[str, object],
+    environ: Mapping[str, str],
+    *,
+    deadline: float | None = None,
+) -> None:
+    """POST `payload` as JSON to the channel's URL; any answer but 2xx (a redirect included) is a failure.
 
-
-def post_webhook(options: Mapping[str, Any], payload: Mapping[str, object], environ: Mapping[str, str]) -> None:
-    """POST `payload` as JSON to the channel's URL; any answer but 2xx is a failure.
-
-    With `secret_env`, the body is signed: `X-Newsmon-Signature: sha256=<hex HMAC-SHA256 of the body>`.
+    The whole exchange (connect, send, the answer) takes at most the channel's `timeout` seconds, or `deadline`
+    when that is sooner. With `secret_env`, the body is signed: `X-Newsmon-Signature: sha256=<hex HMAC-SHA256
+    of the body>`.
     """
     url = options.get("url") or _from_env(options["url_env"], environ)
     problem = http_url_problem(url)
@@ -55,18 +87,33 @@ def post_webhook(options: Mapping[str, Any], payload: Mapping[str, object], envi
     if options.get("secret_env"):
         secret = _from_env(options["secret_env"], environ).encode("utf-8")
         headers["X-Newsmon-Signature"] = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    watchdog = Watchdog(min(options.get("timeout", 10), deadline if deadline is not None else float("inf")))
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        connection = http.client.HTTPSConnection(
+            parts.hostname, parts.port, timeout=watchdog.left(), context=ssl.create_default_context()
+        )
+    else:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=watchdog.left())
     try:
-        with _opener.open(request, timeout=options.get("timeout", 10)) as response:
-            response.read(MAX_RESPONSE_BYTES)
-    except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"the webhook answered HTTP {exc.code} {exc.reason}") from None
-    except urllib.error.URLError as exc:
-        raise DeliveryError(f"cannot reach the webhook: {exc.reason}") from None
-    except TimeoutError:
-        raise DeliveryError(f"the webhook did not answer in {options.get('timeout', 10):g} s") from None
-    except (OSError, ValueError, http.client.HTTPException) as exc:  # e.g. a server that does not speak HTTP
-        raise DeliveryError(f"webhook failed: {type(exc).__name__}: {_one_line(exc)}") from None
+        connection.connect()
+        watchdog.watch(connection.sock)
+        connection.request("POST", target, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read(MAX_RESPONSE_BYTES)
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        if watchdog.fired or isinstance(exc, TimeoutError):
+            raise DeliveryError(f"the webhook did not answer in {_seconds(watchdog.seconds)} s") from None
+        if isinstance(exc, OSError) and not isinstance(exc, ssl.SSLError):
+            raise DeliveryError(f"cannot reach the webhook: {_one_line(exc)}") from None
+        raise DeliveryError(f"webhook failed: {type(exc).__name__}: {_one_line(exc)}") from None  # not HTTP
+    finally:
+        watchdog.cancel()
+        connection.close()
+    if not 200 <= response.status < 300:
+        raise DeliveryError(f"the webhook answered HTTP {response.status} {_one_line(response.reason)}")
 
 
 @dataclass(frozen=True)
@@ -109,28 +156,41 @@ class SmtpSettings:
         return cls(host, port, security, user, environ.get("NEWSMON_SMTP_PASSWORD"), sender)
 
 
-def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
-    """Send one message through the SMTP server of `settings`."""
+def send_email(settings: SmtpSettings, message: EmailMessage, *, deadline: float | None = None) -> None:
+    """Send one message through the SMTP server of `settings`, in at most `settings.timeout` seconds in all (or
+    `deadline`, when sooner)."""
     context = ssl.create_default_context()
+    watchdog = Watchdog(min(settings.timeout, deadline if deadline is not None else float("inf")))
     try:
         if settings.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                settings.host, settings.port, timeout=settings.timeout, context=context
-            )
+            client: smtplib.SMTP = smtplib.SMTP_SSL(timeout=watchdog.left(), context=context)
         else:
-            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            client = smtplib.SMTP(timeout=watchdog.left())
+        client.connect(settings.host, settings.port)
+        watchdog.watch(client.sock)
         with client:
             if settings.security == "starttls":
                 client.starttls(context=context)
+                watchdog.cancel()  # the TLS socket replaces the plain one
+                watchdog.watch(client.sock)
             if settings.user:
                 client.login(settings.user, settings.password or "")
             client.send_message(message)
-    except smtplib.SMTPException as exc:
-        raise DeliveryError(f"SMTP {settings.host}:{settings.port} refused the email: {_one_line(exc)}") from None
-    except (OSError, ssl.SSLError) as exc:
-        raise DeliveryError(f"cannot reach SMTP {settings.host}:{settings.port}: {_one_line(exc)}") from None
-    except ValueError as exc:  # a host name IDNA cannot encode, a header email refuses
-        raise DeliveryError(f"cannot send the email: {_one_line(exc)}") from None
+    except (smtplib.SMTPException, OSError, ValueError) as exc:
+        raise DeliveryError(_email_failure(settings, exc, watchdog)) from None
+    finally:
+        watchdog.cancel()
+
+
+def _email_failure(settings: SmtpSettings, exc: Exception, watchdog: Watchdog) -> str:
+    where = f"SMTP {settings.host}:{settings.port}"
+    if watchdog.fired or isinstance(exc, TimeoutError):
+        return f"{where} did not finish in {_seconds(watchdog.seconds)} s"
+    if isinstance(exc, smtplib.SMTPException):
+        return f"{where} refused the email: {_one_line(exc)}"
+    if isinstance(exc, OSError):
+        return f"cannot reach {where}: {_one_line(exc)}"
+    return f"cannot send the email: {_one_line(exc)}"  # a host name IDNA cannot encode, a header email refuses
 
 
 def write_atom(path: Path, document: bytes) -> None:
@@ -168,6 +228,11 @@ def _from_env(name: str, environ: Mapping[str, str]) -> str:
     if not value:
         raise DeliveryError(f"${name} is not set")
     return value
+
+
+def _seconds(value: float) -> str:
+    """`value` to a tenth, without trailing zeros: 5.99 -> "6", 0.5 -> "0.5"."""
+    return f"{value:.1f}".removesuffix(".0")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -33,13 +33,21 @@ def alerts() -> None:
 @_FILE_OPTION
 @click.option("--dry-run", is_flag=True, help="Show what is due; send nothing and record nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(1, 86_400),
+    default=300,
+    show_default=True,
+    metavar="SECONDS",
+    help="No delivery starts or runs past this; the rest wait for the next run.",
+)
 @click.pass_obj
-def run(obj: dict[str, str], file: Path | None, dry_run: bool, as_json: bool) -> None:
+def run(obj: dict[str, str], file: Path | None, dry_run: bool, as_json: bool, time_limit: float) -> None:
     """Deliver the alerts that are due: new matching rounds, material updates, and retries of failed ones.
     Exits 1 when a delivery failed (it is retried by the next run)."""
     config = _config(file)
     try:
-        report = run_alerts(obj["db_url"], config, dry_run=dry_run)
+        report = run_alerts(obj["db_url"], config, dry_run=dry_run, time_limit=time_limit)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

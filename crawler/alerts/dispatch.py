@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from storage.alerts import AlertLedger, Delivery
 from storage.queries import round_texts, rounds_by_id
 
 MAX_ATTEMPTS = 10
+OUT_OF_TIME = "not tried: the alert run reached its time limit"
 GIVE_UP = dt.timedelta(days=7)
 
 
@@ -90,15 +92,21 @@ def run_alerts(
     now: dt.datetime | None = None,
     dry_run: bool = False,
     environ: Mapping[str, str] | None = None,
+    time_limit: float | None = None,
 ) -> AlertRunReport:
     """Deliver every alert due under `config`: new matching rounds, material updates of delivered ones, and
     retries of failed ones. With `dry_run`, list them without sending or recording anything.
+
+    With `time_limit` (seconds), no delivery starts after it and none runs past it (a receiver that answers
+    slowly fails at the limit): what is left waits for the next run.
 
     Raises:
         StoreError: the store cannot be read or written (nothing is lost: the next run sees the same rounds).
     """
     now = now or _now()
     run = _Run(AlertLedger(Store(url)), url, now, dry_run, os.environ if environ is None else environ)
+    if time_limit is not None:
+        run.ends = time.monotonic() + time_limit
     if not config.rules:
         return run.report
     ledger = run.ledger
@@ -149,6 +157,11 @@ class _Run:
         self.environ = environ
         self.report = AlertRunReport()
         self.dead: dict[str, str] = {}  # channel -> why it failed in this run
+        self.ends: float | None = None  # time.monotonic() when the run's time limit passes
+
+    def time_left(self) -> float | None:
+        """Seconds before the run's time limit (None: no limit); 0 once it has passed."""
+        return None if self.ends is None else max(self.ends - time.monotonic(), 0.0)
 
     def retry_jobs(
         self,
@@ -209,6 +222,9 @@ class _Run:
         if channel.name in self.dead:
             self._wait(jobs, self.dead[channel.name])
             return False
+        if self.time_left() == 0:
+            self._wait(jobs, OUT_OF_TIME)
+            return False
         if channel.type == "webhook":
             return self._one_by_one(channel, jobs)
         claimed = [job for job in jobs if self._claim(job)]
@@ -219,7 +235,8 @@ class _Run:
                 settings = SmtpSettings.from_env(self.environ)
                 alerts = [job.alert(self.now) for job in claimed]
                 to, prefix = channel.options["to"], channel.options["subject_prefix"]
-                send_email(settings, email_message(alerts, sender=settings.sender, to=to, prefix=prefix))
+                message = email_message(alerts, sender=settings.sender, to=to, prefix=prefix)
+                send_email(settings, message, deadline=self.time_left())
                 self._settle(claimed)
             else:
                 with file_lock(channel.options["path"]):  # the feed lists what other runs sent, too
@@ -232,12 +249,14 @@ class _Run:
     def _one_by_one(self, channel: Channel, jobs: list[_Job]) -> bool:
         """One POST per round, each claimed just before it is sent."""
         for index, job in enumerate(jobs):
+            if self.time_left() == 0:
+                self._wait(jobs[index:], OUT_OF_TIME)
+                return False
             if not self._claim(job):
                 continue
             try:
-                post_webhook(
-                    channel.options, webhook_payload(job.alert(self.now), channel.options["payload"]), self.environ
-                )
+                payload = webhook_payload(job.alert(self.now), channel.options["payload"])
+                post_webhook(channel.options, payload, self.environ, deadline=self.time_left())
             except Exception as exc:  # noqa: BLE001 - recorded and retried, never raised
                 self._fail(channel, [job], exc)
                 self._wait(jobs[index + 1 :], self.dead[channel.name])
@@ -297,7 +316,8 @@ class _Run:
 
     def _wait(self, jobs: Sequence[_Job], why: str) -> None:
         self.report.outcomes.extend(
-            job.outcome("waiting", f"not tried: the channel failed earlier ({why})") for job in jobs
+            job.outcome("waiting", why if why == OUT_OF_TIME else f"not tried: the channel failed earlier ({why})")
+            for job in jobs
         )
 
 

@@ -28,11 +28,11 @@ from crawler.discovery import (
     sitemap_urls_from_robots,
 )
 from crawler.guard import RefusedAddress
+from crawler.items import PageItem
 from crawler.seeds import Source
 from pipelines.dates import parse_since, today_utc
 from pipelines.extract import repair_decoding
 from pipelines.form_d import daily_index_urls, document_url, form_index_entries
-from pipelines.items import PageItem
 from pipelines.urls import canonical_url, malformed, same_site
 from storage import Store
 

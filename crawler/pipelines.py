@@ -1,43 +1,46 @@
-"""Thin Scrapy item pipelines: Extract -> Detect -> Persist. The work is in pure modules and storage/."""
+"""Thin Scrapy item pipelines: Extract -> Detect -> Persist. The work is in pipelines/ (pure) and storage/.
+
+Settings are read in `from_crawler`; the constructors take plain values (tests build them directly).
+"""
 
 from __future__ import annotations
 
 import logging
-import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Self
 
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.alerts import AlertConfig, AlertConfigError, alerts_path, load_alerts, run_alerts, start_watching
+from crawler.items import PageItem
 from pipelines.extract import ExtractionSkipped, extract_article
 from pipelines.form_d import filing_article, filing_round, parse_form_d
 from pipelines.funding import detect_rounds
-from pipelines.items import PageItem
 from pipelines.urls import canonical_url
 from storage import Store, StoreError
 from storage.engine import StoreUnavailable
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
 
 
 class _StatsPipeline:
-    """Base: keeps the crawler for its stats (`newsmon/<area>/<what>` keys)."""
+    """Base: counts into the crawl's stats (`newsmon/<area>/<what>` keys)."""
 
     area = ""
 
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
+    def __init__(self, stats: StatsCollector) -> None:
+        self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
+        return cls(crawler.stats)
 
     def count(self, what: str, by: int = 1) -> None:
-        self.crawler.stats.inc_value(f"newsmon/{self.area}/{what}", by)
+        self.stats.inc_value(f"newsmon/{self.area}/{what}", by)
 
 
 class ExtractPipeline(_StatsPipeline):
@@ -96,9 +99,22 @@ class PersistPipeline(_StatsPipeline):
 
     area = "persist"
 
-    def open_spider(self) -> None:
-        self.store = Store(self.crawler.settings["NEWSMON_DB_URL"])
+    def __init__(self, stats: StatsCollector, db_url: str, stop_crawl: Callable[[str], object]) -> None:
+        super().__init__(stats)
+        self.db_url = db_url
+        self.stop_crawl = stop_crawl  # called with a reason when the store stops taking writes
         self.unavailable: str | None = None  # set when the store stopped taking writes (the crawl stops)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        def stop_crawl(reason: str) -> object:
+            assert crawler.engine is not None
+            return deferred_from_coro(crawler.engine.close_spider_async(reason=reason))
+
+        return cls(crawler.stats, crawler.settings["NEWSMON_DB_URL"], stop_crawl)
+
+    def open_spider(self) -> None:
+        self.store = Store(self.db_url)
 
     def process_item(self, item: PageItem) -> PageItem:
         assert item.article is not None, "ExtractPipeline runs first"
@@ -117,7 +133,7 @@ class PersistPipeline(_StatsPipeline):
             self.count("errors")
             self.unavailable = exc.reason
             logger.error("Not stored: %s: %s; stopping the crawl", item.url, exc)
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason=exc.reason))
+            self.stop_crawl(exc.reason)
             raise DropItem(f"not stored: {item.url}", log_level="INFO") from None
         except StoreError as exc:
             self.count("errors")
@@ -134,64 +150,3 @@ class PersistPipeline(_StatsPipeline):
         self.count("rounds_new", result.rounds_new)
         self.count("rounds_merged", result.rounds_merged)
         return item
-
-
-class AlertPipeline(_StatsPipeline):
-    """Deliver the alerts of the alerts file (`NEWSMON_ALERTS`) when the crawl ends.
-
-    New rules start watching when the crawl opens, so the rounds this crawl stores can alert them. Nothing
-    here can fail the crawl: a bad alerts file, an unreachable store or a dead receiver is a warning, and an
-    undelivered alert is retried by the next crawl or `newsmon alerts run`.
-    """
-
-    area = "alerts"
-
-    def open_spider(self) -> None:
-        self.config: AlertConfig | None = None
-        setting = self.crawler.settings.get("NEWSMON_ALERTS")
-        path = alerts_path(setting)
-        if path is None:
-            return
-        if not path.exists():
-            if setting is not None or os.environ.get("NEWSMON_ALERTS"):
-                logger.warning("No alerts: the alerts file %s does not exist", path)
-            return
-        try:
-            config = load_alerts(path)
-            start_watching(self.crawler.settings["NEWSMON_DB_URL"], config)
-        except (AlertConfigError, StoreError) as exc:
-            logger.warning("No alerts in this crawl: %s", exc)
-            return
-        except Exception:  # alerts are an extra: nothing in them may stop the crawl
-            logger.warning("No alerts in this crawl", exc_info=True)
-            return
-        self.config = config
-
-    def process_item(self, item: PageItem) -> PageItem:
-        return item
-
-    def close_spider(self) -> None:
-        if self.config is None:
-            return
-        try:
-            report = run_alerts(self.crawler.settings["NEWSMON_DB_URL"], self.config)
-        except StoreError as exc:
-            logger.warning("Alerts not delivered (the next run will): %s", exc)
-            return
-        except Exception:  # a crawl's data is stored by now; an alerting bug must not turn it into a failure
-            logger.warning("Alerts not delivered (the next run will retry)", exc_info=True)
-            return
-        for outcome in report.outcomes:
-            self.count(outcome.status)
-            if outcome.status == "sent":
-                logger.info("Alert sent: %s -> %s: %s", outcome.rule, outcome.channel, outcome.summary)
-            else:
-                logger.warning(
-                    "Alert %s: %s -> %s: %s (%s)",
-                    outcome.status,
-                    outcome.rule,
-                    outcome.channel,
-                    outcome.summary,
-                    outcome.error,
-                )
-        logger.info("%s", report.line())
