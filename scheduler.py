@@ -25,7 +25,7 @@ from types import FrameType
 from apscheduler.schedulers import SchedulerNotRunningError
 
 from crawler.scheduling import CrawlScheduler
-from crawler.seeds import SeedError, load_seeds
+from crawler.seeds import SeedError, read_seeds
 from storage import StoreError, db_url, source_health
 
 
@@ -69,12 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     settings = _pairs(args.settings, "-s")
     url = db_url(args.db or settings.pop("NEWSMON_DB_URL", None))
     try:
-        sources = load_seeds(settings.get("NEWSMON_SEEDS_DIR"))
+        seeds = read_seeds(settings.get("NEWSMON_SEEDS_DIR"))
     except SeedError as exc:
         print(f"scheduler.py: {exc}", file=sys.stderr)
         return 2
+    for error in seeds.broken.values():  # the other sources run; each broken one records a failed run
+        print(f"scheduler.py: {error}", file=sys.stderr)
     scheduler = CrawlScheduler(
-        sources,
+        seeds.sources,
+        broken=seeds.broken,
         db_url=url,
         settings=settings,
         spider_args=_pairs(args.spider_args, "-a"),
@@ -109,6 +112,8 @@ def _list(scheduler: CrawlScheduler) -> int:
             f"{f'{next_time:%Y-%m-%d %H:%M}' if next_time else '-':<17} {started:<17} "
             f"{(last.last_status if last and last.last_status else 'never run')}"
         )
+    for name in sorted(scheduler.broken):
+        print(f"{name:<18} {'-':<14} {'-':<17} {'-':<17} broken seed file (not scheduled)")
     return 0
 
 
@@ -132,12 +137,12 @@ def _on_signals(scheduler: CrawlScheduler, then: Callable[[], None] | None = Non
 
 
 def _run_now(scheduler: CrawlScheduler, names: list[str]) -> int:
-    unknown = [name for name in names if name not in scheduler.sources]
+    unknown = [name for name in names if name not in scheduler.sources and name not in scheduler.broken]
     if unknown:
         print(f"scheduler.py: no such source: {', '.join(unknown)} (see --list)", file=sys.stderr)
         return 2
     _on_signals(scheduler)
-    results = scheduler.run_now(names or sorted(scheduler.sources))
+    results = scheduler.run_now(names or sorted([*scheduler.sources, *scheduler.broken]))
     if any(result.failed for result in results):
         return 1
     return 3 if any(result.status == "skipped" for result in results) else 0  # 3: crawled elsewhere

@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crawler.alerts.commands import alerts
-from crawler.formatting import money, parse_amount, safe_text
+from crawler.formatting import money, parse_amount, plain_text, safe_text
 from crawler.output import FORMATS, replacing, write_file, write_records
 from crawler.reports import bar, largest, round_stats
 from crawler.reports import digest as make_digest
@@ -211,13 +211,16 @@ def _extract_page(html: str, url: str, source: str | None) -> Article:
 
 @functools.cache
 def _seed_sources() -> dict[str, Any]:
-    from crawler.seeds import SeedError, load_seeds
+    from crawler.seeds import SeedError, read_seeds
 
     try:
-        return load_seeds()
+        folder = read_seeds()
     except SeedError as exc:
         click.echo(f"newsmon: extracting without per-site fixes: {exc}", err=True)
         return {}
+    for error in folder.broken.values():
+        click.echo(f"newsmon: extracting without that source's fixes: {error}", err=True)
+    return folder.sources
 
 
 def _site_selectors(url: str, source: str | None) -> dict[str, str]:
@@ -555,12 +558,15 @@ def sources(ctx: click.Context, as_json: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     obj = ctx.obj
-    from crawler.seeds import SeedError, load_seeds
+    from crawler.seeds import SeedError, read_seeds
 
     try:
-        names = sorted(load_seeds())
+        folder = read_seeds()
     except SeedError as exc:
         raise CliError(str(exc)) from None
+    for error in folder.broken.values():  # listed all the same: their recorded runs say they fail
+        click.echo(f"newsmon: {plain_text(error)}", err=True)
+    names = sorted([*folder.sources, *folder.broken])
     found = _query(source_health, obj["db_url"], names)
     if as_json:
         _print_json([record.as_json() for record in found])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Self
 
@@ -54,6 +56,7 @@ class CrawlRecorder:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.run_id: int | None = None
+        self.first_errors = _FirstErrors()  # what the run's error names as its cause
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -70,10 +73,12 @@ class CrawlRecorder:
             token = self.crawler.settings.get("NEWSMON_RUN_TOKEN")
             mode = getattr(spider, "mode", "full")
             self.run_id = store.start_run(spider.name, getattr(spider, "since", None), token=token, mode=mode)
+            logging.getLogger().addHandler(self.first_errors)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.run_id is None:
             return
+        logging.getLogger().removeHandler(self.first_errors)
         stats = self.crawler.stats.get_stats()
         counts = {
             "requests": stats.get("downloader/request_count", 0),
@@ -85,7 +90,7 @@ class CrawlRecorder:
             "listings_unchanged": stats.get("newsmon/feed/not_modified", 0)
             + stats.get("newsmon/sitemap/not_modified", 0),
         }
-        status, error = run_status(reason, stats)
+        status, error = run_status(reason, stats, self.first_errors.messages)
         # Only a run that processed everything it listed may let the next run skip unchanged listings.
         validators = getattr(spider, "fresh_validators", None) if status == "ok" else None
         try:
@@ -181,8 +186,26 @@ class AlertDelivery:
         return limit
 
 
-def run_status(reason: str, stats: dict[str, object]) -> tuple[str, str | None]:
+class _FirstErrors(logging.Handler):
+    """Keeps the first few distinct ERROR messages of a crawl: the cause its recorded error names."""
+
+    KEEP = 3
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if len(self.messages) < self.KEEP:
+            with contextlib.suppress(Exception):  # a message that cannot be formatted is not a cause worth failing on
+                message = " ".join(record.getMessage().split())[:300]
+                if message not in self.messages:
+                    self.messages.append(message)
+
+
+def run_status(reason: str, stats: dict[str, object], causes: Sequence[str] = ()) -> tuple[str, str | None]:
     """A run's status from Scrapy's finish reason and stats: ok, partial, failed, blocked or interrupted.
+    `causes`: the run's first error messages; the recorded error names the first.
 
     `blocked`: the site answered every feed and sitemap request with 403 (it refuses this crawler; retrying changes
     nothing until it lets the User-Agent in), told apart from a run that failed for any other reason. A run whose
@@ -213,9 +236,10 @@ def run_status(reason: str, stats: dict[str, object]) -> tuple[str, str | None]:
             "blocked",
             f"the site answered all {requested} feed and sitemap requests with HTTP 403: it refuses this crawler",
         )
+    first = f"; the first: {causes[0]}" if causes else ""
     if listings_read == 0:
-        return "failed", f"no feed or sitemap could be read ({errors} errors)"
-    return "partial", f"{errors} errors"
+        return "failed", f"no feed or sitemap could be read ({errors} errors{first})"
+    return "partial", f"{errors} errors{first}"
 
 
 def _plain(value: object) -> object:

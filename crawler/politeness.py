@@ -140,7 +140,8 @@ class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):
             super()._robots_error(exc, netloc)
             return
         self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
-        self._close_host(netloc, f"its robots.txt could not be fetched ({type(exc).__name__})")
+        why = " ".join(str(exc).split())[:200] or type(exc).__name__
+        self._close_host(netloc, f"its robots.txt could not be fetched: {why}")
 
     def _close_host(self, netloc: str, reason: str) -> None:
         logger.error("No requests to %s this run: %s (RFC 9309)", netloc, reason)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -81,6 +82,7 @@ class CrawlScheduler:
 
     sources: Mapping[str, Source]
     db_url: str
+    broken: Mapping[str, str] = field(default_factory=dict)  # sources whose seed file is broken -> its error
     settings: Mapping[str, str] = field(default_factory=dict)  # `-s` for every crawl
     spider_args: Mapping[str, str] = field(default_factory=dict)  # `-a` for every crawl
     max_parallel: int = 1
@@ -132,6 +134,13 @@ class CrawlScheduler:
     def _run_one(self, name: str, mode: str) -> RunResult:
         if self.stop.is_set():
             return RunResult(name, "interrupted", 0.0, error="the scheduler is stopping")
+        if name in self.broken:  # recorded, so `newsmon sources` shows the source failing and why
+            error = self.broken[name]
+            RunBook(Store(self.db_url)).settle(
+                uuid.uuid4().hex, name, "failed", started=self.clock(), error=error, log_tail=None, mode=mode
+            )
+            logger.error("%s: failed: %s", name, error)
+            return RunResult(name, "failed", 0.0, error=error)
         poll = mode == "poll"
         quiet = logging.DEBUG if poll else logging.INFO  # polls come every few minutes: only news is logged
         stale = dt.timedelta(seconds=float(self.settings.get("NEWSMON_LOCK_STALE_SECS", 900)))
@@ -207,6 +216,8 @@ class CrawlScheduler:
                     misfire_grace_time=int(POLL_MISFIRE_GRACE.total_seconds()),
                     replace_existing=True,
                 )
+        for name in sorted(self.broken):  # once per start: its run records why it cannot be scheduled
+            scheduler.add_job(self.run_one, "date", args=[name], id=f"broken:{name}", name=f"{name} (broken seed)")
         for name in self.catch_up_due():
             logger.info("%s: missed its last scheduled run; one catch-up run now", name)
             scheduler.add_job(self.run_one, "date", args=[name], id=f"catch-up:{name}", name=f"{name} (catch-up)")

@@ -87,6 +87,36 @@ def seeds_dir(override: str | os.PathLike[str] | None = None) -> Path:
     return Path(chosen) if chosen else DEFAULT_SEEDS_DIR
 
 
+@dataclass(frozen=True)
+class SeedFolder:
+    """The seeds folder, each file loaded on its own: the valid sources, and the broken files' errors."""
+
+    sources: dict[str, Source]
+    broken: dict[str, str]  # source name (the file stem) -> the one-line error naming its file and key
+
+
+def read_seeds(directory: str | os.PathLike[str] | None = None) -> SeedFolder:
+    """Load every `*.toml` in the seeds folder on its own: a broken file (half written, invalid) breaks only its
+    own source, which is listed in `broken` with its error.
+
+    Raises:
+        SeedError: the folder itself cannot be read.
+    """
+    folder = seeds_dir(directory)
+    if not folder.is_dir():
+        raise SeedError(f"{folder}: seeds folder not found")
+    sources: dict[str, Source] = {}
+    broken: dict[str, str] = {}
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            source = load_seed(path)
+        except SeedError as exc:
+            broken[path.stem] = str(exc)
+            continue
+        sources[source.name] = source
+    return SeedFolder(sources, broken)
+
+
 def load_seeds(directory: str | os.PathLike[str] | None = None) -> dict[str, Source]:
     """Load every `*.toml` in the seeds folder, keyed by source name (the file stem).
 

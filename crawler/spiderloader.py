@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Self
 
-from crawler.seeds import SeedError, Source, load_seeds
+from crawler.seeds import SeedError, Source, read_seeds
 from crawler.spiders.source import SourceSpider
 
 if TYPE_CHECKING:
@@ -23,11 +23,12 @@ class SeedSpiderLoader:
 
     def __init__(self, settings: BaseSettings) -> None:
         try:
-            sources = load_seeds(settings.get("NEWSMON_SEEDS_DIR"))
+            folder = read_seeds(settings.get("NEWSMON_SEEDS_DIR"))
         except SeedError as exc:
             # One line, no traceback: Scrapy's command line lets SystemExit through.
             raise SystemExit(f"newsmon: {exc}") from None
-        self._spiders = {name: spider_class(source) for name, source in sources.items()}
+        self._spiders = {name: spider_class(source) for name, source in folder.sources.items()}
+        self.broken = folder.broken  # a broken seed file breaks only its own source (`scrapy crawl` says why)
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Self:

@@ -57,7 +57,7 @@ Every row of the matrix and the test that covers it (F = this file, tests/test_f
     B16 F::test_bad_links_slow_servers_and_unknown_hosts
     B17 F::test_a_malformed_url_in_a_listing_skips_that_entry_only (feed, sitemap, robots.txt; issue 17, class 2)
     B18 tests/test_cli.py::test_extract_says_what_a_path_that_is_no_page_is_and_a_huge_limit_is_one_line
-    B19 tests/test_spider.py::test_an_unknown_source_is_one_error_line_with_the_closest_name
+    B19 tests/test_spider.py::test_an_unknown_source_is_one_error_line_with_the_closest_name (issue 17, class 17)
     B20 tests/test_query.py::test_searches_as_people_type_them_find_what_they_name
     B21 tests/test_query.py::test_exports_get_the_umask_mode_and_a_forced_export_keeps_the_replaced_files_mode
     B22 tests/test_cli.py::test_text_from_the_network_loses_controls_and_bidi_overrides_before_a_terminal
@@ -65,6 +65,9 @@ Every row of the matrix and the test that covers it (F = this file, tests/test_f
     B24 F::test_sitemap_index_bombs_end_in_bounded_time_and_memory,
         F::test_articles_over_the_run_budget_are_left_for_the_next_run (issue 17, class 6)
     B25 tests/test_alerts.py::test_a_webhook_that_drips_cannot_stall_a_scheduled_crawl (issue 17, class 7)
+    B26 tests/test_scheduler.py::test_run_now_replays_a_source_and_a_failing_one_does_not_stop_the_others (a half
+        written seed file: issue 17, class 8; the failed run's cause and exit status: class 17);
+        tests/test_seeds.py::test_scrapy_list_names_a_broken_seed_in_one_line_and_lists_the_others
     S1  tests/test_storage.py::test_filters_use_literal_matching, ::test_queries_are_read_only_and_need_a_store;
         tests/test_query.py::test_sorts (sort keys are a fixed choice)
     S2  tests/test_query.py::test_export_reads_back_escapes_formulas_and_never_overwrites,
@@ -848,12 +851,12 @@ def test_a_sitemap_over_50_mb_is_read_up_to_the_limit(monkeypatch: pytest.Monkey
 
 
 def test_the_matrix_table_names_every_row_and_only_tests_that_exist() -> None:
-    """The table in this module's docstring lists L1-L5, F1-F16, B1-B25 and S1-S5, and every test it names is
+    """The table in this module's docstring lists L1-L5, F1-F16, B1-B26 and S1-S5, and every test it names is
     defined in tests/ (a renamed test must not leave a row pointing at nothing)."""
     table = __doc__ or ""
     rows = re.findall(r"^    ([LFBS]\d+) ", table, flags=re.MULTILINE)
     expected = [f"L{n}" for n in range(1, 6)] + [f"F{n}" for n in range(1, 17)]
-    expected += [f"B{n}" for n in range(1, 26)] + [f"S{n}" for n in range(1, 6)]
+    expected += [f"B{n}" for n in range(1, 27)] + [f"S{n}" for n in range(1, 6)]
     assert rows == expected
     defined = {
         name

@@ -90,6 +90,8 @@ def test_list_shows_every_source_with_its_next_run(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_run_now_replays_a_source_and_a_failing_one_does_not_stop_the_others(shared: Path, tmp_path: Path) -> None:
+    """A source whose site fails and one whose seed file is half written each record a `failed` run naming the
+    cause (issue 17, classes 8 and 17); the others run. `scrapy crawl` of either is one line and exit status 1."""
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     shutil.copy(DEFAULT_SEEDS_DIR / "venturebeat.toml", seeds)
@@ -103,14 +105,33 @@ def test_run_now_replays_a_source_and_a_failing_one_does_not_stop_the_others(sha
     write_cache(cache, "venturebeat", pages)
     error = RecordedPage(b"Internal Server Error", "text/plain", status=500)
     write_cache(cache, "broken", {"https://broken.example/robots.txt": error, "https://broken.example/feed/": error})
+    gamma = seeds / "gamma.toml"
+    gamma.write_text('title = "Gamma"\nallowed_domains = ["gamma.exa')  # a save cut short
     db = tmp_path / "newsmon.db"
     replay = settings_args({**replay_settings(cache), "NEWSMON_SEEDS_DIR": str(seeds)})
-    done = scheduler("--run-now", "broken", "venturebeat", "-a", "since=2000-01-01", *replay, db=db)
-    assert done.returncode == 1, done.stderr[-3000:]  # one source failed
+    done = scheduler("--run-now", "-a", "since=2000-01-01", *replay, db=db)
+    assert done.returncode == 1, done.stderr[-3000:]  # two sources failed
     assert "Traceback" not in done.stderr
+    assert f"scheduler.py: {gamma}: not valid TOML" in done.stderr
     by_source = {row["source"]: row for row in runs(db)}
     assert by_source["broken"]["status"] == "failed" and "no feed or sitemap" in by_source["broken"]["error"]
+    assert "robots.txt answered HTTP 500" in by_source["broken"]["error"]  # the cause, not only the effect
     assert by_source["broken"]["log_tail"]
+    assert by_source["gamma"]["status"] == "failed" and by_source["gamma"]["error"].startswith(f"{gamma}: not valid")
+    for source, line in (
+        ("gamma", f"newsmon: {gamma}: not valid TOML"),
+        ("broken", "newsmon: broken: failed: no feed"),
+    ):
+        crawled = subprocess.run(
+            [sys.executable, "-m", "scrapy", "crawl", source, *replay, "-s", f"NEWSMON_DB_URL=sqlite:///{db}"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert crawled.returncode == 1 and "Traceback" not in crawled.stderr, crawled.stderr[-3000:]
+        assert [error for error in crawled.stderr.splitlines() if error.startswith("newsmon:")][0].startswith(line)
+    assert [row["status"] for row in runs(db)].count("failed") == 4
     good = by_source["venturebeat"]
     assert (good["status"], good["articles_new"], good["rounds_new"]) == ("ok", len(entries), 2)
     assert "venturebeat: ok in" in done.stderr and "broken: failed in" in done.stderr

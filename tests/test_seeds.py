@@ -122,10 +122,12 @@ def test_scrapy_list_prints_venturebeat() -> None:
     assert "venturebeat" in done.stdout.split()
 
 
-def test_scrapy_list_fails_with_one_line_on_unknown_key(tmp_path: Path) -> None:
+def test_scrapy_list_names_a_broken_seed_in_one_line_and_lists_the_others(tmp_path: Path) -> None:
     path = write_seed(tmp_path, VALID + '\nfeedz = ["https://example.com/x"]\n')
+    (tmp_path / "other.toml").write_text(VALID)
     done = _scrapy_list("-s", f"NEWSMON_SEEDS_DIR={tmp_path}")
-    assert done.returncode != 0
+    assert done.returncode == 1
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert lines == [f"newsmon: {path}: unknown key 'feedz'"]
+    assert done.stdout.split() == ["other"]

@@ -53,6 +53,10 @@ class Command(ScrapyCrawlCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         """Crawl under the source's run lock (see the module docstring)."""
         known = self.crawler_process.spider_loader.list()
+        broken: dict[str, str] = getattr(self.crawler_process.spider_loader, "broken", {})
+        if len(args) == 1 and args[0] in broken:
+            self._record_broken_seed(args[0], broken[args[0]])
+            return
         if len(args) == 1 and args[0] not in known:  # Scrapy would print a KeyError traceback
             close = difflib.get_close_matches(args[0], known, n=1)
             hint = f" (did you mean {close[0]}?)" if close else f"; `scrapy list` shows the {len(known)} sources"
@@ -86,6 +90,7 @@ class Command(ScrapyCrawlCommand):
             super().run(args, opts)
             if self._crawler.stats.get_value("finish_reason") in STORE_UNAVAILABLE:
                 self.exitcode = 1
+            self._report_failure(book, source, token)
         finally:
             watch.stop.set()
             watch.join(timeout=5)
@@ -94,6 +99,27 @@ class Command(ScrapyCrawlCommand):
             except StoreError as exc:  # the lock goes stale on its own
                 sys.stderr.write(f"newsmon: could not release the run lock of {source}: {exc}\n")
             checkpoint(book.engine)  # the crawl's last write is done: fold the write-ahead log back in
+
+    def _record_broken_seed(self, source: str, error: str) -> None:
+        """A source whose seed file is broken: one error line, a `failed` run recorded, exit status 1."""
+        sys.stderr.write(f"newsmon: {error}\n")
+        self.exitcode = 1
+        try:
+            book = RunBook(Store(self.settings["NEWSMON_DB_URL"]))
+            now = dt.datetime.now(dt.UTC)
+            book.settle(self.settings["NEWSMON_RUN_TOKEN"], source, "failed", started=now, error=error, log_tail=None)
+        except StoreError as exc:
+            sys.stderr.write(f"newsmon: cannot record the failed run of {source}: {exc}\n")
+
+    def _report_failure(self, book: RunBook, source: str, token: str) -> None:
+        """Exit status 1, and the recorded cause in one line, for a run recorded `failed` or `blocked`."""
+        try:
+            recorded = book.by_token(token)
+        except StoreError:
+            return
+        if recorded is not None and recorded.status in ("failed", "blocked"):
+            sys.stderr.write(f"newsmon: {source}: {recorded.status}: {recorded.error or 'see the log above'}\n")
+            self.exitcode = 1
 
     def _create_crawler(self, spidercls: type[Spider] | str) -> Crawler:
         self._crawler = super()._create_crawler(spidercls)  # kept for its finish reason
