@@ -21,6 +21,31 @@ from storage import StoreError
 logger = logging.getLogger(__name__)
 
 
+class PeakMemory:
+    """Record the crawl's own peak RSS (`newsmon/peak_rss_bytes`, from /proc/self/status on Linux).
+
+    Scrapy's `memusage/max` is `ru_maxrss`, which Linux carries across exec: a crawl started by a large process
+    reports that process's peak, not its own. `VmHWM` belongs to the crawl's own address space.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not Path("/proc/self/status").exists():
+            raise NotConfigured
+        extension = cls(crawler)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def spider_closed(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    self.crawler.stats.set_value("newsmon/peak_rss_bytes", int(line.split()[1]) * 1024)
+
+
 class StatsFile:
     """Write the crawl's final stats and finish reason as JSON to `NEWSMON_STATS_FILE`, when set.
 

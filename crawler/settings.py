@@ -78,6 +78,7 @@ DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 EXTENSIONS = {
     "crawler.extensions.CrawlRecorder": 800,
     "crawler.extensions.AlertDelivery": 850,  # after the run is recorded
+    "crawler.extensions.PeakMemory": 890,
     "crawler.extensions.StatsFile": 900,
 }
 NEWSMON_STATS_FILE = None  # a path: the final stats are written there as JSON

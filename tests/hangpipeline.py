@@ -8,9 +8,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+from typing import TYPE_CHECKING, Self
 
 from crawler.items import PageItem
 from crawler.pipelines import ExtractPipeline
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
 
 PIPELINES = {
     "tests.hangpipeline.HangingExtractPipeline": 100,
@@ -27,9 +32,16 @@ def settings(hang_at: str) -> dict[str, str]:
 class HangingExtractPipeline(ExtractPipeline):
     """ExtractPipeline, except that the page whose URL ends with NEWSMON_TEST_HANG_AT never finishes."""
 
+    def __init__(self, stats: StatsCollector, hang_at: str | None) -> None:
+        super().__init__(stats)
+        self.hang_at = hang_at
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler.stats, crawler.settings.get("NEWSMON_TEST_HANG_AT"))
+
     def process_item(self, item: PageItem) -> PageItem:
-        hang_at = self.crawler.settings.get("NEWSMON_TEST_HANG_AT")
-        if hang_at and item.url.endswith(hang_at):
+        if self.hang_at and item.url.endswith(self.hang_at):
             sys.stderr.write(f"test hook: extraction of {item.url} hangs\n")
             sys.stderr.flush()
             while True:

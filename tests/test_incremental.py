@@ -175,7 +175,7 @@ def test_a_failed_crawl_is_recorded_and_the_next_run_is_unaffected(shared: Path,
     broken = {url: RecordedPage(b"Internal Server Error", "text/plain", status=500) for url in pages}
     db_url = f"sqlite:///{tmp_path / 'newsmon.db'}"
     done, stats = crawl("venturebeat", db_url=db_url, pages=broken, cache_dir=tmp_path / "broken", since=None)
-    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]  # a failed run exits 1
     (health,) = [h for h in source_health(db_url, ["venturebeat"]) if h.name == "venturebeat"]
     assert health.last_status == "failed" and "no feed or sitemap could be read" in health.last_error
 

@@ -598,7 +598,8 @@ def test_a_source_that_answers_403_everywhere_is_recorded_and_shown_as_blocked(
     pages[source.robots_txt[0]] = RecordedPage(b"User-agent: *\nAllow: /\n", "text/plain")
     db_file = tmp_path / "newsmon.db"
     run, stats = crawl("venturebeat", db_url=f"sqlite:///{db_file}", pages=pages, cache_dir=tmp_path / "cache")
-    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.returncode == 1, run.stderr[-2000:]  # blocked: the crawl did not do its job
+    assert "newsmon: venturebeat: blocked: the site answered all" in run.stderr
     assert "Traceback" not in run.stderr
     assert stats["newsmon/listing/refused"] == stats["newsmon/listing/requested"] == len(source.feeds)
     with sqlite3.connect(db_file) as connection:

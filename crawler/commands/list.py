@@ -16,7 +16,7 @@ class Command(ScrapyListCommand):
         loader = get_spider_loader(self.settings)
         names = sorted(loader.list())
         if names:
-            print("\n".join(names))
+            sys.stdout.write("\n".join(names) + "\n")
         for error in getattr(loader, "broken", {}).values():
             sys.stderr.write(f"newsmon: {error}\n")
             self.exitcode = 1
