@@ -61,6 +61,7 @@ class ExtractPipeline(_StatsPipeline):
                     fallback_date=item.listing_date,
                     default_language=item.language,
                     selectors=item.selectors,
+                    site_name=item.source_title,
                 )
         except ExtractionSkipped as exc:
             self.count(exc.reason)

@@ -11,19 +11,25 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from htmldate import find_date
 from lxml import html as lxml_html
-from trafilatura.metadata import examine_meta, extract_author, extract_meta_json, extract_title
+from trafilatura.metadata import (
+    examine_meta,
+    examine_title_element,
+    extract_author,
+    extract_meta_json,
+    extract_title,
+)
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from pipelines.dates import parse_human_date, parse_machine_date, plausible
-from pipelines.urls import canonical_url, is_http_url
+from pipelines.urls import canonical_url, is_http_url, outlet
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +113,7 @@ def extract_article(
     fallback_date: dt.date | None = None,
     default_language: str | None = None,
     selectors: Mapping[str, str] | None = None,
+    site_name: str | None = None,
 ) -> Article:
     """Extract one article from a page's decoded HTML.
 
@@ -117,6 +124,8 @@ def extract_article(
         default_language: the source's language when the page states none.
         selectors: the source's per-site fixes, field (title, author, published, text) -> XPath; a field a
             selector finds wins, trafilatura and the date chain fill in the rest.
+        site_name: what the source calls itself (the seed's title): stripped from the title with the page's
+            own og:site_name and host.
 
     Returns:
         The Article.
@@ -162,9 +171,11 @@ def extract_article(
         published, published_at, date_source = find_published(tree, url, fallback_date)
     title = _selected_value(tree, selectors["title"]) if "title" in selectors else None
     author = _selected_value(tree, selectors["author"]) if "author" in selectors else None
+    page_url = _page_url(tree, url)
+    names = _site_names(page_url, meta.sitename, site_name)
     return Article(
-        url=_page_url(tree, url),
-        title=_strip_site_suffix(title) if title else _clean_title(tree, meta.title),
+        url=page_url,
+        title=_strip_site_name(title, names) if title else _clean_title(tree, meta.title, names),
         author=author or meta.author or None,
         text=text,
         description=meta.description or None,
@@ -255,7 +266,13 @@ def _page_metadata(tree: lxml_html.HtmlElement, url: str) -> Document:
         metadata = extract_meta_json(tree, metadata)
     except Exception:  # noqa: BLE001 - trafilatura guards this call the same way (bugs in its JSON-LD code)
         logger.debug("JSON-LD metadata unreadable", exc_info=True)
-    metadata.title = metadata.title or extract_title(tree)
+    if not metadata.title:
+        metadata.title = extract_title(tree)
+        # trafilatura takes one side of the <title>'s first dash ("11 May 2020 – Intel picks up ..."): the whole
+        # <title> is kept instead, and `_clean_title` strips only the site's own name from it
+        whole, first, second = examine_title_element(tree)
+        if metadata.title and metadata.title in (first, second):
+            metadata.title = whole
     metadata.author = metadata.author or extract_author(tree)
     # trafilatura's site-name rules: no Twitter "@", a dotless lower-case name capitalised, else the host
     sitename = (metadata.sitename or "").lstrip("@")
@@ -371,9 +388,9 @@ def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").removeprefix("www.")
 
 
-def _clean_title(tree: lxml_html.HtmlElement, title: str | None) -> str | None:
-    """The visible headline: the <h1> that matches the page's metadata title, else that title minus its
-    " | Site" part (trafilatura's title comes from metadata and keeps the outlet's suffix)."""
+def _clean_title(tree: lxml_html.HtmlElement, title: str | None, site_names: Collection[str]) -> str | None:
+    """The visible headline: the <h1> that matches the page's metadata title, else that title without the
+    site's name (trafilatura's title comes from metadata and keeps the outlet's " | Site" part)."""
     meta_titles = [
         " ".join(t.split())
         for t in [
@@ -397,19 +414,48 @@ def _clean_title(tree: lxml_html.HtmlElement, title: str | None) -> str | None:
         return best
     if not meta_titles:
         return None
-    return _strip_site_suffix(meta_titles[0])
+    return _strip_site_name(meta_titles[0], site_names)
 
 
-def _strip_site_suffix(title: str) -> str:
-    for separator in (" | ", " - ", " – ", " — "):
-        if separator in title:
-            head, _, tail = title.rpartition(separator)
-            lead, _, rest = title.partition(separator)
-            if len(tail) <= 40 and len(head) >= 10:
-                return head
-            if len(lead) <= 25 and len(rest) >= 10 and separator == " | ":
-                return rest
+_TITLE_SEPARATORS = (" | ", " - ", " – ", " — ", " · ", " :: ", " » ")
+
+
+def _strip_site_name(title: str, site_names: Collection[str]) -> str:
+    """`title` without the site's own name where a separator sets it off at either end ("Headline | Site",
+    "Site – Headline"). Only a part that names the site goes (`site_names`: its og:site_name, the seed's title,
+    its host): "11 May 2020 – Intel picks up Moovit for $900m" keeps every word."""
+    keys = {_name_key(name) for name in site_names} - {""}
+    for separator in _TITLE_SEPARATORS:
+        if separator not in title:
+            continue
+        head, _, tail = title.rpartition(separator)
+        if head.strip() and _names_site(tail, keys):
+            return _strip_site_name(head, site_names)  # "Headline - Section | Site" may name the site twice
+        lead, _, rest = title.partition(separator)
+        if rest.strip() and _names_site(lead, keys):
+            return _strip_site_name(rest, site_names)
     return title
+
+
+def _site_names(url: str, *names: str | None) -> list[str]:
+    """What a site calls itself: the names given (og:site_name, the seed's title) and its host and registrable
+    domain, with and without their suffix ("blog.teufel.de", "teufel.de", "teufel")."""
+    host = _host(url) if is_http_url(url) else ""
+    domain = outlet(url) if host else ""
+    return [name for name in (*names, host, host.partition(".")[0], domain, domain.partition(".")[0]) if name]
+
+
+def _names_site(part: str, keys: set[str]) -> bool:
+    """True when `part` of a title is the site's name: equal to one of `keys`, or a short part that contains
+    one ("Crunchbase News" for crunchbase.com; a headline that mentions the site is longer)."""
+    key = _name_key(part)
+    if not key:
+        return False
+    return key in keys or (len(part) <= 30 and any(len(site) >= 4 and site in key for site in keys))
+
+
+def _name_key(name: str) -> str:
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
 
 
 def _words(text: str) -> set[str]:

@@ -281,3 +281,35 @@ def test_a_broken_canonical_link_or_a_late_html_tag_does_not_lose_the_article() 
     assert article.url == "https://example.com/a/" and article.title == "Acme grows its warehouse robot fleet"
     article = extract_article(" " * 80 + BODY, "https://example.com/b/")
     assert article.text.startswith("Acme builds robots") and article.url == "https://example.com/b/"
+
+
+@pytest.mark.parametrize(
+    ("page", "title"),
+    [  # real pages whose headline has a dash in it: the words after it are the headline's, not a site's
+        ("082-cducsu-de-wasserstoff.html", "Grüner Wasserstoff – das Schlüsselelement der Energiewende"),
+        ("249-mannschaft-com-katar.html", "Benjamin Näßler: «Liebe kennt keine Pause – gegen Homophobie in Katar»"),
+        ("324-selbst-de-wurmkiste.html", "Wurmkiste"),  # "| selbst.de": the host's own name goes
+        ("340-stardewvalleywiki-com-penny.html", "Penny"),  # "- Stardew Valley Wiki": the site's name goes
+    ],
+)
+def test_a_title_loses_only_the_sites_own_name(shared: Path, page: str, title: str) -> None:
+    """Issue 17, class 18: "11 May 2020 – Intel picks up Moovit for $900m" is not cut to "11 May 2020"; only the
+    site's name (og:site_name, the seed's title, the host) is stripped where a separator sets it off."""
+    html = (shared / "corpus" / "bench" / page).read_text(encoding="utf-8", errors="replace")
+    assert extract_article(html, (shared / "corpus" / "bench" / page).as_uri()).title == title
+
+
+def test_a_dated_headline_keeps_its_words_and_the_seeds_title_is_stripped() -> None:
+    body = "".join(
+        f"<p>Paragraph {n}: Intel has agreed to buy Moovit, the transit app, for about $900 million in cash, "
+        "the companies said on Monday, to build its self-driving taxi service.</p>"
+        for n in range(5)
+    )
+    page = "<html><head><title>{}</title></head><body><article>{}</article></body></html>"
+    headline = "11 May 2020 – Intel picks up Moovit for $900m"
+    dated = extract_article(page.format(headline, body), "https://calcalistech.com/ctech/articles/0,7340,L-3822,00")
+    assert dated.title == headline
+    named = extract_article(
+        page.format(f"{headline} | CTech", body), "https://www.calcalistech.com/x", site_name="CTech"
+    )
+    assert named.title == headline
