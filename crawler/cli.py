@@ -716,47 +716,34 @@ def articles(obj: dict[str, str], since: dt.date | None, source: str | None, lim
 @click.option(
     "--db",
     "database",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=PROJECT_ROOT / "data" / "demo.db",
+    default=str(PROJECT_ROOT / "data" / "demo.db"),
     show_default=True,
-    help="The SQLite file to create (replaced if it exists).",
+    metavar="PATH|URL",
+    help="The SQLite file to create: a path or a sqlite:/// URL (a demo store there is replaced).",
 )
+@click.option("--force", is_flag=True, help="Replace the file even if it is a store of real crawls.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rounds as JSON.")
-def demo(database: Path, as_json: bool) -> None:
+@click.pass_obj
+def demo(obj: dict[str, str], database: str, force: bool, as_json: bool) -> None:
     """Crawl the bundled demo site offline (replay) into a fresh SQLite file and show the rounds found."""
-    from crawler.replay import replay_settings, settings_args, site_from_folder, write_cache
+    from crawler.replay import replay_settings, site_from_folder, write_cache
+    from crawler.runner import run_crawl
 
     parent = click.get_current_context().find_root()
     if parent.params.get("database"):  # the store's --db must never be wiped by the demo
         raise click.UsageError("newsmon demo writes its own fresh SQLite file: use 'newsmon demo --db PATH'")
-    database = database.resolve()
-    database.parent.mkdir(parents=True, exist_ok=True)
-    remove_sqlite(database)
-    url = f"sqlite:///{database}"
+    path = _demo_file(database, obj["db_url"], force)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_sqlite(path)
+    url = f"sqlite:///{path}"
     with tempfile.TemporaryDirectory(prefix="newsmon-demo-") as cache:
         write_cache(cache, "demo", site_from_folder(DEMO_DIR / "site", DEMO_BASE_URL))
-        settings = {
-            **replay_settings(cache),
-            "NEWSMON_SEEDS_DIR": str(DEMO_DIR / "seeds"),
-            "NEWSMON_DB_URL": url,
-            "LOG_LEVEL": "WARNING",
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "scrapy",
-            "crawl",
-            "demo",
-            "-a",
-            "since=2000-01-01",
-            *settings_args(settings),
-        ]
+        settings = {**replay_settings(cache), "NEWSMON_SEEDS_DIR": str(DEMO_DIR / "seeds"), "LOG_LEVEL": "WARNING"}
         if not as_json:
-            click.echo(f"Crawling the demo site offline into {database} ...", err=True)
-        done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CliError(f"the demo crawl failed (exit {done.returncode}): {tail}")
+            click.echo(f"Crawling the demo site offline into {path} ...", err=True)
+        done = run_crawl("demo", db_url=url, settings=settings, spider_args={"since": "2000-01-01"}, time_limit=600)
+    if done.status != "ok":
+        raise CliError(f"the demo crawl ended {done.status}: {done.error or 'see its log'}")
     found = list_rounds(url)
     if as_json:
         _print_json([record.as_json() for record in found])
@@ -765,10 +752,55 @@ def demo(database: Path, as_json: bool) -> None:
     _print_rounds_table(
         _console(), [r.as_json() for r in found], title=f"{len(found)} funding round(s) in {stored} articles"
     )
-    click.echo(
-        f"Query it: newsmon --db sqlite:///{database} rounds"
-        f"  or  sqlite3 {database} 'select * from funding_rounds_view'"
-    )
+    click.echo(f"Query it: newsmon --db {url} rounds  or  sqlite3 {path} 'select * from funding_rounds_view'")
+
+
+def _demo_file(value: str, store_url: str, force: bool) -> Path:
+    """The file `newsmon demo --db` may replace: a path or a sqlite:/// URL, never the configured store or a
+    file that is not a demo store (unless `force`)."""
+    from storage.engine import sqlite_path
+
+    if "://" in value or value.startswith("sqlite:"):
+        try:
+            path = sqlite_path(value)
+        except StoreError:
+            path = None
+        if path is None:
+            raise click.BadParameter(
+                "the demo writes a SQLite file: give a path or a sqlite:/// URL", param_hint="--db"
+            )
+    else:
+        path = Path(value)
+    path = path.expanduser().resolve()
+    if force:
+        return path
+    try:
+        configured = sqlite_path(store_url)
+    except StoreError:
+        configured = None
+    if configured is not None and configured.expanduser().resolve() == path:
+        raise CliError(f"{path} is the configured store ($NEWSMON_DB_URL): the demo will not replace it (--force does)")
+    if path.exists() and not _is_demo_store(path):
+        raise CliError(f"{path} exists and is not a demo store: the demo will not replace it (--force does)")
+    return path
+
+
+def _is_demo_store(path: Path) -> bool:
+    """True for an empty file or a store that only the demo source ever wrote to."""
+    import sqlite3
+    from contextlib import closing
+
+    if not path.is_file():
+        return False
+    if path.stat().st_size == 0:
+        return True
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as connection:
+            names = {row[0] for row in connection.execute("SELECT name FROM sources")}
+            names |= {row[0] for row in connection.execute("SELECT DISTINCT source FROM crawl_runs")}
+    except sqlite3.Error:
+        return False
+    return names <= {"demo"}
 
 
 @cli.command(

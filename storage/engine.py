@@ -66,6 +66,10 @@ def remove_sqlite(path: Path) -> None:
     """Delete a SQLite store with its WAL and shared-memory files (for a fresh start; never a live store)."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    # An engine this process opened on the old file would go on reading it (its inode lives while a pooled
+    # connection holds it): the next Store or query of that URL opens the new file.
+    writer_engine.cache_clear()
+    reader_engine.cache_clear()
 
 
 @functools.cache

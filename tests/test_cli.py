@@ -13,8 +13,10 @@ import pytest
 
 from crawler.cli import main
 from crawler.formatting import money, parse_amount, safe_text
+from pipelines.extract import extract_article
 from pipelines.urls import canonical_url
 from storage import Store
+from tests.sitebuilder import SEED_URL
 from tests.test_storage import article, round_
 
 ROUND_KEYS = {
@@ -286,6 +288,40 @@ def test_demo_refuses_the_stores_db_option(tmp_path: Path, capsys) -> None:
     code, _, err = run(capsys, "--db", f"sqlite:///{store}", "demo")
     assert code == 2 and "newsmon demo --db PATH" in err
     assert not store.exists()
+
+
+@pytest.mark.slow
+def test_demo_never_replaces_a_real_store_and_takes_a_url(
+    shared: Path, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17, class 3: `--db` naming the configured store, or any existing file that is not a demo store, is
+    refused in one line unless --force; a sqlite:/// URL is the file it names (not a folder named "sqlite:")."""
+    real = tmp_path / "newsmon.db"
+    Store(f"sqlite:///{real}").save_article(
+        extract_article((shared / "seed" / "venturebeat-hugging-face-235m.html").read_text(), SEED_URL),
+        [],
+        source="venturebeat",
+        listed_url=SEED_URL,
+    )
+    before = real.read_bytes()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a store")
+    monkeypatch.setenv("NEWSMON_DB_URL", f"sqlite:///{real}")
+    for target in (str(real), f"sqlite:///{real}", str(notes)):
+        code, _, err = run(capsys, "demo", "--db", target)
+        assert code == 1 and "the demo will not replace it (--force does)" in err, err
+        assert len(err.strip().splitlines()) == 1
+    assert real.read_bytes() == before and notes.read_text() == "not a store"
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "demo", "--db", "sqlite:///demo-store.db", "--json")
+    assert code == 0, err
+    assert (tmp_path / "demo-store.db").is_file() and not (tmp_path / "sqlite:").exists()
+    code, out, err = run(capsys, "demo", "--db", f"sqlite:///{tmp_path / 'demo-store.db'}", "--json")
+    assert code == 0 and len(json.loads(out)) == 5, err  # a demo store is replaced
+    code, out, err = run(capsys, "demo", "--db", str(notes), "--force", "--json")
+    assert code == 0 and len(json.loads(out)) == 5, err
+    code, _, err = run(capsys, "demo", "--db", "postgresql://localhost/newsmon")
+    assert code == 2 and "give a path or a sqlite:/// URL" in err
 
 
 def _agari_manifest(shared: Path, folder: Path) -> Path:
