@@ -11,10 +11,12 @@ A store that cannot be written (disk full, locked past the busy timeout) raises 
 
 from __future__ import annotations
 
-import functools
+import fcntl
 import logging
 import os
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -68,19 +70,50 @@ def remove_sqlite(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     # An engine this process opened on the old file would go on reading it (its inode lives while a pooled
     # connection holds it): the next Store or query of that URL opens the new file.
-    writer_engine.cache_clear()
-    reader_engine.cache_clear()
+    for url in [url for _, url in _ENGINES if sqlite_path(url) == path]:
+        dispose_engines(url)
 
 
-@functools.cache
+# The engines this process opened, by (kind, URL): the spider and the pipelines of one crawl share one.
+_ENGINES: dict[tuple[str, str], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _cached(kind: str, url: str, make: Callable[[str], Engine]) -> Engine:
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get((kind, url))
+    if engine is not None:
+        return engine
+    engine = make(url)
+    with _ENGINES_LOCK:
+        kept = _ENGINES.setdefault((kind, url), engine)
+    if kept is not engine:  # another thread opened it meanwhile
+        engine.dispose()
+    return kept
+
+
+def dispose_engines(url: str | None = None) -> None:
+    """Close every pooled connection this process holds to `url` (all URLs when None) and forget its engines:
+    a server database then has no connection left from this process."""
+    with _ENGINES_LOCK:
+        keys = [key for key in _ENGINES if url is None or key[1] == url]
+        engines = [_ENGINES.pop(key) for key in keys]
+    for engine in engines:
+        engine.dispose()
+
+
 def writer_engine(url: str) -> Engine:
     """The read-write engine for `url`, with the schema migrated to the newest revision.
 
-    Cached per URL, so the spider and the pipelines of one crawl share one engine.
+    Cached per URL, so the spider and the pipelines of one crawl share one engine (`dispose_engines` closes it).
 
     Raises:
         StoreError: the URL is malformed, its driver is missing, or the database cannot be reached.
     """
+    return _cached("writer", url, _open_writer)
+
+
+def _open_writer(url: str) -> Engine:
     parsed = _parse(url)
     path = sqlite_path(url)
     if path is not None:
@@ -90,11 +123,45 @@ def writer_engine(url: str) -> Engine:
     if limits is not None:
         _tune_sqlite(engine, begin="BEGIN IMMEDIATE", writable=True, busy_ms=limits[0], max_pages=limits[1])
     try:
-        migrate(engine)
+        with _opening(path, limits[0] if limits else 0):
+            migrate(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StoreError(f"cannot open the store at {_shown(parsed)}: {_first_line(exc)}") from None
     return engine
+
+
+@contextmanager
+def _opening(path: Path | None, busy_ms: int) -> Iterator[None]:
+    """Open a SQLite store one process at a time (an exclusive `flock` on its folder, waited for up to the busy
+    timeout): two processes switching a new file to WAL at once deadlock, and SQLite then answers one of them
+    "database is locked" without waiting. The folder, not a file beside the store: SQLite's own POSIX locks
+    on the database file are dropped when any descriptor of it closes, and no lock file is left behind."""
+    if path is None:
+        yield
+        return
+    try:
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:  # an unreadable folder: open without the lock (as before)
+        yield
+        return
+    try:
+        deadline = time.monotonic() + busy_ms / 1000
+        while True:
+            try:
+                fcntl.flock(folder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StoreUnavailable(
+                        f"store locked: another process was opening {path} for longer than the busy timeout "
+                        f"({busy_ms} ms)",
+                        "store_locked",
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(folder)  # releases the lock
 
 
 def read_only_sqlite_url(path: Path) -> URL:
@@ -105,13 +172,17 @@ def read_only_sqlite_url(path: Path) -> URL:
     )
 
 
-@functools.cache
 def reader_engine(url: str) -> Engine:
     """A read-only engine for queries: SQLite opened with mode=ro, other databases in read-only sessions.
+    Cached per URL (`dispose_engines` closes it).
 
     Raises:
         StoreError: there is no newsmon store at `url` (yet), or it cannot be reached.
     """
+    return _cached("reader", url, _open_reader)
+
+
+def _open_reader(url: str) -> Engine:
     parsed = _parse(url)
     path = sqlite_path(url)
     if path is None:

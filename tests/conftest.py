@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from crawler.replay import RecordedPage, replay_settings, settings_args, write_cache
+from storage.engine import dispose_engines
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -65,14 +67,28 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     problem = _pg_available()
     if problem:
         pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({problem})")
+    with pg_store() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def pg_store() -> Iterator[str]:
+    """A store URL on its own PostgreSQL schema, its connections named `application_name=<schema>`. On exit
+    every connection this process opened to it is closed (a shared server has a limit) and the schema dropped."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}&application_name={schema}"
+        try:
+            yield url
+        finally:
+            dispose_engines(url)
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,8 @@ Every row of the matrix and the test that covers it (F = this file, tests/test_f
     F14 F::test_jobs_are_declared_from_the_seeds_at_every_start_and_nothing_is_pickled
     F15 F::test_the_nightly_schedule_is_utc_and_runs_once_a_night_across_dst_changes
     F16 tests/test_storage.py::test_a_store_path_with_hash_question_mark_percent_or_space_is_read_from_that_file
+    F17 tests/test_storage.py::test_processes_opening_a_new_sqlite_store_at_once_wait_for_each_other (issue 17,
+        class 20)
     B1  F::test_bad_html_and_wrong_charsets_are_extracted_or_skipped_with_a_reason
     B2  F::test_bad_html_and_wrong_charsets_are_extracted_or_skipped_with_a_reason
     B3  F::test_broken_answers_never_store_a_page_and_never_stop_the_crawl (/gzipbomb)
@@ -71,6 +73,7 @@ Every row of the matrix and the test that covers it (F = this file, tests/test_f
     B27 tests/test_extract.py::test_a_title_loses_only_the_sites_own_name,
         ::test_a_dated_headline_keeps_its_words_and_the_seeds_title_is_stripped (issue 17, class 18)
     B28 tests/test_cli.py::test_demo_never_replaces_a_real_store_and_takes_a_url (issue 17, class 3)
+    B29 tests/test_storage.py::test_a_postgresql_store_leaves_no_connection_behind (issue 17, class 19)
     S1  tests/test_storage.py::test_filters_use_literal_matching, ::test_queries_are_read_only_and_need_a_store;
         tests/test_query.py::test_sorts (sort keys are a fixed choice)
     S2  tests/test_query.py::test_export_reads_back_escapes_formulas_and_never_overwrites,
@@ -857,12 +860,12 @@ def test_a_sitemap_over_50_mb_is_read_up_to_the_limit(monkeypatch: pytest.Monkey
 
 
 def test_the_matrix_table_names_every_row_and_only_tests_that_exist() -> None:
-    """The table in this module's docstring lists L1-L5, F1-F16, B1-B28 and S1-S5, and every test it names is
+    """The table in this module's docstring lists L1-L5, F1-F17, B1-B29 and S1-S5, and every test it names is
     defined in tests/ (a renamed test must not leave a row pointing at nothing)."""
     table = __doc__ or ""
     rows = re.findall(r"^    ([LFBS]\d+) ", table, flags=re.MULTILINE)
-    expected = [f"L{n}" for n in range(1, 6)] + [f"F{n}" for n in range(1, 17)]
-    expected += [f"B{n}" for n in range(1, 29)] + [f"S{n}" for n in range(1, 6)]
+    expected = [f"L{n}" for n in range(1, 6)] + [f"F{n}" for n in range(1, 18)]
+    expected += [f"B{n}" for n in range(1, 30)] + [f"S{n}" for n in range(1, 6)]
     assert rows == expected
     defined = {
         name

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from pipelines.extract import Article
 from pipelines.names import name_key
-from storage import RoundFilters, Store, StoreError, list_articles, list_rounds
+from storage import RoundFilters, Store, StoreError, list_articles, list_rounds, list_runs
 from storage.engine import migrate
 from storage.models import Base, not_managed
 
@@ -554,3 +554,62 @@ def test_a_canonical_link_speaks_for_its_url_only_until_that_page_is_fetched_its
         ("Acme", [canonical]),
         ("Other Co", [stranger]),
     ]
+
+
+def test_processes_opening_a_new_sqlite_store_at_once_wait_for_each_other(tmp_path: Path) -> None:
+    """Issue 17, class 20: opening a store (the switch to WAL and the migration) is serialised across processes
+    by a lock on its folder, waited for up to the busy timeout, so crawls started together on a new store never
+    fail with "database is locked". A process finds the lock held and waits; then six at once all open."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+    import time
+
+    opener = (
+        "import sys, time\nfrom storage import Store\ngo = float(sys.argv[2])\nwhile time.time() < go: pass\n"
+        "Store(sys.argv[1]).start_run('s', None)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    held = tmp_path / "held"
+    held.mkdir()
+    folder = os.open(held, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(folder, fcntl.LOCK_EX)
+    waiting = subprocess.Popen([sys.executable, "-c", opener, f"sqlite:///{held / 's.db'}", "0"], env=env)
+    time.sleep(3)
+    assert waiting.poll() is None and not (held / "s.db").exists()  # it waits for the lock before opening
+    os.close(folder)
+    assert waiting.wait(timeout=60) == 0
+
+    for trial in range(3):
+        url = f"sqlite:///{tmp_path / f'new-{trial}.db'}"
+        go = time.time() + 3  # every process past its imports, then all at once
+        crowd = [subprocess.Popen([sys.executable, "-c", opener, url, str(go)], env=env) for _ in range(6)]
+        assert [process.wait(timeout=120) for process in crowd] == [0] * 6
+        assert len(list_runs(url)) == 6
+
+
+def test_a_postgresql_store_leaves_no_connection_behind() -> None:
+    """Issue 17, class 19: after a test's store is cleaned up, the server has no connection left from it
+    (a shared server refuses with "too many clients" when every test leaves its pools open)."""
+    from tests.conftest import PG_URL, _pg_available, pg_store
+
+    problem = _pg_available()
+    if problem:
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({problem})")
+    admin = create_engine(PG_URL)
+    try:
+        with pg_store() as url:
+            schema = url.rsplit("application_name=", 1)[1]
+            Store(url).save_article(article(), [round_()], source="s", listed_url="u")
+            assert list_rounds(url) and list_articles(url)
+
+            def open_connections() -> int:
+                with admin.connect() as connection:
+                    query = text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name")
+                    return connection.execute(query, {"name": schema}).scalar_one()
+
+            assert open_connections() >= 2  # the writer's pool and the reader's
+        assert open_connections() == 0
+    finally:
+        admin.dispose()
