@@ -58,12 +58,26 @@ def _local(tag: object) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
+# An "&" that starts no entity or character reference: invalid XML that feeds write in links ("?a=1&b=2"),
+# which the recovering parser would drop, silently changing the URL.
+_BARE_AMPERSAND = re.compile(rb"&(?![A-Za-z_][\w.-]{0,40};|#\d{1,8};|#x[0-9A-Fa-f]{1,8};)")
+_CDATA = re.compile(rb"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
+
+
+def _escape_bare_ampersands(body: bytes) -> bytes:
+    """`body` with every bare "&" written "&amp;" (outside CDATA sections, where "&" is text already)."""
+    if b"&" not in body:
+        return body
+    parts = _CDATA.split(body)
+    return b"".join(part if part.startswith(b"<![CDATA[") else _BARE_AMPERSAND.sub(b"&amp;", part) for part in parts)
+
+
 def _xml_root(body: bytes) -> etree._Element | None:
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, recover=True, huge_tree=False, remove_comments=True
     )
     try:
-        return etree.parse(BytesIO(body), parser).getroot()
+        return etree.parse(BytesIO(_escape_bare_ampersands(body)), parser).getroot()
     except (etree.XMLSyntaxError, ValueError):
         return None
 
@@ -120,7 +134,7 @@ def parse_feed(body: bytes, base_url: str = "") -> list[Link]:
         return []
     links: list[Link] = []
     for item in root.iter("{*}item", "{*}entry"):
-        url, title, published, updated = "", None, None, None
+        url, title, published, updated, entry_id = "", None, None, None, ""
         for element in item:
             name = _local(element.tag)
             text = (element.text or "").strip()
@@ -131,12 +145,15 @@ def parse_feed(body: bytes, base_url: str = "") -> list[Link]:
                 url = (element.get("href") or text) if rel == "alternate" else url
             elif name == "guid" and not url and element.get("isPermaLink", "true") == "true" and text:
                 url = text
+            elif name == "id" and is_http_url(text):
+                entry_id = text
             elif name == "title":
                 title = text or None
             elif name in ("pubDate", "published", "date", "issued") and published is None:
                 published = _date(text)
             elif name in ("updated", "modified"):
                 updated = _date(text)
+        url = url or entry_id  # an Atom entry whose only URL is its id
         url = _join(base_url, url.strip()) if url else ""
         if url:
             links.append(Link(url=url, published=published or updated, title=title))

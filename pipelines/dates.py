@@ -19,6 +19,19 @@ _DATE_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 
+# RFC 822 zone names the standard library does not know (it knows UT, GMT, Z and the US ones), in minutes east of
+# UTC; the generic US names (PT, ET) as standard time. Ambiguous ones (IST: India, Ireland, Israel) are left out.
+_RFC822_ZONES = {
+    "AT": -240, "ET": -300, "CT": -360, "MT": -420, "PT": -480, "AKST": -540, "AKDT": -480, "HST": -600,
+    "WET": 0, "WEST": 60, "BST": 60, "CET": 60, "CEST": 120, "MET": 60, "MEST": 120, "EET": 120, "EEST": 180,
+    "MSK": 180, "HKT": 480, "SGT": 480, "AWST": 480, "JST": 540, "KST": 540, "ACST": 570, "ACDT": 630,
+    "AEST": 600, "AEDT": 660, "NZST": 720, "NZDT": 780,
+}  # fmt: skip
+_RFC822_NAMED_ZONE = re.compile(r"\s([A-Za-z]{2,4})$")
+# "-01:01", "+1", "GMT+1", "UTC-05:00": offsets the standard library reads only as "+hhmm"
+_RFC822_OFFSET = re.compile(r"\s(?:GMT|UTC)?\s?([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+_COMMA_BEFORE_YEAR = re.compile(r",(?=\s*\d{4}\b)")
+
 _DATEPARSER_SETTINGS = {
     "PREFER_DATES_FROM": "past",
     "RETURN_AS_TIMEZONE_AWARE": True,
@@ -58,7 +71,7 @@ def parse_machine_date(value: str | None) -> tuple[dt.date, dt.datetime | None] 
         parsed = dt.datetime.fromisoformat(text.replace(" ", "T", 1) if " " in text[:11] else text)
     except ValueError:
         try:
-            parsed = parsedate_to_datetime(text)
+            parsed = parsedate_to_datetime(_rfc822(text))
         except (TypeError, ValueError, IndexError, OverflowError):
             parsed = None
     if parsed is None:
@@ -78,6 +91,23 @@ def parse_machine_date(value: str | None) -> tuple[dt.date, dt.datetime | None] 
         return day, None
     stamp = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     return day, stamp.astimezone(dt.UTC)
+
+
+def _rfc822(text: str) -> str:
+    """An RFC 822 date as feeds write it, in the form `email.utils` reads: no comma before the year ("Mon, 13 Feb,
+    2012"), a time when it has none (its date is kept without one), and its zone as "+hhmm" (CET, PT, -01:01)."""
+    text = _COMMA_BEFORE_YEAR.sub("", text.strip())
+    if ":" not in text:
+        return f"{text} 00:00:00 +0000"
+    named = _RFC822_NAMED_ZONE.search(text)
+    if named and named[1].upper() in _RFC822_ZONES:
+        minutes = _RFC822_ZONES[named[1].upper()]
+        sign = "-" if minutes < 0 else "+"
+        return f"{text[: named.start()]} {sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+    offset = _RFC822_OFFSET.search(text)
+    if offset and not re.search(r"[+-]\d{4}$", text):
+        return f"{text[: offset.start()]} {offset[1]}{int(offset[2]):02d}{offset[3] or '00'}"
+    return text
 
 
 def parse_human_date(text: str | None, languages: list[str] | None = None) -> dt.date | None:

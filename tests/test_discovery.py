@@ -190,3 +190,41 @@ def test_a_child_sitemap_dated_before_the_window_is_not_read() -> None:
     assert not child_sitemap_in_window(Link("https://x.example/sitemap-12.xml", modified=dt.date(2024, 1, 1)), since)
     # a <lastmod> inside the window wins over an older name: the child changed (a correction)
     assert child_sitemap_in_window(Link("https://x.example/news/en/2024-04.xml", modified=dt.date(2024, 5, 15)), since)
+
+
+def test_feed_idioms_that_lost_links_or_dates_keep_them(shared: Path) -> None:
+    """Issue 17, class 21, on real feeds written the way other publishers write them: a bare "&" in a link
+    keeps its query, RFC 822 zones beyond the US ones (CET, PT, -01:01) are not read as UTC, a date with no time
+    or an extra comma keeps its day, and an Atom entry whose only URL is its id still gives that link."""
+    from pipelines.dates import parse_machine_date
+
+    techcrunch = (shared / "corpus" / "feeds" / "techcrunch-feed-2023-08-16.xml").read_bytes()
+    first = b"<link>https://techcrunch.com/2023/08/15/paid-users-of-x-formerly-twitter-gets-a-new-tab-to-highlight-their-posts/</link>"
+    assert first in techcrunch
+    bare = techcrunch.replace(first, first.replace(b"/</link>", b"/?utm_source=rss&utm_medium=feed</link>"))
+    links = parse_feed(bare, "https://techcrunch.com/feed/")
+    assert len(links) == len(parse_feed(techcrunch, "https://techcrunch.com/feed/")) == 20
+    paid = [link.url for link in links if "paid-users-of-x" in link.url]
+    assert paid and paid[0].endswith("/?utm_source=rss&utm_medium=feed")  # not "?utm_source=rssutm_medium=feed"
+
+    zoned = techcrunch.replace(b"Wed, 16 Aug 2023 05:41:28 +0000", b"Wed, 16 Aug 2023 00:30:00 CEST")
+    zoned = zoned.replace(b"Wed, 16 Aug 2023 04:51:34 +0000", b"Wed, 16 Aug, 2023")
+    dated = parse_feed(zoned, "https://techcrunch.com/feed/")
+    assert [link.published for link in dated[:2]] == [dt.date(2023, 8, 16)] * 2
+    cases = {
+        "Wed, 16 Aug 2023 00:30:00 CEST": dt.datetime(2023, 8, 15, 22, 30, tzinfo=dt.UTC),
+        "Mon, 13 Feb 2012 06:28:00 PT": dt.datetime(2012, 2, 13, 14, 28, tzinfo=dt.UTC),
+        "Mon, 13 Feb 2012 06:28:00 -01:01": dt.datetime(2012, 2, 13, 7, 29, tzinfo=dt.UTC),
+        "Mon, 13 Feb, 2012 06:28:00 UTC": dt.datetime(2012, 2, 13, 6, 28, tzinfo=dt.UTC),
+    }
+    for text, moment in cases.items():
+        assert parse_machine_date(text) == (moment.date() if "CEST" not in text else dt.date(2023, 8, 16), moment)
+    assert parse_machine_date("Mon, 13 Feb 2012") == (dt.date(2012, 2, 13), None)
+
+    heise = (shared / "corpus" / "feeds" / "heise-developer-2016-02-01.atom").read_bytes()
+    start = heise.index(b"<entry>")  # the first entry's only link made an enclosure: its id is its URL
+    alternate = b'<link rel="alternate" type="text/html" href="'
+    only_id = heise[:start] + heise[start:].replace(alternate, b'<link rel="enclosure" href="', 1)
+    entries = parse_feed(only_id, "https://www.heise.de/developer/")
+    assert entries[0].url == "http://heise.de/-3088438"
+    assert entries[1].url == parse_feed(heise, "https://www.heise.de/developer/")[1].url  # a link still wins
