@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -138,10 +139,16 @@ def extract(file: Path, url: str | None, as_json: bool) -> None:
     type=click.Path(path_type=Path),
     help="A TSV of URL<TAB>PATH lines (paths relative to the TSV's folder; '#' lines are comments).",
 )
+@click.option("--allow-outside", is_flag=True, help="Let the manifest name files outside its folder (absolute, ../).")
 @click.option("--source", metavar="NAME", help="Record the pages as coming from this source (seed name).")
 @click.pass_obj
 def ingest(
-    obj: dict[str, str], files: tuple[Path, ...], url: str | None, manifest: Path | None, source: str | None
+    obj: dict[str, str],
+    files: tuple[Path, ...],
+    url: str | None,
+    manifest: Path | None,
+    allow_outside: bool,
+    source: str | None,
 ) -> None:
     """Store saved pages through the same extraction, detection and storage as a crawl (backfills)."""
     from pipelines.extract import ExtractionSkipped
@@ -153,7 +160,7 @@ def ingest(
     if url and len(files) != 1:
         raise click.UsageError("--url names the URL of exactly one FILE")
     if manifest is not None:
-        pages += _manifest_pages(manifest)
+        pages += _manifest_pages(manifest, allow_outside)
     if not pages:
         raise click.UsageError("give FILE arguments or --manifest TSV")
     try:
@@ -166,7 +173,8 @@ def ingest(
             article = _extract_page(_read_page(path), page_url or path.resolve().as_uri(), source)
         except (CliError, ExtractionSkipped) as exc:
             counts["skipped"] += 1
-            click.echo(f"skipped {path}: {exc.message if isinstance(exc, CliError) else exc}", err=True)
+            why = exc.message.removeprefix(f"{path}: ") if isinstance(exc, CliError) else exc  # named once
+            click.echo(f"skipped {path}: {why}", err=True)
             continue
         found = detect_rounds(article.text, title=article.title, published=article.published)
         try:
@@ -235,8 +243,9 @@ def _site_selectors(url: str, source: str | None) -> dict[str, str]:
     return {}
 
 
-def _manifest_pages(manifest: Path) -> list[tuple[str, Path]]:
-    """(URL, path) pairs of a manifest TSV; a malformed line is a one-line error naming it."""
+def _manifest_pages(manifest: Path, allow_outside: bool = False) -> list[tuple[str, Path]]:
+    """(URL, path) pairs of a manifest TSV; a malformed line, or a path outside the manifest's folder (absolute,
+    `../`, or a link leading out) unless `allow_outside`, is a one-line error naming it."""
     try:
         lines = manifest.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -248,7 +257,13 @@ def _manifest_pages(manifest: Path) -> list[tuple[str, Path]]:
         cells = line.split("\t")
         if len(cells) != 2 or not cells[0].strip().startswith(("http://", "https://")) or not cells[1].strip():
             raise CliError(f"{manifest}:{number}: expected URL<TAB>PATH with an http(s) URL")
-        pages.append((cells[0].strip(), manifest.parent / cells[1].strip()))
+        path = manifest.parent / cells[1].strip()
+        if not allow_outside and not path.resolve().is_relative_to(manifest.parent.resolve()):
+            raise CliError(
+                f"{manifest}:{number}: {cells[1].strip()} is outside the manifest's folder "
+                "(--allow-outside reads it anyway)"
+            )
+        pages.append((cells[0].strip(), path))
     return pages
 
 
@@ -286,7 +301,14 @@ def _read_page(file: Path) -> str:
         raise CliError(f"{file}: the file is empty")
     if b"\x00" in body[:8192] and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise CliError(f"{file}: a binary file, not an HTML page")
-    return html_to_unicode(None, body)[1]
+    text = html_to_unicode(None, body)[1]
+    if not _HTML_MARKUP.search(text[:65_536]):
+        raise CliError(f"{file}: not an HTML page (no HTML markup in it)")
+    return text
+
+
+# Any of these near the start makes a file a web page (a saved page may lack <html>, never all of them).
+_HTML_MARKUP = re.compile(r"<(?:!doctype\s+html|html|head|body|meta|title|article|p|div)[\s>/]", re.IGNORECASE)
 
 
 ROUND_COLUMNS = (

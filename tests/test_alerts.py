@@ -249,7 +249,7 @@ def _ingested_store(
     lines = [f"{SEED_URL}\t{shared / 'seed' / 'venturebeat-hugging-face-235m.html'}"]
     lines += [f"{p['url']}\t{shared / 'corpus' / p['file']}" for p in chosen]
     manifest.write_text("\n".join(lines) + "\n")
-    assert main(["--db", url, "ingest", "--manifest", str(manifest)]) == 0
+    assert main(["--db", url, "ingest", "--manifest", str(manifest), "--allow-outside"]) == 0
     capsys.readouterr()
     return url
 

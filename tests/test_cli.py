@@ -336,7 +336,9 @@ def _agari_manifest(shared: Path, folder: Path) -> Path:
 
 def test_ingest_stores_saved_pages_as_a_crawl_would(shared: Path, sqlite_url: str, tmp_path: Path, capsys) -> None:
     manifest = _agari_manifest(shared, tmp_path)
-    code, out, err = run(capsys, "--db", sqlite_url, "ingest", "--manifest", str(manifest), "--source", "corpus")
+    code, out, err = run(
+        capsys, "--db", sqlite_url, "ingest", "--manifest", str(manifest), "--allow-outside", "--source", "corpus"
+    )
     assert code == 0, err
     assert "3 page(s): 3 new" in out and "1 round(s) new, 2 merged" in out
     code, out, _ = run(capsys, "--db", sqlite_url, "rounds", "--json")
@@ -344,7 +346,7 @@ def test_ingest_stores_saved_pages_as_a_crawl_would(shared: Path, sqlite_url: st
     assert (agari["company"], agari["amount"], agari["round"]) == ("Agari", 22_000_000, "series_d")
     assert len(agari["sources"]) == 3
 
-    code, out, _ = run(capsys, "--db", sqlite_url, "ingest", "--manifest", str(manifest))
+    code, out, _ = run(capsys, "--db", sqlite_url, "ingest", "--manifest", str(manifest), "--allow-outside")
     assert code == 0 and "3 unchanged" in out and "0 round(s) new" in out
     _, out, _ = run(capsys, "--db", sqlite_url, "rounds", "--json")
     assert len(json.loads(out)) == 1  # a second ingest adds nothing
@@ -358,7 +360,7 @@ def test_ingest_of_every_corpus_page_keeps_one_row_per_raise(
     labels = [json.loads(line) for line in (shared / "corpus" / "pages.jsonl").read_text().splitlines()]
     manifest = tmp_path / "all.tsv"
     manifest.write_text("".join(f"{p['url']}\t{shared / 'corpus' / p['file']}\n" for p in labels))
-    code, out, err = run(capsys, "--db", sqlite_url, "ingest", "--manifest", str(manifest))
+    code, out, err = run(capsys, "--db", sqlite_url, "ingest", "--manifest", str(manifest), "--allow-outside")
     assert code == 0, err
     _, out, _ = run(capsys, "--db", sqlite_url, "rounds", "--json")
     found = json.loads(out)
@@ -431,6 +433,36 @@ def test_ingest_reports_bad_pages_and_manifests_in_one_line(sqlite_url: str, tmp
 
     code, _, err = run(capsys, "--db", sqlite_url, "ingest")
     assert code == 2 and "give FILE arguments or --manifest TSV" in err
+
+
+def test_a_manifest_reads_only_html_files_in_its_own_folder(
+    shared: Path, sqlite_url: str, tmp_path: Path, capsys
+) -> None:
+    """Issue 17, class 10: an absolute path, a `../` path or a link leading out of the manifest's folder is a
+    one-line refusal (nothing stored) unless --allow-outside; a file that is not HTML is skipped, saying so."""
+    seed = shared / "seed" / "venturebeat-hugging-face-235m.html"
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    (folder / "page.html").write_bytes(seed.read_bytes())
+    (folder / "out.html").symlink_to(seed)
+    (folder / "notes.txt").write_text("Acme raised $5M in a seed round led by Example Ventures.\n" * 20)
+    outside = {"absolute": str(seed), "parent": f"../{seed.name}", "link": "out.html"}
+    (tmp_path / seed.name).write_bytes(seed.read_bytes())
+    for kind, path in outside.items():
+        manifest = folder / f"{kind}.tsv"
+        manifest.write_text(f"https://venturebeat.com/a/\tpage.html\nhttps://venturebeat.com/b/\t{path}\n")
+        code, _, err = run(capsys, "--db", sqlite_url, "ingest", "--manifest", str(manifest))
+        assert code == 1 and f"{manifest}:2: {path} is outside the manifest's folder" in err, err
+        assert len(err.strip().splitlines()) == 1
+    assert not Path(sqlite_url.removeprefix("sqlite:///")).exists()  # refused before anything was stored
+    code, out, err = run(
+        capsys, "--db", sqlite_url, "ingest", "--manifest", str(folder / "link.tsv"), "--allow-outside"
+    )
+    assert code == 0 and "2 page(s): 1 new, 0 updated, 1 unchanged" in out, err  # one article, twice
+    text = folder / "text.tsv"
+    text.write_text("https://venturebeat.com/c/\tnotes.txt\nhttps://venturebeat.com/a/\tpage.html\n")
+    code, out, err = run(capsys, "--db", sqlite_url, "ingest", "--manifest", str(text))
+    assert code == 0 and f"skipped {folder / 'notes.txt'}: not an HTML page" in err and "1 skipped" in out
 
 
 def test_sources_shows_last_runs_and_flags_failing_or_empty_sources(sqlite_url: str, capsys) -> None:

@@ -75,6 +75,7 @@ Every row of the matrix and the test that covers it (F = this file, tests/test_f
     B28 tests/test_cli.py::test_demo_never_replaces_a_real_store_and_takes_a_url (issue 17, class 3)
     B29 tests/test_storage.py::test_a_postgresql_store_leaves_no_connection_behind (issue 17, class 19)
     B30 tests/test_discovery.py::test_feed_idioms_that_lost_links_or_dates_keep_them (issue 17, class 21)
+    B31 tests/test_cli.py::test_a_manifest_reads_only_html_files_in_its_own_folder (issue 17, class 10)
     S1  tests/test_storage.py::test_filters_use_literal_matching, ::test_queries_are_read_only_and_need_a_store;
         tests/test_query.py::test_sorts (sort keys are a fixed choice)
     S2  tests/test_query.py::test_export_reads_back_escapes_formulas_and_never_overwrites,
@@ -861,12 +862,12 @@ def test_a_sitemap_over_50_mb_is_read_up_to_the_limit(monkeypatch: pytest.Monkey
 
 
 def test_the_matrix_table_names_every_row_and_only_tests_that_exist() -> None:
-    """The table in this module's docstring lists L1-L5, F1-F17, B1-B30 and S1-S5, and every test it names is
+    """The table in this module's docstring lists L1-L5, F1-F17, B1-B31 and S1-S5, and every test it names is
     defined in tests/ (a renamed test must not leave a row pointing at nothing)."""
     table = __doc__ or ""
     rows = re.findall(r"^    ([LFBS]\d+) ", table, flags=re.MULTILINE)
     expected = [f"L{n}" for n in range(1, 6)] + [f"F{n}" for n in range(1, 18)]
-    expected += [f"B{n}" for n in range(1, 31)] + [f"S{n}" for n in range(1, 6)]
+    expected += [f"B{n}" for n in range(1, 32)] + [f"S{n}" for n in range(1, 6)]
     assert rows == expected
     defined = {
         name

@@ -33,7 +33,7 @@ def corpus_store(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     manifest = folder / "all.tsv"
     manifest.write_text("".join(f"{p['url']}\t{shared / 'corpus' / p['file']}\n" for p in labels))
     url = f"sqlite:///{folder / 'corpus.db'}"
-    assert main(["--db", url, "ingest", "--manifest", str(manifest)]) == 0
+    assert main(["--db", url, "ingest", "--manifest", str(manifest), "--allow-outside"]) == 0
     return url
 
 
