@@ -524,14 +524,20 @@ SERVE_METADATA = {
 @click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
 @click.pass_obj
 def serve(obj: dict[str, str], host: str, port: int) -> None:
-    """Browse the store read-only in Datasette (pip install "newsmon[web]"), front page the rounds view."""
-    from storage.engine import sqlite_path
+    """Browse the store read-only in Datasette (pip install "newsmon[web]"), front page the rounds view.
+    Exits 1 with one line when it cannot start (no store, an unreadable one, the port taken) or Datasette fails."""
+    from storage.engine import reader_engine, sqlite_path
 
     path = sqlite_path(obj["db_url"])
     if path is None:
         raise CliError("newsmon serve shows a SQLite store; for other databases use their own tools")
     if not path.exists():
         raise CliError(f"no store at {path} yet: run a crawl or `newsmon demo` first")
+    try:
+        reader_engine(obj["db_url"])  # readable, and a newsmon store at the current schema
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    _check_port_free(host, port)
     try:
         import datasette  # noqa: F401 - only checks the optional extra is there
     except ImportError:
@@ -553,13 +559,21 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
             "3000",
         ]
         click.echo(f"Serving {path} read-only at http://{host}:{port}/ (Ctrl-C stops)", err=True)
-        child = subprocess.Popen(command)
+        child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, errors="replace")
+        last_line = _relay_stderr(child)
+        stopped = False
+
+        def stop(*_: object) -> None:
+            nonlocal stopped
+            stopped = True
+            child.terminate()
+
         # A SIGTERM to newsmon stops Datasette too (it would otherwise outlive us, holding the port).
-        previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+        previous = signal.signal(signal.SIGTERM, stop)
         try:
             child.wait()
         except KeyboardInterrupt:
-            child.terminate()
+            stop()
         finally:
             signal.signal(signal.SIGTERM, previous)
             try:
@@ -567,6 +581,45 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+    if child.returncode != 0 and not stopped:
+        why = plain_text(last_line()) or "no message"
+        raise CliError(f"Datasette stopped with exit status {child.returncode}: {why}")
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """One line, before Datasette starts, when `host:port` cannot be listened on (taken, or no such address)."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise CliError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (--port picks another)") from None
+
+
+def _relay_stderr(child: subprocess.Popen[str]) -> Callable[[], str]:
+    """Copy the child's stderr to ours as it comes (a thread); returns a function giving its last line."""
+    import threading
+
+    last = [""]
+
+    def relay() -> None:
+        assert child.stderr is not None
+        for line in child.stderr:
+            sys.stderr.write(line)
+            if line.strip():
+                last[0] = line.strip()
+
+    thread = threading.Thread(target=relay, daemon=True)
+    thread.start()
+
+    def last_line() -> str:
+        thread.join(timeout=5)
+        return last[0]
+
+    return last_line
 
 
 @cli.group(invoke_without_command=True, epilog="Example: newsmon sources --json")

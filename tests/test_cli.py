@@ -556,3 +556,22 @@ def test_text_from_the_network_loses_controls_and_bidi_overrides_before_a_termin
     assert plain_text(hostile) == "Acme[2Jgpj.exex [bold]raises[/bold]"
     assert safe_text(hostile) == "Acme[2Jgpj.exex \\[bold]raises\\[/bold]"
     assert plain_text("Zürich — 北京 $5M\ttab") == "Zürich — 北京 $5M\ttab"  # letters, symbols and tabs stay
+
+
+def test_serve_says_in_one_line_why_it_cannot_start(tmp_path: Path, capsys) -> None:
+    """Issue 17, class 12: a port another server holds, or a store that is not one, is exit status 1 and one
+    line, before Datasette starts (it used to print a traceback of its own and exit 0 or hang)."""
+    import socket
+
+    store = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    Store(store).save_article(article(), [round_()], source="venturebeat", listed_url="u")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err = run(capsys, "--db", store, "serve", "--port", str(port))
+    assert code == 1 and f"cannot listen on 127.0.0.1:{port}" in err and len(err.strip().splitlines()) == 1
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a database file at all " * 100)
+    code, _, err = run(capsys, "--db", f"sqlite:///{garbage}", "serve", "--port", "0")
+    assert code == 1 and "cannot read the store" in err and len(err.strip().splitlines()) == 1
