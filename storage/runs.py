@@ -149,12 +149,23 @@ class RunBook:
             ).first()
 
 
+def lock_holder() -> str:
+    """Who this process is, for a run lock: "<host> pid <n> pidns <id>". A pid means something only in its own
+    PID namespace: a crawl in a container that shares the host name has pids the host does not see."""
+    return f"{socket.gethostname()} pid {os.getpid()} pidns {_pid_namespace() or 'unknown'}"
+
+
 def died_here(holder: str | None) -> bool:
-    """True when a lock's holder ("<host> pid <n>") is a process of this host that no longer exists: a crawl
-    killed with SIGKILL, whose lock need not wait for its heartbeat to go stale. (A reused pid errs on the safe
-    side: the lock waits.)"""
-    host, _, pid = (holder or "").partition(" pid ")
+    """True when a lock's holder ("<host> pid <n> pidns <id>") is a process of this host and PID namespace that
+    no longer exists: a crawl killed with SIGKILL, whose lock need not wait for its heartbeat to go stale. A
+    holder in another namespace, or one that did not record its namespace, is left to the heartbeat (a reused
+    pid errs on the safe side too: the lock waits)."""
+    host, _, rest = (holder or "").partition(" pid ")
+    pid, _, namespace = rest.partition(" pidns ")
     if host != socket.gethostname() or not pid.isdigit():
+        return False
+    ours = _pid_namespace()
+    if ours is None or namespace != ours:
         return False
     try:
         os.kill(int(pid), 0)
@@ -163,6 +174,14 @@ def died_here(holder: str | None) -> bool:
     except PermissionError:  # alive, someone else's
         return False
     return _zombie(int(pid))
+
+
+def _pid_namespace() -> str | None:
+    """This process's PID namespace ("pid:[4026531836]" on Linux), or None where it cannot be known."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
 
 
 def _zombie(pid: int) -> bool:

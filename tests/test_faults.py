@@ -37,6 +37,8 @@ Every row of the matrix and the test that covers it (F = this file, tests/test_f
     F16 tests/test_storage.py::test_a_store_path_with_hash_question_mark_percent_or_space_is_read_from_that_file
     F17 tests/test_storage.py::test_processes_opening_a_new_sqlite_store_at_once_wait_for_each_other (issue 17,
         class 20)
+    F18 tests/test_scheduler.py::test_a_lock_held_from_another_pid_namespace_waits_for_its_heartbeat (issue 17,
+        class 9)
     B1  F::test_bad_html_and_wrong_charsets_are_extracted_or_skipped_with_a_reason
     B2  F::test_bad_html_and_wrong_charsets_are_extracted_or_skipped_with_a_reason
     B3  F::test_broken_answers_never_store_a_page_and_never_stop_the_crawl (/gzipbomb)
@@ -863,11 +865,11 @@ def test_a_sitemap_over_50_mb_is_read_up_to_the_limit(monkeypatch: pytest.Monkey
 
 
 def test_the_matrix_table_names_every_row_and_only_tests_that_exist() -> None:
-    """The table in this module's docstring lists L1-L5, F1-F17, B1-B32 and S1-S5, and every test it names is
+    """The table in this module's docstring lists L1-L5, F1-F18, B1-B32 and S1-S5, and every test it names is
     defined in tests/ (a renamed test must not leave a row pointing at nothing)."""
     table = __doc__ or ""
     rows = re.findall(r"^    ([LFBS]\d+) ", table, flags=re.MULTILINE)
-    expected = [f"L{n}" for n in range(1, 6)] + [f"F{n}" for n in range(1, 18)]
+    expected = [f"L{n}" for n in range(1, 6)] + [f"F{n}" for n in range(1, 19)]
     expected += [f"B{n}" for n in range(1, 33)] + [f"S{n}" for n in range(1, 6)]
     assert rows == expected
     defined = {

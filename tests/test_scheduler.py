@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from crawler.replay import RecordedPage, replay_settings, settings_args, write_cache
 from crawler.runner import RunResult
@@ -600,3 +602,28 @@ def test_a_polled_feed_item_is_stored_within_one_poll_and_an_unchanged_feed_cost
     )
     assert [(method, path) for method, path, _ in polled] == [("GET", "/feed.xml")]
     assert all("If-None-Match" in headers for _, _, headers in polled)
+
+
+def test_a_lock_held_from_another_pid_namespace_waits_for_its_heartbeat(tmp_path: Path) -> None:
+    """Issue 17, class 9: a crawl in a container that shares the host name holds the lock under a pid this
+    namespace does not have; that is not a dead crawl. Only a holder of this namespace whose pid is gone is
+    (a crawl killed with SIGKILL); one from another namespace, or an old holder without one, waits to go stale."""
+    import socket
+
+    from storage.runs import RunBook, lock_holder
+
+    book = RunBook(Store(f"sqlite:///{tmp_path / 'newsmon.db'}"))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer exists here
+    host = socket.gethostname()
+    ours = lock_holder().partition(" pidns ")[2]
+    assert ours.startswith("pid:[")
+    for holder, taken in [
+        (f"{host} pid {gone.pid} pidns pid:[4026599999]", False),  # another namespace: alive for all we know
+        (f"{host} pid {gone.pid}", False),  # recorded before namespaces were: left to the heartbeat
+        (f"{host} pid {gone.pid} pidns {ours}", True),  # ours and gone: dead
+    ]:
+        with Session(book.engine) as session, session.begin():
+            session.execute(text("DELETE FROM run_locks"))
+        assert book.acquire("src", "holder", holder) is None
+        assert (book.acquire("src", "next", lock_holder()) is None) == taken, holder

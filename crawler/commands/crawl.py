@@ -16,7 +16,6 @@ import datetime as dt
 import difflib
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -30,7 +29,7 @@ from scrapy.exceptions import UsageError
 from pipelines.dates import parse_since
 from storage import Store, StoreError
 from storage.engine import checkpoint
-from storage.runs import RunBook
+from storage.runs import RunBook, lock_holder
 
 LOCKED_EXIT = 3  # the source is being crawled by someone else
 STORE_UNAVAILABLE = ("store_full", "store_locked")  # finish reasons of a crawl stopped by its store: exit 1
@@ -68,7 +67,7 @@ class Command(ScrapyCrawlCommand):
         stale = dt.timedelta(seconds=self.settings.getfloat("NEWSMON_LOCK_STALE_SECS"))
         try:
             book = RunBook(Store(self.settings["NEWSMON_DB_URL"]))
-            held_by = book.acquire(source, token, f"{socket.gethostname()} pid {os.getpid()}", stale)
+            held_by = book.acquire(source, token, lock_holder(), stale)
             if held_by is None:
                 book.abandon_orphans(source, token)  # runs of crawls that died without recording their end
         except StoreError as exc:
