@@ -164,12 +164,12 @@ def _opening(path: Path | None, busy_ms: int) -> Iterator[None]:
         os.close(folder)  # releases the lock
 
 
-def read_only_sqlite_url(path: Path) -> URL:
+def read_only_sqlite_url(path: Path, *, immutable: bool = False) -> URL:
     """The URL that opens the SQLite file at `path` read-only: a `file:` URI whose path is percent-encoded, so a
-    `#`, `?`, `%` or space in it names this file and no other (a raw `#` would end the path there)."""
-    return URL.create(
-        "sqlite", database=f"file:{quote(str(path.resolve()), safe='/')}", query={"mode": "ro", "uri": "true"}
-    )
+    `#`, `?`, `%` or space in it names this file and no other (a raw `#` would end the path there). `immutable`:
+    no locks and no shared-memory file, for a store on a read-only file system or folder (nobody can write it)."""
+    query = {"mode": "ro", "uri": "true", **({"immutable": "1"} if immutable else {})}
+    return URL.create("sqlite", database=f"file:{quote(str(path.resolve()), safe='/')}", query=query)
 
 
 def reader_engine(url: str) -> Engine:
@@ -191,15 +191,15 @@ def _open_reader(url: str) -> Engine:
     elif not path.exists():
         raise StoreError(f"no store at {path} yet: run a crawl (scrapy crawl <source>) or `newsmon demo` first")
     else:
-        busy_ms = _sqlite_limits()[0]
-        engine = _create(read_only_sqlite_url(path))
-        _tune_sqlite(engine, begin="BEGIN", writable=False, busy_ms=busy_ms)
+        engine = _sqlite_reader(path, immutable=False)
     try:
         with engine.connect() as connection:
             revision = stored_revision(connection)
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise StoreError(f"cannot read the store at {_shown(parsed)}: {_first_line(exc)}") from None
+        if path is None or os.access(path.parent, os.W_OK):
+            raise StoreError(f"cannot read the store at {_shown(parsed)}: {_first_line(exc)}") from None
+        engine, revision = _read_only_folder(path, _first_line(exc))
     if revision != SCHEMA_REVISION:
         engine.dispose()
         raise StoreError(
@@ -207,6 +207,38 @@ def _open_reader(url: str) -> Engine:
             f"expected {SCHEMA_REVISION}): a crawl into it creates or upgrades the schema"
         )
     return engine
+
+
+def _sqlite_reader(path: Path, *, immutable: bool) -> Engine:
+    engine = _create(read_only_sqlite_url(path, immutable=immutable))
+    _tune_sqlite(engine, begin="BEGIN", writable=False, busy_ms=_sqlite_limits()[0])
+    return engine
+
+
+def _read_only_folder(path: Path, error: str) -> tuple[Engine, str | None]:
+    """A store in a folder (or file system) nobody can write: SQLite cannot make the shared-memory file WAL mode
+    needs, so the file is opened `immutable` (safe: nothing can change it), unless its write-ahead log holds
+    changes, which only a writable folder can fold in.
+
+    Raises:
+        StoreError: it cannot be read from there, saying why.
+    """
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise StoreError(
+            f"cannot read the store at {path}: its folder is read-only and its write-ahead log ({wal.name}, "
+            f"{wal.stat().st_size} bytes) holds changes SQLite can only read from a writable folder: copy the store "
+            "and its -wal file somewhere writable"
+        )
+    engine = _sqlite_reader(path, immutable=True)
+    try:
+        with engine.connect() as connection:
+            return engine, stored_revision(connection)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise StoreError(
+            f"cannot read the store at {path} (its folder is read-only): {error}; read as immutable: {_first_line(exc)}"
+        ) from None
 
 
 @contextmanager

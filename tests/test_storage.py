@@ -613,3 +613,38 @@ def test_a_postgresql_store_leaves_no_connection_behind() -> None:
         assert open_connections() == 0
     finally:
         admin.dispose()
+
+
+def test_a_store_on_a_read_only_file_system_is_read_or_says_why_not(tmp_path: Path) -> None:
+    """Issue 17, class 11: SQLite cannot make WAL's shared-memory file in a read-only folder; the store is then
+    read as immutable. One whose write-ahead log still holds changes cannot be read from there, and the error
+    says why. (A read-only tmpfs mounted for the test: root can write to any folder, not to such a mount.)"""
+    import shutil
+    import subprocess
+
+    from storage.engine import checkpoint, dispose_engines
+
+    written = tmp_path / "written"
+    written.mkdir()
+    url = f"sqlite:///{written / 'store.db'}"
+    store = Store(url)
+    store.save_article(article(), [round_()], source="venturebeat", listed_url="u")
+    checkpoint(store.engine)
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(mount)], capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root in a namespace that allows mounts)")
+    try:
+        shutil.copy(written / "store.db", mount / "clean.db")
+        store.save_article(article("https://a.example/late/"), [], source="s", listed_url="late")  # stays in the WAL
+        for name in ("store.db", "store.db-wal"):
+            shutil.copy(written / name, mount / name.replace("store", "pending"))
+        subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+        clean = f"sqlite:///{mount / 'clean.db'}"
+        assert [r.company for r in list_rounds(clean)] == ["Acme"]
+        with pytest.raises(StoreError, match="its folder is read-only and its write-ahead log"):
+            list_rounds(f"sqlite:///{mount / 'pending.db'}")
+    finally:
+        for name in ("clean.db", "pending.db"):  # their connections hold the mount busy
+            dispose_engines(f"sqlite:///{mount / name}")
+        subprocess.run(["umount", str(mount)], check=False)
