@@ -259,5 +259,8 @@ class AlertDelivery(Base):
 
 
 def not_managed(name: str | None, type_: str, _parent_names: object) -> bool:
-    """For Alembic's comparison: False for the SQLite full-text index (`articles_fts*`), which no model maps."""
+    """For Alembic's comparison: False for the full-text indexes no model maps (SQLite's `articles_fts*` tables,
+    PostgreSQL's `articles_search` expression index)."""
+    if type_ == "index" and name == "articles_search":
+        return False
     return not (type_ == "table" and name is not None and name.startswith("articles_fts"))

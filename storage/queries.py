@@ -589,7 +589,8 @@ def search_articles(
     """Articles matching a full-text query over titles and texts, best first.
 
     On SQLite the FTS5 index answers (its query syntax: words, "a phrase", OR, NOT, prefix*; a title match
-    weighs ten times a text match); elsewhere every word must appear, ranked by how often.
+    weighs ten times a text match); on PostgreSQL its full-text search (words, "a phrase", or, -word; a title
+    match weighs more), ranked in the database.
 
     Raises:
         StoreError: the query is malformed (one line), or the store cannot be read.
@@ -661,30 +662,42 @@ def _fts_search(session: Session, query: str, since: dt.date | None, source: str
     ]
 
 
+# PostgreSQL: the expression migration 0008 indexes (title weighs A, text B), and how many words a snippet has.
+_PG_VECTOR = (
+    "(setweight(to_tsvector('simple'::regconfig, coalesce(a.title, '')), 'A') || "
+    "setweight(to_tsvector('simple'::regconfig, coalesce(a.text, '')), 'B'))"
+)
+
+
 def _plain_search(
     session: Session, query: str, since: dt.date | None, source: str | None, limit: int
 ) -> list[SearchHit]:
-    words = [w for w in re.findall(r"\w+", query.casefold()) if w]
+    """PostgreSQL's full-text search: `websearch_to_tsquery` (words, "a phrase", or, -word) against the indexed
+    vector, ranked by `ts_rank` in the database before the limit, so the best match is never cut."""
+    words = re.findall(r"\w+", query)
     if not words:
         raise StoreError(f"cannot search for {query!r}: no words in it")
-    found = select(Article, Source.name).outerjoin(Source, Article.source_id == Source.id)
-    for word in words:
-        pattern = _contains(word)
-        found = found.where(or_(Article.title.ilike(pattern, escape="\\"), Article.text.ilike(pattern, escape="\\")))
+    where = [f"{_PG_VECTOR} @@ q.query"]
+    params: dict[str, object] = {"query": query, "limit": limit, "start": MATCH_START, "end": MATCH_END}
     if since:
-        found = found.where(Article.published >= since)
+        where.append("a.published >= :since")
+        params["since"] = since
     if source:
-        found = found.where(Source.name == source)
-    hits = []
-    for article, name in session.execute(found.limit(2000)):
-        title, body = (article.title or "").casefold(), (article.text or "").casefold()
-        rank = sum(10 * title.count(w) + body.count(w) for w in words)
-        at = min((body.find(w) for w in words if w in body), default=0)
-        excerpt = (article.text or "")[max(0, at - 80) : at + 160]
-        for word in words:
-            excerpt = re.sub(f"(?i)({re.escape(word)})", f"{MATCH_START}\\1{MATCH_END}", excerpt)
-        hits.append(SearchHit(article.url, name, article.title, article.published, float(rank), excerpt))
-    return sorted(hits, key=lambda hit: -hit.rank)[:limit]
+        where.append("s.name = :source")
+        params["source"] = source
+    sql = text(
+        "SELECT a.url, s.name, a.title, a.published, ts_rank(" + _PG_VECTOR + ", q.query) AS rank,"
+        " ts_headline('simple'::regconfig, coalesce(a.text, ''), q.query,"
+        " 'StartSel=' || :start || ', StopSel=' || :end || ', MaxWords=35, MinWords=15') AS snippet"
+        " FROM articles a LEFT JOIN sources s ON s.id = a.source_id,"
+        " websearch_to_tsquery('simple'::regconfig, :query) AS q(query)"
+        f" WHERE {' AND '.join(where)} ORDER BY rank DESC, a.published DESC NULLS LAST LIMIT :limit"
+    )
+    rows = session.execute(sql, params).all()
+    return [
+        SearchHit(url, name, title, _day(published), float(rank), snippet or "")
+        for url, name, title, published, rank, snippet in rows
+    ]
 
 
 def _day(value: object) -> dt.date | None:

@@ -648,3 +648,46 @@ def test_a_store_on_a_read_only_file_system_is_read_or_says_why_not(tmp_path: Pa
         for name in ("clean.db", "pending.db"):  # their connections hold the mount busy
             dispose_engines(f"sqlite:///{mount / name}")
         subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_search_ranks_every_match_in_the_database_before_the_limit(db_url: str) -> None:
+    """Issue 17, class 5: with 2,500 articles that mention a word, the one about it (the word in its title and
+    all through its text) comes first, though it was stored last; PostgreSQL ranked only the first 2,000 rows
+    it happened to read. Typed queries work there too."""
+    from storage import search_articles
+
+    store = Store(db_url)
+    store.save_article(article("https://a.example/first/"), [], source="s", listed_url="first")
+    now = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
+    with store.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO articles (url, title, text, tags, content_hash, first_seen, updated_at, published)"
+                " VALUES (:url, :title, :text, '[]', :hash, :now, :now, :day)"
+            ),
+            [
+                {
+                    "url": f"https://a.example/{n}/",
+                    "title": f"Quarterly report {n}",
+                    "text": f"Report {n} on logistics; one robot is mentioned in passing.",
+                    "hash": f"h{n}",
+                    "now": now,
+                    "day": dt.date(2024, 5, 1),
+                }
+                for n in range(2_500)
+            ]
+            + [
+                {
+                    "url": "https://a.example/robots/",
+                    "title": "Robot makers raise $50M as robot sales double",
+                    "text": "Robot makers say robot sales doubled; robot fleets grow. " * 5,
+                    "hash": "best",
+                    "now": now,
+                    "day": dt.date(2024, 5, 2),
+                }
+            ],
+        )
+    hits = search_articles(db_url, "robot", limit=5)
+    assert len(hits) == 5 and hits[0].url == "https://a.example/robots/"
+    assert [hit.url for hit in search_articles(db_url, '"robot makers"')] == ["https://a.example/robots/"]
+    assert [hit.url for hit in search_articles(db_url, "Acme raised")] == ["https://a.example/first/"]
