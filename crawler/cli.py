@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import json
 import os
-import re
 import signal
 import stat
 import subprocess
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 
 DEMO_DIR = PROJECT_ROOT / "demo"
 DEMO_BASE_URL = "https://demo.newsmon.example/"
-MAX_PAGE_BYTES = 16 * 1024 * 1024
 
 
 # a row count SQL can take (SQLite's and PostgreSQL's LIMIT is a signed 64-bit integer)
@@ -99,14 +97,12 @@ def cli(ctx: click.Context, database: str | None) -> None:
 def extract(file: Path, url: str | None, as_json: bool) -> None:
     """Extract the article and funding rounds of one saved HTML page (nothing is stored)."""
     from pipelines.extract import ExtractionSkipped
-    from pipelines.funding import detect_rounds
 
     html = _read_page(file)
     try:
-        article = _extract_page(html, url or file.resolve().as_uri(), None)
+        article, rounds = _process_page(html, url or file.resolve().as_uri(), None)
     except ExtractionSkipped as exc:
         raise CliError(f"{file}: no article found ({exc})") from None
-    rounds = detect_rounds(article.text, title=article.title, published=article.published)
     if as_json:
         _print_json(
             {
@@ -152,7 +148,6 @@ def ingest(
 ) -> None:
     """Store saved pages through the same extraction, detection and storage as a crawl (backfills)."""
     from pipelines.extract import ExtractionSkipped
-    from pipelines.funding import detect_rounds
     from pipelines.urls import canonical_url
     from storage import Store
 
@@ -170,13 +165,12 @@ def ingest(
     counts = {"new": 0, "updated": 0, "unchanged": 0, "skipped": 0, "rounds_new": 0, "rounds_merged": 0}
     for page_url, path in pages:
         try:
-            article = _extract_page(_read_page(path), page_url or path.resolve().as_uri(), source)
+            article, found = _process_page(_read_page(path), page_url or path.resolve().as_uri(), source)
         except (CliError, ExtractionSkipped) as exc:
             counts["skipped"] += 1
             why = exc.message.removeprefix(f"{path}: ") if isinstance(exc, CliError) else exc  # named once
             click.echo(f"skipped {path}: {why}", err=True)
             continue
-        found = detect_rounds(article.text, title=article.title, published=article.published)
         try:
             result = store.save_article(
                 article,
@@ -204,17 +198,18 @@ def ingest(
         raise CliError("no page could be ingested")
 
 
-def _extract_page(html: str, url: str, source: str | None) -> Article:
-    """`extract_article` with the per-site fixes of the seed that `source` names, or whose domains hold the
-    page's URL (given, else its canonical link: then a page of a site with fixes is extracted twice)."""
-    from pipelines.extract import extract_article
+def _process_page(html: str, url: str, source: str | None) -> tuple[Article, list[dict[str, Any]]]:
+    """`process_page` with the per-site fixes and title of the seed that `source` names, or whose domains hold
+    the page's URL (given, else its canonical link: then a page of a site with fixes is extracted twice)."""
+    from pipelines.page import process_page
 
-    article = extract_article(html, url, selectors=_site_selectors(url, source))
-    if source is None and not _site_selectors(url, None):
-        selectors = _site_selectors(article.url, None)
-        if selectors:
-            article = extract_article(html, url, selectors=selectors)
-    return article
+    seed = _seed_of(url, source)
+    article, rounds = process_page(html, url, selectors=_fixes(seed), site_name=seed.title if seed else None)
+    if source is None and seed is None:
+        seed = _seed_of(article.url, None)
+        if seed is not None:
+            article, rounds = process_page(html, url, selectors=_fixes(seed), site_name=seed.title)
+    return article, rounds
 
 
 @functools.cache
@@ -231,16 +226,18 @@ def _seed_sources() -> dict[str, Any]:
     return folder.sources
 
 
-def _site_selectors(url: str, source: str | None) -> dict[str, str]:
+def _seed_of(url: str, source: str | None) -> Any:
+    """The seed that `source` names, else the one whose domains hold `url` (None: no seed applies)."""
     from pipelines.urls import same_site
 
     sources = _seed_sources()
     if source in sources:
-        return dict(sources[source].selectors)
-    for seed in sources.values():
-        if same_site(url, seed.allowed_domains):
-            return dict(seed.selectors)
-    return {}
+        return sources[source]
+    return next((seed for seed in sources.values() if same_site(url, seed.allowed_domains)), None)
+
+
+def _fixes(seed: Any) -> dict[str, str]:
+    return dict(seed.selectors) if seed is not None else {}
 
 
 def _manifest_pages(manifest: Path, allow_outside: bool = False) -> list[tuple[str, Path]]:
@@ -267,48 +264,14 @@ def _manifest_pages(manifest: Path, allow_outside: bool = False) -> list[tuple[s
     return pages
 
 
-def _not_a_file(path: Path) -> str:
-    """What a path that is not a regular file is, for a one-line error."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        return "no such file"
-    except OSError as exc:
-        return f"cannot read ({exc.strerror})"
-    kinds = (
-        (stat.S_ISDIR, "a directory, not a saved page"),
-        (stat.S_ISFIFO, "a named pipe, not a saved page"),
-        (stat.S_ISCHR, "a character device, not a saved page"),
-        (stat.S_ISBLK, "a block device, not a saved page"),
-        (stat.S_ISSOCK, "a socket, not a saved page"),
-    )
-    return next((what for test, what in kinds if test(mode)), "not a regular file")
-
-
 def _read_page(file: Path) -> str:
-    """A saved page as text (charset sniffed as browsers do), or a one-line error."""
-    from w3lib.encoding import html_to_unicode
+    """A saved page as text (`read_saved_page`), or a one-line error."""
+    from pipelines.page import UnreadablePage, read_saved_page
 
     try:
-        if not file.is_file():
-            raise CliError(f"{file}: {_not_a_file(file)}")
-        if file.stat().st_size > MAX_PAGE_BYTES:
-            raise CliError(f"{file}: larger than {MAX_PAGE_BYTES // 2**20} MiB, not a web page")
-        body = file.read_bytes()
-    except OSError as exc:
-        raise CliError(f"{file}: cannot read ({exc.strerror})") from None
-    if not body.strip():
-        raise CliError(f"{file}: the file is empty")
-    if b"\x00" in body[:8192] and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CliError(f"{file}: a binary file, not an HTML page")
-    text = html_to_unicode(None, body)[1]
-    if not _HTML_MARKUP.search(text[:65_536]):
-        raise CliError(f"{file}: not an HTML page (no HTML markup in it)")
-    return text
-
-
-# Any of these near the start makes a file a web page (a saved page may lack <html>, never all of them).
-_HTML_MARKUP = re.compile(r"<(?:!doctype\s+html|html|head|body|meta|title|article|p|div)[\s>/]", re.IGNORECASE)
+        return read_saved_page(file)
+    except UnreadablePage as exc:
+        raise CliError(str(exc)) from None
 
 
 ROUND_COLUMNS = (

@@ -23,7 +23,6 @@ from pipelines.names import investor_key, name_tokens, same_company
 __all__ = ["EvalError", "LabelledItem", "Report", "evaluate", "load_labels", "same_company", "text_f1"]
 
 MAX_LABEL_FILE_BYTES = 64 * 1024 * 1024
-MAX_PAGE_BYTES = 16 * 1024 * 1024
 
 
 class EvalError(Exception):
@@ -203,17 +202,14 @@ def _item(obj: Any, path: Path, number: int) -> LabelledItem:
 
 
 def _page_item(obj: dict[str, Any], page: Path, ident: str, where: str) -> LabelledItem:
-    from w3lib.encoding import html_to_unicode
-
     from pipelines.extract import ExtractionSkipped, extract_article
+    from pipelines.page import UnreadablePage, read_saved_page
 
     try:
-        if page.stat().st_size > MAX_PAGE_BYTES:
-            raise EvalError(f"{where}: {page} is larger than {MAX_PAGE_BYTES // 2**20} MiB")
-        html = html_to_unicode(None, page.read_bytes())[1]
-    except OSError as exc:
-        raise EvalError(f"{where}: cannot read {page} ({exc.strerror})") from None
-    try:
+        html = read_saved_page(page)
+    except UnreadablePage as exc:
+        raise EvalError(f"{where}: {exc}") from None
+    try:  # detection is what is scored, so it runs later, item by item, on the article extracted here
         article = extract_article(html, str(obj.get("url") or page.resolve().as_uri()))
     except ExtractionSkipped:
         return LabelledItem(ident, "", None, None, obj["rounds"], "no article extracted")

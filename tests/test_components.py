@@ -62,3 +62,19 @@ def test_pages_without_an_article_are_dropped_with_a_stat(html: str, since: dt.d
     with pytest.raises(DropItem):
         ExtractPipeline.from_crawler(crawler).process_item(item(html, since))
     assert crawler.stats.get_value(stat) == 1
+
+
+def test_the_crawl_and_the_command_line_read_a_page_alike(shared: Path) -> None:
+    """One article path: the crawl's Extract and Detect stages and `process_page` (extract, ingest) give the seed
+    page the same article and rounds; `read_saved_page` reads it as the crawl decodes it."""
+    from pipelines.page import process_page, read_saved_page
+    from tests.sitebuilder import SEED_URL
+
+    html = read_saved_page(shared / "seed" / "venturebeat-hugging-face-235m.html")
+    crawler = get_crawler()
+    crawler.stats.open_spider()
+    page = PageItem(source="venturebeat", source_title="VentureBeat", url=SEED_URL, html=html, language="en")
+    staged = DetectPipeline.from_crawler(crawler).process_item(ExtractPipeline.from_crawler(crawler).process_item(page))
+    article, rounds = process_page(html, SEED_URL, default_language="en", site_name="VentureBeat")
+    assert staged.article == article and staged.rounds == rounds
+    assert [(r["company"], r["amount"], r["valuation"]) for r in rounds] == [("Hugging Face", 235e6, 4e9)]
