@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from pipelines.funding import detect_rounds  # noqa: E402 - needs ROOT on sys.path
-from tests.pathological import PATHOLOGICAL  # noqa: E402
+from tests.support.pathological import PATHOLOGICAL  # noqa: E402
 
 DEFAULT_LABELS = ROOT.parent / "shared" / "corpus" / "labels-dev.jsonl"
 PATHOLOGICAL_LIMIT_MS = 100.0

@@ -47,7 +47,7 @@ from lxml import html as lxml_html  # noqa: E402
 from crawler.replay import settings_args  # noqa: E402
 from pipelines.dates import parse_human_date, parse_machine_date  # noqa: E402
 from pipelines.funding import detect_rounds  # noqa: E402
-from tests.httpsite import Page, Site, etag_of, serve  # noqa: E402
+from tests.support.httpsite import Page, Site, etag_of, serve  # noqa: E402
 
 DEFAULT_BENCH = ROOT.parent / "shared" / "corpus" / "bench"
 QUICK_PAGES = 40

@@ -35,8 +35,8 @@ from crawler.cli import main
 from crawler.replay import replay_settings, settings_args, write_cache
 from storage import RoundFilters, RoundRecord, list_rounds, list_runs
 from storage.models import FundingRound
-from tests.conftest import PROJECT_ROOT, crawl
-from tests.sitebuilder import venturebeat_site
+from tests.support.crawling import PROJECT_ROOT, crawl
+from tests.support.sitebuilder import venturebeat_site
 
 SEED_URL = "https://venturebeat.com/ai/hugging-face-gets-a-235m-group-hug-led-by-salesforce/"
 

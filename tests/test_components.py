@@ -68,7 +68,7 @@ def test_the_crawl_and_the_command_line_read_a_page_alike(shared: Path) -> None:
     """One article path: the crawl's Extract and Detect stages and `process_page` (extract, ingest) give the seed
     page the same article and rounds; `read_saved_page` reads it as the crawl decodes it."""
     from pipelines.page import process_page, read_saved_page
-    from tests.sitebuilder import SEED_URL
+    from tests.support.sitebuilder import SEED_URL
 
     html = read_saved_page(shared / "seed" / "venturebeat-hugging-face-235m.html")
     crawler = get_crawler()

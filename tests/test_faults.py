@@ -1,5 +1,5 @@
 """The reliability matrix (../shared/guides/reliability.md, section 4), row by row: real `scrapy crawl` runs
-against the fault-injecting server (tests/faultserver.py, its own process on 127.0.0.1) serving real corpus
+against the fault-injecting server (tests/support/faultserver.py, its own process on 127.0.0.1) serving real corpus
 pages. A canary listener counts every request the crawl was tricked into sending it: it must stay at zero.
 
 "Nothing lost" is checked after every crawl: `PRAGMA integrity_check` is ok and every article served is stored
@@ -118,7 +118,8 @@ import pytest
 
 from crawler.replay import settings_args
 from storage import list_runs
-from tests.conftest import PROJECT_ROOT, crawl
+from tests.support.crawling import PROJECT_ROOT, crawl
+from tests.support.seeds import write_fault_seed
 
 pytestmark = pytest.mark.slow
 
@@ -150,7 +151,7 @@ def fault_server(shared: Path) -> Iterator[Callable[..., FaultServer]]:
 
     def start(robots: str = "ok") -> FaultServer:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.faultserver", "--robots", robots, "--corpus", str(shared / "corpus")],
+            [sys.executable, "-m", "tests.support.faultserver", "--robots", robots, "--corpus", str(shared / "corpus")],
             cwd=PROJECT_ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -169,26 +170,6 @@ def fault_server(shared: Path) -> Iterator[Callable[..., FaultServer]]:
             server.process.stdout.close()
 
 
-def write_seed(folder: Path, feeds: list[str], sitemaps: list[str] | None = None) -> Path:
-    """A seeds folder with one source, `faults`, whose feeds (and sitemaps) are on the fault server."""
-    seeds = folder / "seeds"
-    seeds.mkdir(parents=True, exist_ok=True)
-    (seeds / "faults.toml").write_text(
-        f"""
-title = "Fault server"
-# every target of the redirects below is named, so it is the SSRF guard that stops them, not the offsite filter
-allowed_domains = ["127.0.0.1", "10.0.0.1", "169.254.169.254", "nx.invalid"]
-robots_txt = []
-feeds = {json.dumps(feeds)}
-sitemaps = {json.dumps(sitemaps or [])}
-article_url_pattern = "^http"
-language = "en"
-""",
-        encoding="utf-8",
-    )
-    return seeds
-
-
 def run_faults(
     tmp_path: Path,
     server: FaultServer,
@@ -199,7 +180,7 @@ def run_faults(
     since: str = "2000-01-01",
 ) -> tuple[subprocess.CompletedProcess[str], dict, str]:
     """Crawl a source whose feeds are `feeds` on the fault server; returns the process, its stats, the DB URL."""
-    seeds = write_seed(tmp_path, feeds, sitemaps)
+    seeds = write_fault_seed(tmp_path, feeds, sitemaps)
     url = f"sqlite:///{tmp_path / 'faults.db'}"
     allowed = {"NEWSMON_ALLOWED_HOSTS": f"127.0.0.1:{server.port}"}
     extra = {**FAST, **allowed, **(settings or {})}
@@ -386,6 +367,7 @@ def test_hardening_settings_are_loaded() -> None:
     assert settings.getbool("HTTPPROXY_ENABLED") is False  # a proxy would resolve names past the guard
 
 
+@pytest.mark.soak
 def test_sigkill_at_20_random_points_then_a_rerun_loses_and_duplicates_nothing(
     tmp_path: Path, fault_server: Callable[..., FaultServer], shared: Path
 ) -> None:
@@ -414,7 +396,7 @@ def test_sigkill_at_20_random_points_then_a_rerun_loses_and_duplicates_nothing(
 def start_and_kill(folder: Path, server: FaultServer, feeds: list[str], articles: int, extra: float) -> bool:
     """Start the crawl of `feeds`, SIGKILL its process group once `articles` articles are stored (then `extra`
     seconds more); True when the kill landed before the crawl ended by itself."""
-    seeds = write_seed(folder, feeds)
+    seeds = write_fault_seed(folder, feeds)
     settings = {
         **FAST,
         "NEWSMON_DB_URL": f"sqlite:///{folder / 'faults.db'}",
@@ -551,7 +533,7 @@ def exclusive_lock(path: Path) -> Iterator[None]:
 
 def crawl_settings(folder: Path, server: FaultServer, feeds: list[str]) -> dict[str, str]:
     """The `-s` settings of a crawl of `faults` (seeds written to `folder`) by the scheduler or by hand."""
-    seeds = write_seed(folder, feeds)
+    seeds = write_fault_seed(folder, feeds)
     return {**FAST, "NEWSMON_SEEDS_DIR": str(seeds), "NEWSMON_ALLOWED_HOSTS": f"127.0.0.1:{server.port}"} | {
         "NEWSMON_ALERTS": "off"
     }
@@ -650,12 +632,12 @@ def test_a_database_locked_by_someone_else_fails_cleanly_and_a_rerun_completes(
 def test_a_hanging_extractor_is_killed_by_the_watchdog_and_the_next_night_is_normal(
     tmp_path: Path, fault_server: Callable[..., FaultServer]
 ) -> None:
-    """F13: extraction never returns on the third page (tests/hangpipeline.py, a test-only ITEM_PIPELINES
+    """F13: extraction never returns on the third page (tests/support/hangpipeline.py, a test-only ITEM_PIPELINES
     setting). The reactor is blocked, so the scheduler's SIGTERM at the time limit cannot close the crawl: its
     SIGKILL after the grace period does. The run is recorded `timeout`, the run lock is free, and the next run
     stores every article once with the rounds of an uninterrupted crawl. (test_scheduler.py's hanging crawl
     waits on the network, with the reactor free: it ends at SIGTERM.)"""
-    from tests.hangpipeline import settings as hang
+    from tests.support.hangpipeline import settings as hang
 
     server = fault_server()
     feeds = [server.feed(*(f"/a/{index}" for index in range(4)))]
@@ -888,7 +870,7 @@ def test_a_malformed_url_in_a_listing_skips_that_entry_only(tmp_path: Path) -> N
     """B17: a URL that does not parse (an unclosed IPv6 bracket, port 99999) in a feed, a sitemap and robots.txt
     is one warning and a stat each; every good article of those listings is stored and the run is ok."""
     from crawler.replay import RecordedPage
-    from tests.sitebuilder import Entry, article_page, news_sitemap, rss
+    from tests.support.sitebuilder import Entry, article_page, news_sitemap, rss
 
     day = dt.date(2024, 5, 14)
     good = [f"https://venturebeat.com/ai/acme-{n}-raises-{n}m-seed-round/" for n in (1, 2)]
@@ -919,7 +901,7 @@ def test_a_page_whose_canonical_names_another_stored_article_never_replaces_it(t
     one host) leaves that article's row and rounds as they are, in either order, and is stored under its own
     URL with a warning and a stat; the article it named is still fetched (issue 17, class 1)."""
     from crawler.replay import RecordedPage
-    from tests.sitebuilder import SEED_URL, Entry, rss
+    from tests.support.sitebuilder import SEED_URL, Entry, rss
 
     victim = (shared / "seed" / "venturebeat-hugging-face-235m.html").read_bytes()
     hostile_url = (

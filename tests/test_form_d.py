@@ -27,7 +27,7 @@ from pipelines.form_d import (
 )
 from storage import RoundFilters, Store, list_rounds
 from storage.merging import documents, report_view
-from tests.conftest import crawl
+from tests.support.crawling import crawl
 from tests.test_storage import article, round_
 
 DATA = Path(__file__).parent / "data" / "form_d"

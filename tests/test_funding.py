@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.funding import MAX_INPUT_CHARS, ROUND_KEYS, ROUND_TYPES, default_detector, detect_rounds
+from pipelines.funding import MAX_INPUT_CHARS, ROUND_TYPES, default_detector, detect_rounds
 from pipelines.money import find_undisclosed
+from tests.support.rounds import assert_valid_rounds
 
 _detect = default_detector().detect_or_raise  # without the never-raise net, so a crash shows
 
@@ -30,22 +31,6 @@ SEED_TITLE = "Hugging Face gets a $235M group hug led by Salesforce"
 def _needs(path: Path) -> None:
     if not path.exists():
         pytest.skip(f"{path} is absent (the shared fixtures live beside the repository, never inside it)")
-
-
-def _assert_well_formed(rounds: list[dict]) -> None:
-    assert isinstance(rounds, list)
-    for r in rounds:
-        assert set(r) - {"evidence"} == set(ROUND_KEYS)
-        assert isinstance(r["company"], str) and r["company"]
-        assert r["round"] is None or r["round"] in ROUND_TYPES
-        assert r["status"] in {"announced", "rumored"}
-        assert 0.0 <= r["confidence"] <= 1.0
-        assert r["investors"][: len(r["lead_investors"])] == r["lead_investors"]
-        assert len(set(r["investors"])) == len(r["investors"])
-        if r["amount"] is None:
-            assert r["amount_usd"] is None
-        else:
-            assert r["currency"]
 
 
 # ---------------------------------------------------------------- seed acceptance
@@ -254,7 +239,7 @@ def test_pathological_inputs(text: str) -> None:
     start = time.perf_counter()
     rounds = _detect(text, text[:500], None)  # the inner function: a crash is not hidden as "no rounds"
     assert time.perf_counter() - start < 5.0
-    _assert_well_formed(rounds)
+    assert_valid_rounds(rounds)
 
 
 def test_input_is_capped() -> None:
@@ -266,7 +251,7 @@ def test_input_is_capped() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=400), st.one_of(st.none(), st.text(max_size=80)), st.one_of(st.none(), st.dates()))
 def test_any_string_gives_well_formed_rounds(text: str, title: str | None, published: datetime.date | None) -> None:
-    _assert_well_formed(_detect(text, title, published))  # without the never-raise net, so crashes show
+    assert_valid_rounds(_detect(text, title, published))  # without the never-raise net, so crashes show
 
 
 @settings(max_examples=100, deadline=None)
@@ -295,7 +280,7 @@ def test_any_string_gives_well_formed_rounds(text: str, title: str | None, publi
     )
 )
 def test_funding_like_strings_give_well_formed_rounds(words: list[str]) -> None:
-    _assert_well_formed(_detect(" ".join(words), None, None))
+    assert_valid_rounds(_detect(" ".join(words), None, None))
 
 
 def test_import_pulls_in_neither_scrapy_nor_sqlalchemy() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.funding import ROUND_KEYS, ROUND_TYPES, detect_rounds
-from tests.pathological import PATHOLOGICAL
+from pipelines.funding import detect_rounds
+from tests.support.pathological import PATHOLOGICAL
+from tests.support.rounds import assert_valid_rounds
 
 FRAGMENTS = [
     "Acme",
@@ -126,35 +126,9 @@ def _no_swallowed_errors() -> Iterator[None]:
     assert not handler.records, [r.getMessage() for r in handler.records]
 
 
-def _is_amount(value: object) -> bool:
-    return value is None or (
-        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
-    )
-
-
-def _is_names(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(v, str) for v in value)
-
-
-def _assert_valid(rounds: object) -> None:
-    assert isinstance(rounds, list)
-    for r in rounds:
-        assert isinstance(r, dict)
-        assert set(r) - {"evidence"} == set(ROUND_KEYS), sorted(r)
-        assert isinstance(r.get("evidence", {}), dict)
-        assert isinstance(r["company"], str) and r["company"]
-        assert _is_amount(r["amount"]) and _is_amount(r["amount_usd"]) and _is_amount(r["valuation"]), r
-        cur = r["currency"]
-        assert cur is None or (isinstance(cur, str) and len(cur) == 3 and cur.isascii() and cur.isupper()), r
-        assert r["round"] is None or r["round"] in ROUND_TYPES
-        assert r["status"] in {"announced", "rumored"}
-        assert isinstance(r["confidence"], float) and 0.0 <= r["confidence"] <= 1.0
-        assert _is_names(r["lead_investors"]) and _is_names(r["investors"])
-
-
 def _check(text: str, title: str | None = None, published: datetime.date | None = None) -> None:
     with _no_swallowed_errors():
-        _assert_valid(detect_rounds(text, title, published))
+        assert_valid_rounds(detect_rounds(text, title, published))
 
 
 @settings(max_examples=300, deadline=None)
@@ -186,7 +160,7 @@ def test_pathological_inputs(text: str) -> None:
     [(None, None, None), (b"Acme raised $5M", None, None), (123, 4.5, "2024-01-01"), ("Acme raised $5M", [], 7)],
 )
 def test_wrong_types_give_a_list(text: object, title: object, published: object) -> None:
-    _assert_valid(detect_rounds(text, title, published))  # type: ignore[arg-type]
+    assert_valid_rounds(detect_rounds(text, title, published))  # type: ignore[arg-type]
 
 
 def test_zero_valuation_is_not_a_valuation() -> None:

@@ -13,9 +13,9 @@ import pytest
 from crawler.replay import RecordedPage
 from pipelines.dates import today_utc
 from storage import source_health
-from tests.conftest import crawl
-from tests.httpsite import Page, Site, etag_of, serve
-from tests.sitebuilder import Entry, article_page, news_sitemap, rss, sitemap_index
+from tests.support.crawling import crawl
+from tests.support.httpsite import Page, Site, etag_of, serve
+from tests.support.sitebuilder import Entry, article_page, news_sitemap, rss, sitemap_index
 
 pytestmark = pytest.mark.slow
 
@@ -169,7 +169,7 @@ def test_an_article_that_could_not_be_fetched_is_retried_next_run(tmp_path: Path
 
 
 def test_a_failed_crawl_is_recorded_and_the_next_run_is_unaffected(shared: Path, tmp_path: Path) -> None:
-    from tests.sitebuilder import venturebeat_site
+    from tests.support.sitebuilder import venturebeat_site
 
     pages, entries = venturebeat_site(shared)
     broken = {url: RecordedPage(b"Internal Server Error", "text/plain", status=500) for url in pages}
@@ -200,7 +200,7 @@ def test_a_stored_article_listed_as_changed_since_it_was_fetched_is_fetched_agai
     """A `<lastmod>` after the day an article was last fetched (a correction) fetches it again: a changed text is
     an update (matrix row L2: upsert only when the hash changed), the same text only a new fetch date, and an
     article whose listing says nothing new is not fetched. The first crawl is moved a day back in the store."""
-    from tests.sitebuilder import urlset
+    from tests.support.sitebuilder import urlset
 
     today = today_utc()
     week_ago = today - dt.timedelta(days=7)

@@ -321,9 +321,10 @@ def test_queries_in_a_loop_never_see_a_locked_database_while_a_crawl_writes(tmp_
 
     from crawler.replay import settings_args
     from storage import articles_per_source, list_articles, list_rounds, search_articles
-    from tests.conftest import PROJECT_ROOT
-    from tests.httpsite import Site, serve
-    from tests.test_scheduler import FAST, local_site, write_local_seed
+    from tests.support.crawling import PROJECT_ROOT
+    from tests.support.httpsite import Site, serve
+    from tests.support.seeds import local_site, write_local_seed
+    from tests.test_scheduler import FAST
 
     url = f"sqlite:///{tmp_path / 'newsmon.db'}"
     Store(url)  # the schema exists before the reader starts
@@ -359,7 +360,7 @@ def test_serve_shows_the_rounds_view_read_only_over_http(tmp_path: Path) -> None
     import urllib.error
     import urllib.request
 
-    from tests.conftest import PROJECT_ROOT
+    from tests.support.crawling import PROJECT_ROOT
     from tests.test_storage import round_
 
     db = tmp_path / "newsmon.db"

@@ -10,8 +10,8 @@ import pytest
 
 from pipelines.urls import canonical_url
 from storage import list_articles, list_rounds
-from tests.conftest import crawl
-from tests.sitebuilder import SEED_URL, venturebeat_site
+from tests.support.crawling import crawl
+from tests.support.sitebuilder import SEED_URL, venturebeat_site
 
 pytestmark = pytest.mark.slow
 

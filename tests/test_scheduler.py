@@ -24,19 +24,13 @@ from crawler.scheduling import CrawlScheduler, latest_fire_time, trigger_of
 from crawler.seeds import DEFAULT_SEEDS_DIR, load_seeds
 from pipelines.dates import today_utc
 from storage import Store
-from tests.conftest import PROJECT_ROOT
-from tests.httpsite import Page, Site, serve
-from tests.sitebuilder import Entry, article_page, rss, venturebeat_site
+from tests.support.crawling import PROJECT_ROOT
+from tests.support.httpsite import Page, Site, serve
+from tests.support.seeds import local_site, write_local_seed
+from tests.support.sitebuilder import Entry, article_page, rss, venturebeat_site
 
 # a small delay, not 0: Scrapy 2.19 starts every queued request of a slot at once when DOWNLOAD_DELAY is 0
 FAST = {"DOWNLOAD_DELAY": "0.01", "AUTOTHROTTLE_ENABLED": "False"}
-LOCAL_SEED = """title = "{title}"
-allowed_domains = ["127.0.0.1"]
-robots_txt = "{base}/robots.txt"
-feeds = ["{base}/feed.xml"]
-article_url_pattern = '^http://127\\.0\\.0\\.1:\\d+/news/[a-z0-9-]+/$'
-language = "en"
-"""
 
 
 def scheduler(*args: str, db: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
@@ -56,26 +50,6 @@ def runs(db: Path) -> list[sqlite3.Row]:
     with sqlite3.connect(db) as connection:
         connection.row_factory = sqlite3.Row
         return connection.execute("SELECT * FROM crawl_runs ORDER BY id").fetchall()
-
-
-def local_site(site: Site, count: int, delay: float = 0.0) -> None:
-    """A live site on 127.0.0.1: robots.txt, a feed of `count` articles dated today, each answering after
-    `delay` seconds."""
-    base = site.base_url
-    entries = [
-        Entry(f"{base}/news/story-{n}/", today_utc(), f"Story {n} about a company", Path()) for n in range(count)
-    ]
-    site.pages["/robots.txt"] = Page(b"User-agent: *\nAllow: /\n", "text/plain")
-    site.pages["/feed.xml"] = Page(rss(entries, "Local", base), "application/rss+xml")
-    for entry in entries:
-        site.pages[entry.url.removeprefix(base)] = Page(
-            article_page(entry.url, entry.title, entry.published), delay=delay
-        )
-
-
-def write_local_seed(folder: Path, name: str, base: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.toml").write_text(LOCAL_SEED.format(title=name, base=base))
 
 
 @pytest.mark.slow
@@ -474,6 +448,7 @@ def _footprint(pid: int) -> tuple[int, int]:
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads process state from /proc (Linux)")
 def test_thirty_nights_keep_the_scheduler_flat(tmp_path: Path) -> None:
     """L5: one scheduler runs 30 crawls of a small local source, one a second: 30 ok crawl_runs rows; no child

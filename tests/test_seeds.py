@@ -12,6 +12,7 @@ from scrapy.settings import Settings
 
 from crawler.seeds import DEFAULT_SEEDS_DIR, SeedError, load_seed, load_seeds
 from crawler.spiderloader import SeedSpiderLoader
+from tests.support.seeds import write_seed
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VALID = """
@@ -22,13 +23,6 @@ feeds = ["https://example.com/feed/"]
 article_url_pattern = '^https://example\\.com/\\d{4}/[a-z0-9-]+/$'
 language = "en"
 """
-
-
-def write_seed(folder: Path, text: str, name: str = "example") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def test_project_seeds_are_valid_and_venturebeat_follows_design() -> None:
@@ -124,7 +118,7 @@ def test_scrapy_list_prints_venturebeat() -> None:
 
 def test_scrapy_list_names_a_broken_seed_in_one_line_and_lists_the_others(tmp_path: Path) -> None:
     path = write_seed(tmp_path, VALID + '\nfeedz = ["https://example.com/x"]\n')
-    (tmp_path / "other.toml").write_text(VALID)
+    write_seed(tmp_path, VALID, "other")
     done = _scrapy_list("-s", f"NEWSMON_SEEDS_DIR={tmp_path}")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr

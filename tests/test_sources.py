@@ -24,9 +24,9 @@ from crawler.discovery import follows_sitemap, is_article_url
 from crawler.replay import RecordedPage
 from crawler.seeds import DEFAULT_SEEDS_DIR, load_seeds
 from pipelines.urls import canonical_url
-from tests.conftest import SHARED, crawl
-from tests.httpsite import Page, Site, serve
-from tests.sitebuilder import Entry, article_page, corpus_entries, news_sitemap, rss, sitemap_index
+from tests.support.crawling import SHARED, crawl
+from tests.support.httpsite import Page, Site, serve
+from tests.support.sitebuilder import Entry, article_page, corpus_entries, news_sitemap, rss, sitemap_index
 
 pytestmark = pytest.mark.slow
 

@@ -592,9 +592,9 @@ def test_processes_opening_a_new_sqlite_store_at_once_wait_for_each_other(tmp_pa
 def test_a_postgresql_store_leaves_no_connection_behind() -> None:
     """Issue 17, class 19: after a test's store is cleaned up, the server has no connection left from it
     (a shared server refuses with "too many clients" when every test leaves its pools open)."""
-    from tests.conftest import PG_URL, _pg_available, pg_store
+    from tests.support.postgres import PG_URL, pg_available, pg_store
 
-    problem = _pg_available()
+    problem = pg_available()
     if problem:
         pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({problem})")
     admin = create_engine(PG_URL)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
 PIPELINES = {
-    "tests.hangpipeline.HangingExtractPipeline": 100,
+    "tests.support.hangpipeline.HangingExtractPipeline": 100,
     "crawler.pipelines.DetectPipeline": 200,
     "crawler.pipelines.PersistPipeline": 300,
 }

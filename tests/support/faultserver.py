@@ -1,6 +1,6 @@
 """A fault-injecting web server for the reliability matrix, run in its own process:
 
-    python -m tests.faultserver [--robots ok|404|503|timeout|delay:N] [--corpus DIR]
+    python -m tests.support.faultserver [--robots ok|404|503|timeout|delay:N] [--corpus DIR]
 
 prints `<base URL> <canary URL>` on its first line, then serves on 127.0.0.1 (port 0) until killed. The canary
 is a second listener that only counts hits (`GET /_canary` on the main server returns the count): whatever
@@ -43,7 +43,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-SHARED_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+SHARED_CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\0" * 64
 
 
