@@ -29,18 +29,21 @@ from crawler.seeds import PROJECT_ROOT
 from pipelines.dates import parse_query_date
 from pipelines.funding import ROUND_TYPES
 from storage import (
+    MATCH_END,
+    MATCH_START,
     RoundFilters,
     StoreError,
     articles_per_source,
+    check_readable,
     db_url,
     list_articles,
     list_rounds,
     list_runs,
+    remove_sqlite,
     search_articles,
     source_health,
+    sqlite_path,
 )
-from storage.engine import remove_sqlite
-from storage.queries import MATCH_END, MATCH_START
 
 if TYPE_CHECKING:
     from pipelines.extract import Article
@@ -489,7 +492,6 @@ SERVE_METADATA = {
 def serve(obj: dict[str, str], host: str, port: int) -> None:
     """Browse the store read-only in Datasette (pip install "newsmon[web]"), front page the rounds view.
     Exits 1 with one line when it cannot start (no store, an unreadable one, the port taken) or Datasette fails."""
-    from storage.engine import reader_engine, sqlite_path
 
     path = sqlite_path(obj["db_url"])
     if path is None:
@@ -497,7 +499,7 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
     if not path.exists():
         raise CliError(f"no store at {path} yet: run a crawl or `newsmon demo` first")
     try:
-        reader_engine(obj["db_url"])  # readable, and a newsmon store at the current schema
+        check_readable(obj["db_url"])  # readable, and a newsmon store at the current schema
     except StoreError as exc:
         raise CliError(str(exc)) from None
     _check_port_free(host, port)
@@ -796,7 +798,6 @@ def demo(obj: dict[str, str], database: str, force: bool, as_json: bool) -> None
 def _demo_file(value: str, store_url: str, force: bool) -> Path:
     """The file `newsmon demo --db` may replace: a path or a sqlite:/// URL, never the configured store or a
     file that is not a demo store (unless `force`)."""
-    from storage.engine import sqlite_path
 
     if "://" in value or value.startswith("sqlite:"):
         try:

@@ -97,7 +97,7 @@ class CrawlRecorder:
         if store is not None:
             token = self.crawler.settings.get("NEWSMON_RUN_TOKEN")
             mode = getattr(spider, "mode", "full")
-            self.run_id = store.start_run(spider.name, getattr(spider, "since", None), token=token, mode=mode)
+            self.run_id = store.runs.start_run(spider.name, getattr(spider, "since", None), token=token, mode=mode)
             logging.getLogger().addHandler(self.first_errors)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
@@ -119,7 +119,7 @@ class CrawlRecorder:
         # Only a run that processed everything it listed may let the next run skip unchanged listings.
         validators = getattr(spider, "fresh_validators", None) if status == "ok" else None
         try:
-            spider.store.finish_run(
+            spider.store.runs.finish_run(
                 self.run_id, status, finish_reason=reason, counts=counts, error=error, validators=validators
             )
         except StoreError as exc:

@@ -17,8 +17,7 @@ from pipelines.extract import ExtractionSkipped, extract_article
 from pipelines.form_d import filing_article, filing_round, parse_form_d
 from pipelines.funding import detect_rounds
 from pipelines.urls import canonical_url
-from storage import Store, StoreError
-from storage.engine import StoreUnavailable
+from storage import Store, StoreError, StoreUnavailable
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -23,8 +23,7 @@ from pathlib import Path
 from crawler.commands.crawl import LOCKED_EXIT
 from crawler.replay import settings_args
 from crawler.seeds import PROJECT_ROOT
-from storage import Store
-from storage.runs import RunBook, RunState
+from storage import RunBook, RunRecord, Store
 
 LOG_TAIL_LINES = 20
 
@@ -99,7 +98,7 @@ def run_crawl(
             )
             stopped_for = _wait(process, clock + time_limit, grace, stop)
         tail = _tail(log_path)
-    book = RunBook(Store(db_url))
+    book = Store(db_url).runs
     seconds = time.monotonic() - clock
     if process.returncode == LOCKED_EXIT and stopped_for is None:
         return RunResult(source, "skipped", seconds, error=tail.strip().splitlines()[-1] if tail.strip() else None)
@@ -117,13 +116,13 @@ def _settle(
     token: str,
     source: str,
     started: dt.datetime,
-    recorded: RunState | None,
+    recorded: RunRecord | None,
     stopped_for: str | None,
     returncode: int | None,
     time_limit: float,
     tail: str,
     mode: str = "full",
-) -> RunState:
+) -> RunRecord:
     """The run's final record: what the crawl wrote, corrected where it was killed or died."""
     if stopped_for and recorded is not None and recorded.status not in ("running", "interrupted"):
         stopped_for = None  # it had recorded its end already (it was exiting when the stop came)

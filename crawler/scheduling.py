@@ -25,7 +25,6 @@ from apscheduler.triggers.cron import CronTrigger
 from crawler.runner import RunResult, run_crawl
 from crawler.seeds import Source
 from storage import Store, StoreError
-from storage.runs import RunBook
 
 logger = logging.getLogger("newsmon.scheduler")
 
@@ -97,7 +96,7 @@ class CrawlScheduler:
     def catch_up_due(self) -> list[str]:
         """Sources that missed their latest scheduled run: no run started since that time (a failed or killed
         run counts as the attempt, so restarts never add more than one catch-up per missed time)."""
-        book = RunBook(Store(self.db_url))
+        book = Store(self.db_url).runs
         now = self.clock()
         due = []
         for name, source in sorted(self.sources.items()):
@@ -136,7 +135,7 @@ class CrawlScheduler:
             return RunResult(name, "interrupted", 0.0, error="the scheduler is stopping")
         if name in self.broken:  # recorded, so `newsmon sources` shows the source failing and why
             error = self.broken[name]
-            RunBook(Store(self.db_url)).settle(
+            Store(self.db_url).runs.settle(
                 uuid.uuid4().hex, name, "failed", started=self.clock(), error=error, log_tail=None, mode=mode
             )
             logger.error("%s: failed: %s", name, error)
@@ -144,7 +143,7 @@ class CrawlScheduler:
         poll = mode == "poll"
         quiet = logging.DEBUG if poll else logging.INFO  # polls come every few minutes: only news is logged
         stale = dt.timedelta(seconds=float(self.settings.get("NEWSMON_LOCK_STALE_SECS", 900)))
-        holder = RunBook(Store(self.db_url)).holder(name, stale)
+        holder = Store(self.db_url).runs.holder(name, stale)
         if holder is not None:
             logger.log(quiet, "%s: %sskipped, being crawled already (%s)", name, "poll " if poll else "", holder)
             return RunResult(name, "skipped", 0.0, error=f"being crawled already ({holder})")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from storage.engine import db_url
+from storage import db_url
 
 BOT_NAME = "newsmon"
 SPIDER_MODULES = ["crawler.spiders"]

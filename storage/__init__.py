@@ -1,40 +1,63 @@
-"""The store: SQLAlchemy models, migrations, writes (repository) and read-only queries.
+"""The store: SQLAlchemy models, migrations, writes (repository), crawl runs (runs) and read-only queries.
 
-Only this package creates engines and opens sessions.
+Only this package creates engines and opens sessions; the rest of newsmon uses what this module exports.
 """
 
-from storage.engine import StoreError, db_url
+from storage.engine import (
+    StoreError,
+    StoreUnavailable,
+    check_readable,
+    checkpoint,
+    db_url,
+    remove_sqlite,
+    sqlite_path,
+)
 from storage.queries import (
+    MATCH_END,
+    MATCH_START,
     ArticleRecord,
     RoundFilters,
     RoundRecord,
-    RunRecord,
     SearchHit,
     SourceHealth,
     articles_per_source,
     list_articles,
     list_rounds,
     list_runs,
+    round_texts,
+    rounds_by_id,
     search_articles,
     source_health,
 )
 from storage.repository import SaveResult, Store
+from storage.runs import RunBook, RunRecord, lock_holder
 
 __all__ = [
+    "MATCH_END",
+    "MATCH_START",
     "ArticleRecord",
     "RoundFilters",
     "RoundRecord",
+    "RunBook",
     "RunRecord",
-    "SearchHit",
     "SaveResult",
+    "SearchHit",
     "SourceHealth",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "articles_per_source",
+    "check_readable",
+    "checkpoint",
     "db_url",
     "list_articles",
     "list_rounds",
     "list_runs",
+    "lock_holder",
+    "remove_sqlite",
+    "round_texts",
+    "rounds_by_id",
     "search_articles",
     "source_health",
+    "sqlite_path",
 ]

@@ -209,6 +209,11 @@ def _open_reader(url: str) -> Engine:
     return engine
 
 
+def check_readable(url: str) -> None:
+    """Raise StoreError (one line) unless `url` is a newsmon store this process can read."""
+    reader_engine(url)
+
+
 def _sqlite_reader(path: Path, *, immutable: bool) -> Engine:
     engine = _create(read_only_sqlite_url(path, immutable=immutable))
     _tune_sqlite(engine, begin="BEGIN", writable=False, busy_ms=_sqlite_limits()[0])

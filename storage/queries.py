@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from pipelines.urls import outlet
 from storage.engine import StoreError, reader_engine, store_errors
 from storage.models import Article, CrawlRun, FundingRound, Investor, RoundArticle, RoundInvestor, Source
+from storage.runs import RunRecord, run_record
 
 
 @dataclass(frozen=True)
@@ -118,53 +119,6 @@ class ArticleRecord:
         }
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """One crawl run as `newsmon runs` shows it."""
-
-    id: int
-    source: str
-    status: str
-    started: dt.datetime
-    finished: dt.datetime | None
-    since: dt.date | None
-    requests: int
-    articles_new: int
-    articles_updated: int
-    rounds_new: int
-    rounds_merged: int
-    errors: int
-    listings_unchanged: int
-    finish_reason: str | None
-    error: str | None
-    log_tail: str | None
-    mode: str = "full"  # full (the nightly run) or poll (the feeds only)
-
-    def as_json(self) -> dict[str, object]:
-        """Every field; timestamps in ISO 8601 (UTC), `seconds` the run's duration."""
-        seconds = (self.finished - self.started).total_seconds() if self.finished else None
-        return {
-            "id": self.id,
-            "source": self.source,
-            "mode": self.mode,
-            "status": self.status,
-            "started": self.started.isoformat(),
-            "finished": self.finished.isoformat() if self.finished else None,
-            "seconds": round(seconds, 1) if seconds is not None else None,
-            "since": self.since.isoformat() if self.since else None,
-            "requests": self.requests,
-            "articles_new": self.articles_new,
-            "articles_updated": self.articles_updated,
-            "rounds_new": self.rounds_new,
-            "rounds_merged": self.rounds_merged,
-            "errors": self.errors,
-            "listings_unchanged": self.listings_unchanged,
-            "finish_reason": self.finish_reason,
-            "error": self.error,
-            "log_tail": self.log_tail,
-        }
-
-
 def list_runs(url: str, *, source: str | None = None, limit: int | None = None) -> list[RunRecord]:
     """Recorded crawl runs, newest first."""
     query = select(CrawlRun).order_by(CrawlRun.started.desc(), CrawlRun.id.desc())
@@ -173,28 +127,7 @@ def list_runs(url: str, *, source: str | None = None, limit: int | None = None) 
     if limit:
         query = query.limit(limit)
     with store_errors(), Session(reader_engine(url)) as session:
-        return [
-            RunRecord(
-                id=run.id,
-                source=run.source,
-                status=run.status,
-                started=run.started,
-                finished=run.finished,
-                since=run.since,
-                requests=run.requests or 0,
-                articles_new=run.articles_new or 0,
-                articles_updated=run.articles_updated or 0,
-                rounds_new=run.rounds_new or 0,
-                rounds_merged=run.rounds_merged or 0,
-                errors=run.errors or 0,
-                listings_unchanged=run.listings_unchanged or 0,
-                finish_reason=run.finish_reason,
-                error=run.error,
-                log_tail=run.log_tail,
-                mode=run.mode or "full",
-            )
-            for run in session.scalars(query)
-        ]
+        return [run_record(run) for run in session.scalars(query)]
 
 
 RECENT_RUNS = 10  # the window for a source's error rate

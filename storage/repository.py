@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -17,12 +18,11 @@ from storage.engine import StoreError, checkpoint, store_errors, writer_engine
 from storage.models import (
     Article,
     ArticleUrl,
-    CrawlRun,
-    ListingValidator,
     RobotsTxt,
     Source,
 )
 from storage.rounds import link_rounds, lock_companies, unlink_article
+from storage.runs import RunBook
 
 if TYPE_CHECKING:
     from pipelines.extract import Article as ExtractedArticle
@@ -46,6 +46,11 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = writer_engine(url)
+
+    @functools.cached_property
+    def runs(self) -> RunBook:
+        """The store's crawl runs, run locks and listing validators (storage/runs.py)."""
+        return RunBook(self.engine)
 
     def known_urls(self, urls: Iterable[str]) -> set[str]:
         """The subset of canonical `urls` that lead to a stored article (its own URL or a listed one)."""
@@ -152,93 +157,9 @@ class Store:
         created, merged = link_rounds(session, row, rounds, article.published or now.date(), now)
         return SaveResult(outcome, created, merged, refused)
 
-    def start_run(
-        self,
-        source: str,
-        since: dt.date | None,
-        *,
-        token: str | None = None,
-        started: dt.datetime | None = None,
-        mode: str = "full",
-    ) -> int:
-        """Record that a crawl of `source` starts now (or at `started`); returns the run's id. `token` names
-        the run to whoever launched the crawl (the scheduler); `mode` is "full" or "poll" (feeds only)."""
-        with store_errors(), Session(self.engine) as session, session.begin():
-            run = CrawlRun(
-                source=source,
-                mode=mode,
-                run_token=token,
-                started=started or dt.datetime.now(dt.UTC),
-                status="running",
-                since=since,
-                requests=0,
-                articles_new=0,
-                articles_updated=0,
-                rounds_new=0,
-                rounds_merged=0,
-                errors=0,
-                listings_unchanged=0,
-            )
-            session.add(run)
-            session.flush()
-            return run.id
-
-    def finish_run(
-        self,
-        run_id: int,
-        status: str,
-        *,
-        finish_reason: str | None,
-        counts: dict[str, int],
-        error: str | None = None,
-        validators: Mapping[str, tuple[str | None, str | None] | None] | None = None,
-    ) -> None:
-        """Record how a run ended and what it counted (keys: the CrawlRun count columns).
-
-        `validators` (listing URL -> (ETag, Last-Modified), or None to forget a listing's) are kept in the same
-        transaction, for the next run's conditional requests; pass them only for a run that ended ok.
-        """
-        with store_errors(), Session(self.engine) as session, session.begin():
-            run = session.get(CrawlRun, run_id)
-            if run is None:
-                raise StoreError(f"no crawl run {run_id}")
-            for url, pair in (validators or {}).items():
-                row = session.scalars(select(ListingValidator).where(ListingValidator.url == url)).one_or_none()
-                if pair is None:  # forget: the next run reads this listing in full
-                    if row is not None:
-                        session.delete(row)
-                    continue
-                if row is None:
-                    row = ListingValidator(url=url)
-                    session.add(row)
-                row.source, (row.etag, row.last_modified) = run.source, pair
-                row.checked = dt.datetime.now(dt.UTC)
-            run.finished = dt.datetime.now(dt.UTC)
-            run.status = status
-            run.finish_reason = finish_reason
-            run.error = error
-            for name in _RUN_COUNTS:
-                setattr(run, name, int(counts.get(name, 0)))
-
     def checkpoint(self) -> None:
         """Fold SQLite's write-ahead log back into the database file (`storage.engine.checkpoint`)."""
         checkpoint(self.engine)
-
-    def listing_validators(self, source: str) -> dict[str, tuple[str | None, str | None]]:
-        """The (ETag, Last-Modified) each of the source's feeds and sitemaps last answered a good run with."""
-        with store_errors(), Session(self.engine) as session:
-            rows = session.scalars(select(ListingValidator).where(ListingValidator.source == source))
-            return {row.url: (row.etag, row.last_modified) for row in rows}
-
-    def last_success(self, source: str, mode: str | None = "full") -> dt.datetime | None:
-        """When the source's last successful (status ok) run of `mode` started (of any mode: None), or None.
-
-        A full run's window starts from the last full run: a poll reads the feeds only, not the sitemaps."""
-        query = select(CrawlRun.started).where(CrawlRun.source == source, CrawlRun.status == "ok")
-        if mode is not None:
-            query = query.where(CrawlRun.mode == mode)
-        with store_errors(), Session(self.engine) as session:
-            return session.scalars(query.order_by(CrawlRun.started.desc()).limit(1)).first()
 
     def robots_txt(self, url: str, max_age: dt.timedelta) -> tuple[int, bytes] | None:
         """A robots.txt fetched at most `max_age` ago: (status, body), or None."""
@@ -256,17 +177,6 @@ class Store:
                 row = RobotsTxt(url=url)
                 session.add(row)
             row.status, row.body, row.fetched = status, body, dt.datetime.now(dt.UTC)
-
-
-_RUN_COUNTS = (
-    "requests",
-    "articles_new",
-    "articles_updated",
-    "rounds_new",
-    "rounds_merged",
-    "errors",
-    "listings_unchanged",
-)
 
 
 def _article_at(session: Session, url: str) -> Article | None:

@@ -1,4 +1,5 @@
-"""Crawl runs as the scheduler sees them: per-source run locks, and settling how a launched crawl ended.
+"""Everything about crawl runs, reached as `Store(url).runs`: their records (one type, `RunRecord`), per-source
+run locks, listing validators, and settling how a launched crawl ended.
 
 A crawl process records its own run (crawler/extensions.py); the scheduler that launched it settles the row
 afterwards when the process could not: killed at its time limit, stopped, or dead before it wrote anything.
@@ -9,40 +10,157 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.engine import store_errors
-from storage.models import CrawlRun, RunLock
-from storage.repository import Store
+from storage.engine import StoreError, store_errors
+from storage.models import CrawlRun, ListingValidator, RunLock
 
 # A lock whose heartbeat is older than this belongs to a crawl that died without releasing it.
 DEFAULT_STALE_AFTER = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
-class RunState:
-    """A recorded run, as the scheduler needs it."""
+class RunRecord:
+    """One crawl run as `newsmon runs` shows it."""
 
     id: int
     source: str
     status: str
     started: dt.datetime
     finished: dt.datetime | None
+    since: dt.date | None
+    requests: int
     articles_new: int
+    articles_updated: int
     rounds_new: int
+    rounds_merged: int
+    errors: int
+    listings_unchanged: int
+    finish_reason: str | None
     error: str | None
+    log_tail: str | None
+    mode: str = "full"  # full (the nightly run) or poll (the feeds only)
+
+    def as_json(self) -> dict[str, object]:
+        """Every field; timestamps in ISO 8601 (UTC), `seconds` the run's duration."""
+        seconds = (self.finished - self.started).total_seconds() if self.finished else None
+        return {
+            "id": self.id,
+            "source": self.source,
+            "mode": self.mode,
+            "status": self.status,
+            "started": self.started.isoformat(),
+            "finished": self.finished.isoformat() if self.finished else None,
+            "seconds": round(seconds, 1) if seconds is not None else None,
+            "since": self.since.isoformat() if self.since else None,
+            "requests": self.requests,
+            "articles_new": self.articles_new,
+            "articles_updated": self.articles_updated,
+            "rounds_new": self.rounds_new,
+            "rounds_merged": self.rounds_merged,
+            "errors": self.errors,
+            "listings_unchanged": self.listings_unchanged,
+            "finish_reason": self.finish_reason,
+            "error": self.error,
+            "log_tail": self.log_tail,
+        }
 
 
 class RunBook:
     """Run locks and run records of one store."""
 
-    def __init__(self, store: Store) -> None:
-        self.engine = store.engine
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def start_run(
+        self,
+        source: str,
+        since: dt.date | None,
+        *,
+        token: str | None = None,
+        started: dt.datetime | None = None,
+        mode: str = "full",
+    ) -> int:
+        """Record that a crawl of `source` starts now (or at `started`); returns the run's id. `token` names
+        the run to whoever launched the crawl (the scheduler); `mode` is "full" or "poll" (feeds only)."""
+        with store_errors(), Session(self.engine) as session, session.begin():
+            run = CrawlRun(
+                source=source,
+                mode=mode,
+                run_token=token,
+                started=started or dt.datetime.now(dt.UTC),
+                status="running",
+                since=since,
+                requests=0,
+                articles_new=0,
+                articles_updated=0,
+                rounds_new=0,
+                rounds_merged=0,
+                errors=0,
+                listings_unchanged=0,
+            )
+            session.add(run)
+            session.flush()
+            return run.id
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        *,
+        finish_reason: str | None,
+        counts: dict[str, int],
+        error: str | None = None,
+        validators: Mapping[str, tuple[str | None, str | None] | None] | None = None,
+    ) -> None:
+        """Record how a run ended and what it counted (keys: the CrawlRun count columns).
+
+        `validators` (listing URL -> (ETag, Last-Modified), or None to forget a listing's) are kept in the same
+        transaction, for the next run's conditional requests; pass them only for a run that ended ok.
+        """
+        with store_errors(), Session(self.engine) as session, session.begin():
+            run = session.get(CrawlRun, run_id)
+            if run is None:
+                raise StoreError(f"no crawl run {run_id}")
+            for url, pair in (validators or {}).items():
+                row = session.scalars(select(ListingValidator).where(ListingValidator.url == url)).one_or_none()
+                if pair is None:  # forget: the next run reads this listing in full
+                    if row is not None:
+                        session.delete(row)
+                    continue
+                if row is None:
+                    row = ListingValidator(url=url)
+                    session.add(row)
+                row.source, (row.etag, row.last_modified) = run.source, pair
+                row.checked = dt.datetime.now(dt.UTC)
+            run.finished = dt.datetime.now(dt.UTC)
+            run.status = status
+            run.finish_reason = finish_reason
+            run.error = error
+            for name in _RUN_COUNTS:
+                setattr(run, name, int(counts.get(name, 0)))
+
+    def listing_validators(self, source: str) -> dict[str, tuple[str | None, str | None]]:
+        """The (ETag, Last-Modified) each of the source's feeds and sitemaps last answered a good run with."""
+        with store_errors(), Session(self.engine) as session:
+            rows = session.scalars(select(ListingValidator).where(ListingValidator.source == source))
+            return {row.url: (row.etag, row.last_modified) for row in rows}
+
+    def last_success(self, source: str, mode: str | None = "full") -> dt.datetime | None:
+        """When the source's last successful (status ok) run of `mode` started (of any mode: None), or None.
+
+        A full run's window starts from the last full run: a poll reads the feeds only, not the sitemaps."""
+        query = select(CrawlRun.started).where(CrawlRun.source == source, CrawlRun.status == "ok")
+        if mode is not None:
+            query = query.where(CrawlRun.mode == mode)
+        with store_errors(), Session(self.engine) as session:
+            return session.scalars(query.order_by(CrawlRun.started.desc()).limit(1)).first()
 
     def acquire(
         self, source: str, owner: str, holder: str, stale_after: dt.timedelta = DEFAULT_STALE_AFTER
@@ -102,11 +220,11 @@ class RunBook:
                 return None
             return f"{lock.holder or lock.owner}, since {lock.acquired:%Y-%m-%d %H:%M:%S} UTC"
 
-    def by_token(self, token: str) -> RunState | None:
+    def by_token(self, token: str) -> RunRecord | None:
         """The run a crawl recorded under `token`, or None."""
         with store_errors(), Session(self.engine) as session:
             run = session.scalars(select(CrawlRun).where(CrawlRun.run_token == token)).first()
-            return _state(run) if run is not None else None
+            return run_record(run) if run is not None else None
 
     def settle(
         self,
@@ -118,7 +236,7 @@ class RunBook:
         error: str | None,
         log_tail: str | None,
         mode: str = "full",
-    ) -> RunState:
+    ) -> RunRecord:
         """Record how a launched crawl ended: on the row it wrote (under `token`), or on a new row (of `mode`)
         when it wrote none. The status given wins; the counts the crawl recorded are kept."""
         now = dt.datetime.now(dt.UTC)
@@ -133,7 +251,7 @@ class RunBook:
             run.error = error if error is not None else run.error
             run.log_tail = log_tail
             session.flush()
-            return _state(run)
+            return run_record(run)
 
     def last_attempt(self, source: str) -> dt.datetime | None:
         """When the source's last full run started that counts as an attempt: any outcome but `interrupted` or
@@ -192,14 +310,35 @@ def _zombie(pid: int) -> bool:
         return False
 
 
-def _state(run: CrawlRun) -> RunState:
-    return RunState(
+def run_record(run: CrawlRun) -> RunRecord:
+    """The record of one crawl_runs row."""
+    return RunRecord(
         id=run.id,
         source=run.source,
         status=run.status,
         started=run.started,
         finished=run.finished,
+        since=run.since,
+        requests=run.requests or 0,
         articles_new=run.articles_new or 0,
+        articles_updated=run.articles_updated or 0,
         rounds_new=run.rounds_new or 0,
+        rounds_merged=run.rounds_merged or 0,
+        errors=run.errors or 0,
+        listings_unchanged=run.listings_unchanged or 0,
+        finish_reason=run.finish_reason,
         error=run.error,
+        log_tail=run.log_tail,
+        mode=run.mode or "full",
     )
+
+
+_RUN_COUNTS = (
+    "requests",
+    "articles_new",
+    "articles_updated",
+    "rounds_new",
+    "rounds_merged",
+    "errors",
+    "listings_unchanged",
+)

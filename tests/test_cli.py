@@ -459,14 +459,18 @@ def test_a_manifest_reads_only_html_files_in_its_own_folder(
 def test_sources_shows_last_runs_and_flags_failing_or_empty_sources(sqlite_url: str, capsys) -> None:
     store = Store(sqlite_url)
     for _ in range(3):  # a site that keeps failing
-        store.finish_run(
-            store.start_run("alpha", None), "failed", finish_reason="finished", counts={}, error="HTTP 500"
+        store.runs.finish_run(
+            store.runs.start_run("alpha", None), "failed", finish_reason="finished", counts={}, error="HTTP 500"
         )
     for _ in range(3):  # a site whose crawls keep finding nothing
-        store.finish_run(store.start_run("beta", None), "ok", finish_reason="finished", counts={"requests": 2})
-    store.finish_run(store.start_run("alpha", None), "ok", finish_reason="finished", counts={"articles_new": 4})
-    store.finish_run(
-        store.start_run("venturebeat", None),
+        store.runs.finish_run(
+            store.runs.start_run("beta", None), "ok", finish_reason="finished", counts={"requests": 2}
+        )
+    store.runs.finish_run(
+        store.runs.start_run("alpha", None), "ok", finish_reason="finished", counts={"articles_new": 4}
+    )
+    store.runs.finish_run(
+        store.runs.start_run("venturebeat", None),
         "ok",
         finish_reason="finished",
         counts={"articles_new": 6, "rounds_new": 2},
@@ -480,9 +484,15 @@ def test_sources_shows_last_runs_and_flags_failing_or_empty_sources(sqlite_url: 
     assert by_name["alpha"]["error_rate"] == 0.75 and by_name["alpha"]["runs"] == 4
     assert by_name["beta"]["flag"] == "finding nothing"
 
-    store.finish_run(store.start_run("alpha", None), "failed", finish_reason="finished", counts={}, error="DNS")
-    store.finish_run(store.start_run("alpha", None), "failed", finish_reason="finished", counts={}, error="DNS")
-    store.finish_run(store.start_run("alpha", None), "failed", finish_reason="finished", counts={}, error="DNS")
+    store.runs.finish_run(
+        store.runs.start_run("alpha", None), "failed", finish_reason="finished", counts={}, error="DNS"
+    )
+    store.runs.finish_run(
+        store.runs.start_run("alpha", None), "failed", finish_reason="finished", counts={}, error="DNS"
+    )
+    store.runs.finish_run(
+        store.runs.start_run("alpha", None), "failed", finish_reason="finished", counts={}, error="DNS"
+    )
     _, out, _ = run(capsys, "--db", sqlite_url, "sources")
     assert "failing" in out and "finding nothing" in out and "venturebeat" in out
     _, out, _ = run(capsys, "--db", sqlite_url, "sources", "--json")
@@ -495,7 +505,7 @@ def test_sources_shows_last_runs_and_flags_failing_or_empty_sources(sqlite_url: 
 def test_sources_shows_the_median_delay_from_publication_to_storage(sqlite_url: str, capsys) -> None:
     """Over the articles of the source's recent runs; one published weeks before it was stored is a backfill."""
     store = Store(sqlite_url)
-    run_id = store.start_run("venturebeat", None)
+    run_id = store.runs.start_run("venturebeat", None)
     now = dt.datetime.now(dt.UTC)
     for n, age in enumerate(
         (dt.timedelta(hours=2), dt.timedelta(hours=3), dt.timedelta(hours=10), dt.timedelta(days=40))
@@ -505,7 +515,7 @@ def test_sources_shows_the_median_delay_from_publication_to_storage(sqlite_url: 
             f"https://venturebeat.com/ai/story-{n}/", f"Story {n}.", published=published.date(), published_at=published
         )
         store.save_article(page, [], source="venturebeat", listed_url=page.url)
-    store.finish_run(run_id, "ok", finish_reason="finished", counts={"articles_new": 4})
+    store.runs.finish_run(run_id, "ok", finish_reason="finished", counts={"articles_new": 4})
 
     code, out, err = run(capsys, "--db", sqlite_url, "sources", "--json")
     assert code == 0, err
@@ -517,10 +527,12 @@ def test_sources_shows_the_median_delay_from_publication_to_storage(sqlite_url: 
 
 def test_runs_lists_crawl_runs_newest_first(sqlite_url: str, capsys) -> None:
     store = Store(sqlite_url)
-    first = store.start_run("venturebeat", None, started=dt.datetime(2026, 11, 24, 2, 30, tzinfo=dt.UTC))
-    store.finish_run(first, "ok", finish_reason="finished", counts={"articles_new": 5, "rounds_new": 2})
-    second = store.start_run("techcrunch", None, started=dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.UTC))
-    store.finish_run(second, "failed", finish_reason="finished", counts={}, error="no feed or sitemap could be read")
+    first = store.runs.start_run("venturebeat", None, started=dt.datetime(2026, 11, 24, 2, 30, tzinfo=dt.UTC))
+    store.runs.finish_run(first, "ok", finish_reason="finished", counts={"articles_new": 5, "rounds_new": 2})
+    second = store.runs.start_run("techcrunch", None, started=dt.datetime(2026, 11, 25, 3, 0, tzinfo=dt.UTC))
+    store.runs.finish_run(
+        second, "failed", finish_reason="finished", counts={}, error="no feed or sitemap could be read"
+    )
     code, out, _ = run(capsys, "--db", sqlite_url, "runs", "--json")
     assert code == 0
     found = json.loads(out)

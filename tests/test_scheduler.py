@@ -117,8 +117,8 @@ def _fake_runner(db_url: str, clock: list[dt.datetime], calls: list[str]):
     def run(name: str, **_: object) -> RunResult:
         calls.append(name)
         store = Store(db_url)
-        run_id = store.start_run(name, None, started=clock[0])
-        store.finish_run(run_id, "ok", finish_reason="finished", counts={"articles_new": 1})
+        run_id = store.runs.start_run(name, None, started=clock[0])
+        store.runs.finish_run(run_id, "ok", finish_reason="finished", counts={"articles_new": 1})
         return RunResult(name, "ok", 0.1, 1)
 
     return run
@@ -131,10 +131,12 @@ def test_catch_up_runs_once_however_many_nights_were_missed_and_restarts(tmp_pat
     db_url = f"sqlite:///{tmp_path / 'newsmon.db'}"
     now = [dt.datetime(2026, 11, 26, 11, 0, tzinfo=dt.UTC)]
     store = Store(db_url)
-    old = store.start_run("venturebeat", None, started=now[0] - dt.timedelta(days=3))
-    store.finish_run(old, "ok", finish_reason="finished", counts={})
-    fresh = store.start_run("techcrunch", None, started=latest_fire_time(trigger_of(sources["techcrunch"]), now[0]))
-    store.finish_run(fresh, "ok", finish_reason="finished", counts={})
+    old = store.runs.start_run("venturebeat", None, started=now[0] - dt.timedelta(days=3))
+    store.runs.finish_run(old, "ok", finish_reason="finished", counts={})
+    fresh = store.runs.start_run(
+        "techcrunch", None, started=latest_fire_time(trigger_of(sources["techcrunch"]), now[0])
+    )
+    store.runs.finish_run(fresh, "ok", finish_reason="finished", counts={})
     calls: list[str] = []
 
     def start() -> CrawlScheduler:  # what `python scheduler.py` does at each start, with the clock injected
@@ -162,22 +164,22 @@ def test_a_run_cut_short_by_a_shutdown_does_not_count_as_the_nights_attempt(tmp_
     now = dt.datetime(2026, 11, 26, 11, 0, tzinfo=dt.UTC)
     fired = latest_fire_time(trigger_of(sources["venturebeat"]), now)
     store = Store(db_url)
-    store.finish_run(
-        store.start_run("venturebeat", None, started=now - dt.timedelta(days=3)),
+    store.runs.finish_run(
+        store.runs.start_run("venturebeat", None, started=now - dt.timedelta(days=3)),
         "ok",
         finish_reason="finished",
         counts={},
     )
-    store.finish_run(
-        store.start_run("venturebeat", None, started=fired + dt.timedelta(minutes=5)),
+    store.runs.finish_run(
+        store.runs.start_run("venturebeat", None, started=fired + dt.timedelta(minutes=5)),
         "interrupted",
         finish_reason="shutdown",
         counts={},
     )
     planned = CrawlScheduler(sources, db_url=db_url, clock=lambda: now)
     assert planned.catch_up_due() == ["venturebeat"]
-    store.finish_run(
-        store.start_run("venturebeat", None, started=fired + dt.timedelta(minutes=30)),
+    store.runs.finish_run(
+        store.runs.start_run("venturebeat", None, started=fired + dt.timedelta(minutes=30)),
         "failed",
         finish_reason="finished",
         counts={},
@@ -186,11 +188,10 @@ def test_a_run_cut_short_by_a_shutdown_does_not_count_as_the_nights_attempt(tmp_
 
 
 def test_a_crawl_that_died_is_marked_abandoned_by_the_next_one_and_its_stale_lock_is_taken(tmp_path: Path) -> None:
-    from storage.runs import RunBook
 
     store = Store(f"sqlite:///{tmp_path / 'newsmon.db'}")
-    book = RunBook(store)
-    store.start_run("venturebeat", None, token="dead")
+    book = store.runs
+    store.runs.start_run("venturebeat", None, token="dead")
     assert book.acquire("venturebeat", "dead", "host pid 1") is None
     assert book.acquire("venturebeat", "next", "host pid 2") is not None  # fresh: held
     assert book.acquire("venturebeat", "next", "host pid 2", stale_after=dt.timedelta(0)) is None  # stale: taken
@@ -585,9 +586,9 @@ def test_a_lock_held_from_another_pid_namespace_waits_for_its_heartbeat(tmp_path
     (a crawl killed with SIGKILL); one from another namespace, or an old holder without one, waits to go stale."""
     import socket
 
-    from storage.runs import RunBook, lock_holder
+    from storage.runs import lock_holder
 
-    book = RunBook(Store(f"sqlite:///{tmp_path / 'newsmon.db'}"))
+    book = Store(f"sqlite:///{tmp_path / 'newsmon.db'}").runs
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # a pid that no longer exists here
     host = socket.gethostname()

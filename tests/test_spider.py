@@ -64,11 +64,11 @@ def test_without_since_a_crawl_starts_from_the_last_successful_run(tmp_path: Pat
 
     assert spider().since == today_utc() - dt.timedelta(days=2)  # first run
     store = Store(url)
-    run = store.start_run("venturebeat", None)
-    store.finish_run(run, "partial", finish_reason="finished", counts={})
+    run = store.runs.start_run("venturebeat", None)
+    store.runs.finish_run(run, "partial", finish_reason="finished", counts={})
     assert spider().since == today_utc() - dt.timedelta(days=2)  # a partial run does not move the window
-    run = store.start_run("venturebeat", None)
-    store.finish_run(run, "ok", finish_reason="finished", counts={})
+    run = store.runs.start_run("venturebeat", None)
+    store.runs.finish_run(run, "ok", finish_reason="finished", counts={})
     assert spider().since == today_utc() - dt.timedelta(days=1)  # the ok run's day, with a day of overlap
     assert VENTUREBEAT.from_crawler(get_crawler(VENTUREBEAT, {"NEWSMON_DB_URL": url}), since="2020-02-02").since == (
         dt.date(2020, 2, 2)

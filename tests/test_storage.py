@@ -404,16 +404,16 @@ def test_concurrent_writers_store_one_article_and_one_round(db_url: str) -> None
 
 def test_crawl_runs_and_last_success(db_url: str) -> None:
     store = Store(db_url)
-    assert store.last_success("venturebeat") is None
-    failed = store.start_run("venturebeat", dt.date(2024, 1, 1))
-    store.finish_run(failed, "failed", finish_reason="finished", counts={"errors": 3}, error="no feed")
-    assert store.last_success("venturebeat") is None
-    ok = store.start_run("venturebeat", None)
-    store.finish_run(ok, "ok", finish_reason="finished", counts={"requests": 12, "articles_new": 5})
-    last = store.last_success("venturebeat")
+    assert store.runs.last_success("venturebeat") is None
+    failed = store.runs.start_run("venturebeat", dt.date(2024, 1, 1))
+    store.runs.finish_run(failed, "failed", finish_reason="finished", counts={"errors": 3}, error="no feed")
+    assert store.runs.last_success("venturebeat") is None
+    ok = store.runs.start_run("venturebeat", None)
+    store.runs.finish_run(ok, "ok", finish_reason="finished", counts={"requests": 12, "articles_new": 5})
+    last = store.runs.last_success("venturebeat")
     assert last is not None and last.tzinfo is not None
     assert dt.datetime.now(dt.UTC) - last < dt.timedelta(minutes=5)
-    assert store.last_success("techcrunch") is None
+    assert store.runs.last_success("techcrunch") is None
 
 
 def test_store_that_is_not_newsmons_is_one_line(tmp_path: Path) -> None:
@@ -478,7 +478,9 @@ def test_the_filing_and_poll_migrations_go_down_and_up_again_keeping_data(db_url
 
     store = Store(db_url)
     store.save_article(article(), [round_()], source="venturebeat", listed_url="https://venturebeat.com/x")
-    store.finish_run(store.start_run("venturebeat", None, mode="poll"), "ok", finish_reason="finished", counts={})
+    store.runs.finish_run(
+        store.runs.start_run("venturebeat", None, mode="poll"), "ok", finish_reason="finished", counts={}
+    )
     store.engine.dispose()
     engine = create_engine(db_url)
     for target in ("0005", "head"):
@@ -568,7 +570,7 @@ def test_processes_opening_a_new_sqlite_store_at_once_wait_for_each_other(tmp_pa
 
     opener = (
         "import sys, time\nfrom storage import Store\ngo = float(sys.argv[2])\nwhile time.time() < go: pass\n"
-        "Store(sys.argv[1]).start_run('s', None)\n"
+        "Store(sys.argv[1]).runs.start_run('s', None)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     held = tmp_path / "held"

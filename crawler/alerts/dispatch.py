@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from crawler.alerts.channels import DeliveryError, SmtpSettings, file_lock, post_webhook, send_email, write_atom
 from crawler.alerts.messages import Alert, alert_title, atom_feed, email_message, webhook_payload
 from crawler.alerts.rules import AlertConfig, Channel, Rule, fingerprint
-from storage import RoundRecord, Store
+from storage import RoundRecord, Store, round_texts, rounds_by_id
 from storage.alerts import AlertLedger, Delivery
-from storage.queries import round_texts, rounds_by_id
 
 MAX_ATTEMPTS = 10
 OUT_OF_TIME = "not tried: the alert run reached its time limit"

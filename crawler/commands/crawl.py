@@ -27,9 +27,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 
 from pipelines.dates import parse_since
-from storage import Store, StoreError
-from storage.engine import checkpoint
-from storage.runs import RunBook, lock_holder
+from storage import RunBook, Store, StoreError, checkpoint, lock_holder
 
 LOCKED_EXIT = 3  # the source is being crawled by someone else
 STORE_UNAVAILABLE = ("store_full", "store_locked")  # finish reasons of a crawl stopped by its store: exit 1
@@ -66,7 +64,7 @@ class Command(ScrapyCrawlCommand):
         source, token = args[0], self.settings["NEWSMON_RUN_TOKEN"]
         stale = dt.timedelta(seconds=self.settings.getfloat("NEWSMON_LOCK_STALE_SECS"))
         try:
-            book = RunBook(Store(self.settings["NEWSMON_DB_URL"]))
+            book = Store(self.settings["NEWSMON_DB_URL"]).runs
             held_by = book.acquire(source, token, lock_holder(), stale)
             if held_by is None:
                 book.abandon_orphans(source, token)  # runs of crawls that died without recording their end
@@ -104,7 +102,7 @@ class Command(ScrapyCrawlCommand):
         sys.stderr.write(f"newsmon: {error}\n")
         self.exitcode = 1
         try:
-            book = RunBook(Store(self.settings["NEWSMON_DB_URL"]))
+            book = Store(self.settings["NEWSMON_DB_URL"]).runs
             now = dt.datetime.now(dt.UTC)
             book.settle(self.settings["NEWSMON_RUN_TOKEN"], source, "failed", started=now, error=error, log_tail=None)
         except StoreError as exc:

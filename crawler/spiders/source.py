@@ -83,10 +83,10 @@ class SourceSpider(Spider):
         spider.store = Store(crawler.settings["NEWSMON_DB_URL"])
         spider.budget = RunBudget(crawler)
         if not spider.since_given:  # a backfill (`-a since`) re-reads every listing in full
-            last = spider.store.last_success(spider.name, mode=None if spider.mode == "poll" else "full")
+            last = spider.store.runs.last_success(spider.name, mode=None if spider.mode == "poll" else "full")
             if last is not None:
                 spider.since = last.date() - OVERLAP
-            spider.validators = spider.store.listing_validators(spider.name)
+            spider.validators = spider.store.runs.listing_validators(spider.name)
         return spider
 
     @classmethod
