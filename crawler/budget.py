@@ -1,8 +1,11 @@
 """Per-run budgets that bound what a hostile or runaway site can make one crawl do (sitemap bombs: an index that
 lists itself, a chain of indexes, an index of 50,000 indexes; a listing of millions of articles).
 
-Over a budget, the first refusal is logged at ERROR, so the run is `partial`: an article left over is fetched by
-the next run, and a backfill that needs more sitemaps is told which setting to raise. Later refusals are a stat.
+The first refusal of a budget is one line. Over the article budget it is an error, so the run is `partial` and
+the next run, reading the same window, fetches the articles left over (the stored ones are skipped). Over a
+sitemap budget it is a warning: the next run would read the same sitemaps in the same order and stop at the
+same place, so a partial run would only stop the window from moving; the line names the setting a backfill
+over years of sitemaps raises. Later refusals are a stat.
 """
 
 from __future__ import annotations
@@ -44,13 +47,21 @@ class RunBudget:
             return True
         if kind not in self.exhausted:
             self.exhausted.add(kind)
-            logger.error(
-                "Over this run's %s budget (%s = %d) at %s: the rest is left for the next run",
-                kind,
-                setting,
-                limit,
-                url,
-            )
+            if kind == "article":
+                logger.error(
+                    "Over this run's article budget (%s = %d) at %s: the rest is left for the next run",
+                    setting,
+                    limit,
+                    url,
+                )
+            else:
+                logger.warning(
+                    "Over this run's %s budget (%s = %d) at %s: the rest is not read (raise it for a backfill)",
+                    kind,
+                    setting,
+                    limit,
+                    url,
+                )
         self.refused(kind)
         return False
 

@@ -511,7 +511,9 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
         metadata = Path(folder) / "metadata.json"
         metadata.write_text(json.dumps(SERVE_METADATA), encoding="utf-8")
         plugins = Path(__file__).resolve().parent / "datasette_plugins"
-        command = [sys.executable, "-m", "datasette", "serve", str(path), "--metadata", str(metadata)]
+        # a store nobody can write (a read-only folder or file system) is served immutable, as queries read it
+        target = [str(path)] if os.access(path.parent, os.W_OK) else ["-i", str(path)]
+        command = [sys.executable, "-m", "datasette", "serve", *target, "--metadata", str(metadata)]
         command += [
             "--plugins-dir",
             str(plugins),
@@ -781,10 +783,13 @@ def demo(obj: dict[str, str], database: str, force: bool, as_json: bool) -> None
         settings = {**replay_settings(cache), "NEWSMON_SEEDS_DIR": str(DEMO_DIR / "seeds"), "LOG_LEVEL": "WARNING"}
         if not as_json:
             click.echo(f"Crawling the demo site offline into {path} ...", err=True)
-        done = run_crawl("demo", db_url=url, settings=settings, spider_args={"since": "2000-01-01"}, time_limit=600)
-    if done.status != "ok":
-        raise CliError(f"the demo crawl ended {done.status}: {done.error or 'see its log'}")
-    found = list_rounds(url)
+        try:
+            done = run_crawl("demo", db_url=url, settings=settings, spider_args={"since": "2000-01-01"}, time_limit=600)
+            if done.status != "ok":
+                raise CliError(f"the demo crawl ended {done.status}: {done.error or 'see its log'}")
+            found = list_rounds(url)
+        except StoreError as exc:
+            raise CliError(f"the demo store at {path}: {exc}") from None
     if as_json:
         _print_json([record.as_json() for record in found])
         return
@@ -798,6 +803,7 @@ def demo(obj: dict[str, str], database: str, force: bool, as_json: bool) -> None
 def _demo_file(value: str, store_url: str, force: bool) -> Path:
     """The file `newsmon demo --db` may replace: a path or a sqlite:/// URL, never the configured store or a
     file that is not a demo store (unless `force`)."""
+    from pipelines.page import not_a_file
 
     if "://" in value or value.startswith("sqlite:"):
         try:
@@ -811,6 +817,8 @@ def _demo_file(value: str, store_url: str, force: bool) -> Path:
     else:
         path = Path(value)
     path = path.expanduser().resolve()
+    if path.exists() and not path.is_file():
+        raise CliError(f"{path}: {not_a_file(path)}: the demo writes a SQLite file")
     if force:
         return path
     try:
@@ -825,7 +833,7 @@ def _demo_file(value: str, store_url: str, force: bool) -> Path:
 
 
 def _is_demo_store(path: Path) -> bool:
-    """True for an empty file or a store that only the demo source ever wrote to."""
+    """True for an empty file or a store that only the demo source ever wrote to (every article from it)."""
     import sqlite3
     from contextlib import closing
 
@@ -837,9 +845,13 @@ def _is_demo_store(path: Path) -> bool:
         with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as connection:
             names = {row[0] for row in connection.execute("SELECT name FROM sources")}
             names |= {row[0] for row in connection.execute("SELECT DISTINCT source FROM crawl_runs")}
+            (others,) = connection.execute(
+                "SELECT count(*) FROM articles a LEFT JOIN sources s ON s.id = a.source_id"
+                " WHERE s.name IS NULL OR s.name != 'demo'"
+            ).fetchone()
     except sqlite3.Error:
         return False
-    return names <= {"demo"}
+    return names == {"demo"} and others == 0
 
 
 @cli.command(

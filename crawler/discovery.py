@@ -61,7 +61,7 @@ def _local(tag: object) -> str:
 # An "&" that starts no entity or character reference: invalid XML that feeds write in links ("?a=1&b=2"),
 # which the recovering parser would drop, silently changing the URL.
 _BARE_AMPERSAND = re.compile(rb"&(?![A-Za-z_][\w.-]{0,40};|#\d{1,8};|#x[0-9A-Fa-f]{1,8};)")
-_CDATA = re.compile(rb"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
+_CDATA = re.compile(rb"(<!\[CDATA\[.*?(?:\]\]>|\Z))", re.DOTALL)  # an unclosed one ends at the end: linear
 
 
 def _escape_bare_ampersands(body: bytes) -> bytes:

@@ -14,11 +14,25 @@ from typing import Self
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.extensions.memusage import MemoryUsage
 
 from crawler.alerts import AlertConfig, AlertConfigError, alerts_path, load_alerts, run_alerts, start_watching
 from storage import StoreError
 
 logger = logging.getLogger(__name__)
+
+
+class OwnMemoryUsage(MemoryUsage):
+    """Scrapy's memory warning and limit (`MEMUSAGE_WARNING_MB`, `MEMUSAGE_LIMIT_MB`) on the crawl's own resident
+    memory (VmRSS). Scrapy reads `ru_maxrss`, which Linux carries across exec: a crawl started by a process that
+    once grew past the limit would be closed at its first check."""
+
+    def get_virtual_size(self) -> int:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return super().get_virtual_size()
 
 
 class PeakMemory:

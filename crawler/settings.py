@@ -76,6 +76,8 @@ REMOTE_CONTROL_ENABLED = False
 DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
 
 EXTENSIONS = {
+    "scrapy.extensions.memusage.MemoryUsage": None,
+    "crawler.extensions.OwnMemoryUsage": 0,  # the limit on the crawl's own memory, not its parent's peak
     "crawler.extensions.CrawlRecorder": 800,
     "crawler.extensions.AlertDelivery": 850,  # after the run is recorded
     "crawler.extensions.PeakMemory": 890,

@@ -438,20 +438,23 @@ def _strip_site_name(title: str, site_names: Collection[str]) -> str:
 
 
 def _site_names(url: str, *names: str | None) -> list[str]:
-    """What a site calls itself: the names given (og:site_name, the seed's title) and its host and registrable
-    domain, with and without their suffix ("blog.teufel.de", "teufel.de", "teufel")."""
+    """What a site calls itself: the names given (og:site_name, the seed's title), its host and its registrable
+    domain, with and without their suffix ("blog.teufel.de", "blog", "teufel.de", "teufel")."""
     host = _host(url) if is_http_url(url) else ""
     domain = outlet(url) if host else ""
     return [name for name in (*names, host, host.partition(".")[0], domain, domain.partition(".")[0]) if name]
 
 
 def _names_site(part: str, keys: set[str]) -> bool:
-    """True when `part` of a title is the site's name: equal to one of `keys`, or a short part that contains
-    one ("Crunchbase News" for crunchbase.com; a headline that mentions the site is longer)."""
+    """True when `part` of a title is the site's name: equal to one of `keys`, or a part of at most three words
+    that begins or ends with one ("Crunchbase News" for crunchbase.com; a headline is longer)."""
     key = _name_key(part)
     if not key:
         return False
-    return key in keys or (len(part) <= 30 and any(len(site) >= 4 and site in key for site in keys))
+    if key in keys:
+        return True
+    short = len(part.split()) <= 3
+    return short and any(len(site) >= 4 and (key.startswith(site) or key.endswith(site)) for site in keys)
 
 
 def _name_key(name: str) -> str:

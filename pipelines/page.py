@@ -1,6 +1,8 @@
 """One article path, pure: a page's HTML to its article and the funding rounds it announces, and a saved page
-read from disk. The crawl (crawler/pipelines.py), `newsmon extract`, `newsmon ingest` and `newsmon eval` all go
-through here, so a page gives the same article and rounds whichever of them reads it."""
+read from disk. `newsmon extract` and `newsmon ingest` go through `process_page`, `newsmon eval` through
+`read_saved_page`; the crawl runs the same two steps as its Extract and Detect stages (crawler/pipelines.py,
+which keep a stage's stats and drop a page outside the window before detection), and a test holds the two
+paths to the same article and rounds."""
 
 from __future__ import annotations
 

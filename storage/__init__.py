@@ -1,6 +1,7 @@
 """The store: SQLAlchemy models, migrations, writes (repository), crawl runs (runs) and read-only queries.
 
-Only this package creates engines and opens sessions; the rest of newsmon uses what this module exports.
+Only this package creates engines and opens sessions; the rest of newsmon uses what this module exports (and
+`storage.alerts`, the alert ledger, which only crawler/alerts/ uses).
 """
 
 from storage.engine import (

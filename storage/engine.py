@@ -36,6 +36,9 @@ _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest revision in migrations/versions (a test checks they agree): a store already there is opened without
 # loading Alembic and its scripts, a fifth of a crawl's start-up.
 SCHEMA_REVISION = "0008"
+# The revisions queries can read: 0008 added only what writers use (article_urls.fetched, PostgreSQL's search
+# index, whose absence makes a search slower, not wrong), so a store not yet upgraded by a crawl is still read.
+READABLE_REVISIONS = frozenset({"0007", SCHEMA_REVISION})
 
 
 class StoreError(Exception):
@@ -70,7 +73,9 @@ def remove_sqlite(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     # An engine this process opened on the old file would go on reading it (its inode lives while a pooled
     # connection holds it): the next Store or query of that URL opens the new file.
-    for url in [url for _, url in _ENGINES if sqlite_path(url) == path]:
+    with _ENGINES_LOCK:
+        urls = [url for _, url in _ENGINES if sqlite_path(url) == path]
+    for url in urls:
         dispose_engines(url)
 
 
@@ -128,6 +133,9 @@ def _open_writer(url: str) -> Engine:
     except SQLAlchemyError as exc:
         engine.dispose()
         raise StoreError(f"cannot open the store at {_shown(parsed)}: {_first_line(exc)}") from None
+    except StoreError:  # the folder's lock was held past the busy timeout
+        engine.dispose()
+        raise
     return engine
 
 
@@ -200,7 +208,7 @@ def _open_reader(url: str) -> Engine:
         if path is None or os.access(path.parent, os.W_OK):
             raise StoreError(f"cannot read the store at {_shown(parsed)}: {_first_line(exc)}") from None
         engine, revision = _read_only_folder(path, _first_line(exc))
-    if revision != SCHEMA_REVISION:
+    if revision not in READABLE_REVISIONS:
         engine.dispose()
         raise StoreError(
             f"{_shown(parsed)} is not a newsmon store at the current schema (revision {revision}, "

@@ -82,13 +82,16 @@ class Article(Base):
 
 
 class ArticleUrl(Base):
-    """Every URL that leads to an article: its canonical URL and each URL a feed or sitemap listed for it."""
+    """Every URL that leads to an article: the URLs its page was fetched from and each URL a feed or sitemap
+    listed for it. `fetched`: the page was fetched from this very URL (after redirects); None on rows written
+    before that was recorded (migration 0008)."""
 
     __tablename__ = "article_urls"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url: Mapped[str] = mapped_column(Text, unique=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    fetched: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
     article: Mapped[Article] = relationship(back_populates="urls")
 

@@ -523,7 +523,7 @@ def search_articles(
 
     On SQLite the FTS5 index answers (its query syntax: words, "a phrase", OR, NOT, prefix*; a title match
     weighs ten times a text match); on PostgreSQL its full-text search (words, "a phrase", or, -word; a title
-    match weighs more), ranked in the database.
+    match weighs more), ranked in the database; elsewhere every word must appear, ranked by how often.
 
     Raises:
         StoreError: the query is malformed (one line), or the store cannot be read.
@@ -531,9 +531,12 @@ def search_articles(
     if not query.strip():
         raise StoreError('an empty search: give words or a "phrase"')
     with store_errors(), Session(reader_engine(url)) as session:
-        if session.get_bind().dialect.name == "sqlite":
+        dialect = session.get_bind().dialect.name
+        if dialect == "sqlite":
             return _fts_search(session, query, since, source, limit)
-        return _plain_search(session, query, since, source, limit)
+        if dialect == "postgresql":
+            return _postgres_search(session, query, since, source, limit)
+        return _like_search(session, query, since, source, limit)
 
 
 _FTS_TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
@@ -602,7 +605,7 @@ _PG_VECTOR = (
 )
 
 
-def _plain_search(
+def _postgres_search(
     session: Session, query: str, since: dt.date | None, source: str | None, limit: int
 ) -> list[SearchHit]:
     """PostgreSQL's full-text search: `websearch_to_tsquery` (words, "a phrase", or, -word) against the indexed
@@ -631,6 +634,34 @@ def _plain_search(
         SearchHit(url, name, title, _day(published), float(rank), snippet or "")
         for url, name, title, published, rank, snippet in rows
     ]
+
+
+def _like_search(
+    session: Session, query: str, since: dt.date | None, source: str | None, limit: int
+) -> list[SearchHit]:
+    """Other databases: every word must appear (ILIKE); the matches, ordered newest first before the cut, are
+    ranked by how often they name the words."""
+    words = [w for w in re.findall(r"\w+", query.casefold()) if w]
+    if not words:
+        raise StoreError(f"cannot search for {query!r}: no words in it")
+    found = select(Article, Source.name).outerjoin(Source, Article.source_id == Source.id)
+    for word in words:
+        pattern = _contains(word)
+        found = found.where(or_(Article.title.ilike(pattern, escape="\\"), Article.text.ilike(pattern, escape="\\")))
+    if since:
+        found = found.where(Article.published >= since)
+    if source:
+        found = found.where(Source.name == source)
+    hits = []
+    for article, name in session.execute(found.order_by(Article.published.desc(), Article.id.desc()).limit(2000)):
+        title, body = (article.title or "").casefold(), (article.text or "").casefold()
+        rank = sum(10 * title.count(w) + body.count(w) for w in words)
+        at = min((body.find(w) for w in words if w in body), default=0)
+        excerpt = (article.text or "")[max(0, at - 80) : at + 160]
+        for word in words:
+            excerpt = re.sub(f"(?i)({re.escape(word)})", f"{MATCH_START}\\1{MATCH_END}", excerpt)
+        hits.append(SearchHit(article.url, name, article.title, article.published, float(rank), excerpt))
+    return sorted(hits, key=lambda hit: -hit.rank)[:limit]
 
 
 def _day(value: object) -> dt.date | None:

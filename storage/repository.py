@@ -85,10 +85,10 @@ class Store:
         kept as one of the article's URLs, so the next crawl does not fetch a moved article again.
         `fetched_url` is the canonical form of the URL the page came from (after redirects), when known.
         A page whose canonical link (`article.url`) names another URL does not speak for that URL: it
-        replaces a stored article there only when their texts agree or when it has spoken for it before
-        and the canonical page was never fetched itself. Otherwise it is stored under `fetched_url` and
-        the result names the refused link. The canonical URL leads to the article (the next crawl skips
-        it) only once it has been fetched itself.
+        replaces a stored article there only when their texts agree, or when it has spoken for it before and
+        the canonical page was never fetched itself. Otherwise it is stored under `fetched_url` (which leads
+        to it from then on) and the result names the refused link. A canonical URL that no listing gave
+        leads to the article (the next crawl skips it) only once its page has been fetched from it.
         An article whose text hash is unchanged keeps its rounds. A changed article has its round links
         rebuilt; rounds no article reports any more are removed.
 
@@ -122,16 +122,13 @@ class Store:
         refused: str | None = None
         if row is not None and fetched_url != article.url and row.content_hash != article.content_hash:
             speaks_for_it = _leads_to(session, fetched_url) == row.id
-            if not speaks_for_it or _leads_to(session, article.url) == row.id:
-                refused = article.url
-                if speaks_for_it:  # the canonical page, fetched itself, is the authority on its own text
-                    row.fetched = now
-                    return SaveResult("unchanged", refused_canonical=refused)
+            if not speaks_for_it or _fetched_itself(session, row):
+                refused = article.url  # stored under its own URL, which leads to it from now on
                 article = dataclasses.replace(article, url=fetched_url)
                 row = _article_at(session, fetched_url)
         if row is not None and row.content_hash == article.content_hash:
             row.fetched = now
-            _add_urls(session, row, fetched_url, listed_url)
+            _add_urls(session, row, listed_url, fetched=fetched_url)
             return SaveResult("unchanged", refused_canonical=refused)
         outcome: SaveOutcome = "updated" if row is not None else "new"
         source_row = _source(session, source, source_title) if source else None
@@ -150,7 +147,7 @@ class Store:
         session.flush()
         if refused:  # the fetched URL leads to the page stored under it, not to the article it claimed to be
             session.execute(delete(ArticleUrl).where(ArticleUrl.url == fetched_url, ArticleUrl.article_id != row.id))
-        _add_urls(session, row, fetched_url, listed_url)
+        _add_urls(session, row, listed_url, fetched=fetched_url)
         lock_companies(session, row.id if outcome == "updated" else None, rounds)
         if outcome == "updated":
             unlink_article(session, row.id, now)
@@ -188,11 +185,23 @@ def _leads_to(session: Session, url: str) -> int | None:
     return session.scalars(select(ArticleUrl.article_id).where(ArticleUrl.url == url)).first()
 
 
-def _add_urls(session: Session, article: Article, *urls: str) -> None:
-    """Record URLs that lead to `article` (each URL leads to one article: the first one it led to)."""
-    for url in dict.fromkeys(urls):
-        if url and session.scalars(select(ArticleUrl.id).where(ArticleUrl.url == url)).first() is None:
-            session.add(ArticleUrl(url=url, article=article))
+def _fetched_itself(session: Session, article: Article) -> bool:
+    """True when the article's page was once fetched from its own (canonical) URL: it speaks for itself then."""
+    query = select(ArticleUrl.id).where(ArticleUrl.url == article.url, ArticleUrl.article_id == article.id)
+    return session.scalars(query.where(ArticleUrl.fetched.is_(True))).first() is not None
+
+
+def _add_urls(session: Session, article: Article, *listed: str, fetched: str) -> None:
+    """Record the URLs that lead to `article`: the one its page was `fetched` from (marked so) and the ones a
+    listing gave. Each URL leads to one article, the first it led to (a fetched URL is marked on it, if so)."""
+    for url in dict.fromkeys((fetched, *listed)):
+        if not url:
+            continue
+        row = session.scalars(select(ArticleUrl).where(ArticleUrl.url == url)).first()
+        if row is None:
+            session.add(ArticleUrl(url=url, article=article, fetched=url == fetched or None))
+        elif url == fetched and row.article_id == article.id and not row.fetched:
+            row.fetched = True
 
 
 def _source(session: Session, name: str, title: str | None) -> Source:

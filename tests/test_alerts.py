@@ -616,3 +616,47 @@ def test_a_webhook_that_drips_cannot_stall_a_scheduled_crawl(shared: Path, tmp_p
     hooks = [(status, error) for channel, status, error in deliveries if channel == "hook"]
     assert hooks == [("failed", "the webhook did not answer in 6 s")], deliveries
     assert len(receiver.posts) == 1
+
+
+def test_a_deadline_covers_the_smtp_greeting_and_the_tls_handshake() -> None:
+    """A server that greets, or answers a TLS hello, one byte every half second: `send_email` and
+    `post_webhook` give up at their deadline (2 s here), not when the server does (issue 17, class 7)."""
+    from email.message import EmailMessage
+
+    from crawler.alerts.channels import send_email
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def drip() -> None:
+        while not stop.is_set():
+            try:
+                listener.settimeout(0.2)
+                peer, _ = listener.accept()
+            except OSError:
+                continue
+            with contextlib.suppress(OSError), peer:
+                for byte in b"220 slow.example ESMTP " * 40:
+                    if stop.is_set():
+                        break
+                    peer.sendall(bytes([byte]))
+                    time.sleep(0.5)
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    try:
+        settings = SmtpSettings("127.0.0.1", port, "off", None, None, "newsmon@test.example", timeout=2)
+        started = time.monotonic()
+        with pytest.raises(DeliveryError, match="did not finish in 2 s"):
+            send_email(settings, EmailMessage())
+        started_hook = time.monotonic()
+        with pytest.raises(DeliveryError, match="did not answer in 2 s"):
+            post_webhook({"url": f"https://127.0.0.1:{port}/hook", "timeout": 2}, {"text": "hi"}, {})
+        assert time.monotonic() - started_hook < 10 and started_hook - started < 10
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()

@@ -295,10 +295,12 @@ def test_demo_never_replaces_a_real_store_and_takes_a_url(
         listed_url=SEED_URL,
     )
     before = real.read_bytes()
+    ingested = tmp_path / "ingested.db"  # `newsmon ingest` without --source: no source, no run, real articles
+    Store(f"sqlite:///{ingested}").save_article(article(), [round_()], source=None, listed_url="u")
     notes = tmp_path / "notes.txt"
     notes.write_text("not a store")
     monkeypatch.setenv("NEWSMON_DB_URL", f"sqlite:///{real}")
-    for target in (str(real), f"sqlite:///{real}", str(notes)):
+    for target in (str(real), f"sqlite:///{real}", str(notes), str(ingested)):
         code, _, err = run(capsys, "demo", "--db", target)
         assert code == 1 and "the demo will not replace it (--force does)" in err, err
         assert len(err.strip().splitlines()) == 1
@@ -313,6 +315,8 @@ def test_demo_never_replaces_a_real_store_and_takes_a_url(
     assert code == 0 and len(json.loads(out)) == 5, err
     code, _, err = run(capsys, "demo", "--db", "postgresql://localhost/newsmon")
     assert code == 2 and "give a path or a sqlite:/// URL" in err
+    code, _, err = run(capsys, "demo", "--db", str(tmp_path), "--force")
+    assert code == 1 and "a directory, not a saved page: the demo writes a SQLite file" in err
 
 
 def _agari_manifest(shared: Path, folder: Path) -> Path:

@@ -313,3 +313,6 @@ def test_a_dated_headline_keeps_its_words_and_the_seeds_title_is_stripped() -> N
         page.format(f"{headline} | CTech", body), "https://www.calcalistech.com/x", site_name="CTech"
     )
     assert named.title == headline
+    exclusive = "Exclusive - AI news startup Foo raises $5M"  # "news" names the host's first label, not this part
+    crunchbase = extract_article(page.format(f"{exclusive} | Crunchbase News", body), "https://news.crunchbase.com/x")
+    assert crunchbase.title == exclusive

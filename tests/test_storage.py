@@ -521,9 +521,10 @@ def test_a_store_path_with_hash_question_mark_percent_or_space_is_read_from_that
 
 
 def test_a_canonical_link_speaks_for_its_url_only_until_that_page_is_fetched_itself(db_url: str) -> None:
-    """An AMP copy whose canonical was never fetched itself updates it; once the canonical page has been
-    fetched, a copy with other text changes nothing, and a stranger with other text is stored under its own
-    URL (issue 17, class 1; the crawl itself is B23)."""
+    """An AMP copy whose canonical was never fetched itself updates it (so does a page reached through a
+    redirect from the listed canonical URL); once the canonical page has been fetched from its own URL, a copy
+    or a stranger with other text is stored under its own URL and the canonical article is left as it is
+    (issue 17, class 1; the crawl itself is B23)."""
     store = Store(db_url)
     canonical, amp, stranger = (f"https://a.example/{path}" for path in ("acme/", "amp/acme/", "wire/other/"))
 
@@ -535,12 +536,14 @@ def test_a_canonical_link_speaks_for_its_url_only_until_that_page_is_fetched_its
     )
     assert (edited.outcome, edited.refused_canonical) == ("updated", None)
 
-    store.save_article(article(canonical, "Acme, in its own words."), [round_()], source="s", listed_url=canonical)
-    assert store.known_urls([canonical]) == {canonical}
-    copy = store.save_article(
-        article(canonical, "Acme raised more money."), [round_()], source="s", listed_url=amp, fetched_url=amp
+    own = store.save_article(
+        article(canonical, "Acme, in its own words."), [round_()], source="s", listed_url=canonical
     )
-    assert (copy.outcome, copy.refused_canonical) == ("unchanged", canonical)
+    assert (own.outcome, store.known_urls([canonical])) == ("updated", {canonical})
+    copy = store.save_article(
+        article(canonical, "Acme raised even more."), [round_()], source="s", listed_url=amp, fetched_url=amp
+    )
+    assert (copy.outcome, copy.refused_canonical) == ("new", canonical)
     claim = store.save_article(
         article(canonical, "Other Co raised money."),
         [round_("Other Co")],
@@ -549,13 +552,22 @@ def test_a_canonical_link_speaks_for_its_url_only_until_that_page_is_fetched_its
         fetched_url=stranger,
     )
     assert (claim.outcome, claim.refused_canonical) == ("new", canonical)
-    texts = {a.url: a.title for a in list_articles(db_url)}
-    assert sorted(texts) == sorted([canonical, stranger])
-    assert {r.company for r in list_rounds(db_url)} == {"Acme", "Other Co"}
-    assert sorted((r.company, r.sources) for r in list_rounds(db_url)) == [
-        ("Acme", [canonical]),
-        ("Other Co", [stranger]),
-    ]
+    with store.engine.connect() as connection:
+        texts = dict(connection.execute(text("SELECT url, text FROM articles")).all())
+    assert texts[canonical] == "Acme, in its own words." and sorted(texts) == sorted([canonical, amp, stranger])
+    assert store.last_fetched([amp]).keys() == {amp}  # the copy's URL now leads to the copy
+
+    moved, final = "https://a.example/2024/acme/", "https://a.example/acme-robotics/"
+    listed = store.save_article(article(final), [], source="s", listed_url=moved, fetched_url=final)
+    assert listed.outcome == "new"  # the listed URL redirected to the page (fetched_url), its canonical
+    corrected = store.save_article(article(final, "A correction."), [], source="s", listed_url=moved, fetched_url=final)
+    assert corrected.outcome == "updated" and corrected.refused_canonical is None
+    redirected = f"https://a.example/r/{final.rsplit('/', 2)[1]}/"
+    store.save_article(article(canonical + "x/"), [], source="s", listed_url=canonical + "x/", fetched_url=redirected)
+    again = store.save_article(
+        article(canonical + "x/", "Corrected."), [], source="s", listed_url=canonical + "x/", fetched_url=redirected
+    )
+    assert (again.outcome, again.refused_canonical) == ("updated", None)  # listed, never fetched from itself
 
 
 def test_processes_opening_a_new_sqlite_store_at_once_wait_for_each_other(tmp_path: Path) -> None:
@@ -691,5 +703,12 @@ def test_search_ranks_every_match_in_the_database_before_the_limit(db_url: str) 
         )
     hits = search_articles(db_url, "robot", limit=5)
     assert len(hits) == 5 and hits[0].url == "https://a.example/robots/"
+    from sqlalchemy.orm import Session
+
+    from storage.engine import reader_engine
+    from storage.queries import _like_search  # what other databases (MySQL) search with
+
+    with Session(reader_engine(db_url)) as session:
+        assert _like_search(session, "robot", None, None, 5)[0].url == "https://a.example/robots/"
     assert [hit.url for hit in search_articles(db_url, '"robot makers"')] == ["https://a.example/robots/"]
     assert [hit.url for hit in search_articles(db_url, "Acme raised")] == ["https://a.example/first/"]

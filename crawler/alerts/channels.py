@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import http.client
 import json
+import os
 import smtplib
 import socket
 import ssl
@@ -34,35 +35,78 @@ class DeliveryError(Exception):
 
 class Watchdog:
     """A delivery's total deadline. Socket timeouts bound each read, not a receiver that answers one byte every
-    few seconds: when the time is up, the watched socket is shut down, so the blocked read returns at once."""
+    few seconds: when the time is up, the watched connection is shut down, so the blocked read returns at once.
+    It watches the TCP connection itself (a duplicate of its descriptor), from before any TLS handshake or SMTP
+    greeting, and goes on watching it once TLS wraps it."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.ends = time.monotonic() + seconds
         self.fired = False
         self._timer: threading.Timer | None = None
+        self._watched: socket.socket | None = None
 
     def left(self) -> float:
         """Seconds left (at least a millisecond: a socket timeout of 0 would mean non-blocking)."""
         return max(self.ends - time.monotonic(), 0.001)
 
-    def watch(self, sock: socket.socket | None) -> None:
-        """Shut `sock` down when the deadline passes (unless `cancel` comes first)."""
-        if sock is None:
-            return
+    def watch(self, sock: socket.socket) -> None:
+        """Shut the connection of `sock` down when the deadline passes (unless `cancel` comes first)."""
+        self._watched = socket.socket(fileno=os.dup(sock.fileno()))  # outlives TLS detaching `sock`
 
         def fire() -> None:
             self.fired = True
             with suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                self._watched.shutdown(socket.SHUT_RDWR)
 
         self._timer = threading.Timer(self.left(), fire)
         self._timer.daemon = True
         self._timer.start()
 
+    def connect(self, host: str, port: int) -> socket.socket:
+        """A TCP connection to `host:port` (within the time left), watched from now on."""
+        sock = socket.create_connection((host, port), timeout=self.left())
+        self.watch(sock)
+        return sock
+
     def cancel(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        if self._watched is not None:
+            self._watched.close()
+            self._watched = None
+
+
+class _WatchedHTTPConnection(http.client.HTTPSConnection):
+    """HTTP(S) whose TCP connection the watchdog watches before the TLS handshake."""
+
+    def __init__(self, host: str, port: int | None, watchdog: Watchdog, tls: bool) -> None:
+        super().__init__(
+            host, port or (443 if tls else 80), timeout=watchdog.left(), context=ssl.create_default_context()
+        )
+        self.watchdog, self.tls = watchdog, tls
+
+    def connect(self) -> None:
+        sock = self.watchdog.connect(self.host, self.port)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host) if self.tls else sock
+
+
+class _WatchedSMTP(smtplib.SMTP):
+    """SMTP whose TCP connection the watchdog watches before the greeting (and through STARTTLS)."""
+
+    watchdog: Watchdog
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self.watchdog.connect(host, port)
+
+
+class _WatchedSMTPS(smtplib.SMTP_SSL):
+    """SMTP over TLS whose TCP connection the watchdog watches before the handshake."""
+
+    watchdog: Watchdog
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self.context.wrap_socket(self.watchdog.connect(host, port), server_hostname=self._host)
 
 
 def post_webhook(
@@ -90,16 +134,8 @@ def post_webhook(
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     watchdog = Watchdog(min(options.get("timeout", 10), deadline if deadline is not None else float("inf")))
-    connection: http.client.HTTPConnection
-    if parts.scheme == "https":
-        connection = http.client.HTTPSConnection(
-            parts.hostname, parts.port, timeout=watchdog.left(), context=ssl.create_default_context()
-        )
-    else:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=watchdog.left())
+    connection = _WatchedHTTPConnection(parts.hostname or "", parts.port, watchdog, tls=parts.scheme == "https")
     try:
-        connection.connect()
-        watchdog.watch(connection.sock)
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
         response.read(MAX_RESPONSE_BYTES)
@@ -162,17 +198,19 @@ def send_email(settings: SmtpSettings, message: EmailMessage, *, deadline: float
     context = ssl.create_default_context()
     watchdog = Watchdog(min(settings.timeout, deadline if deadline is not None else float("inf")))
     try:
+        client: smtplib.SMTP
         if settings.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(timeout=watchdog.left(), context=context)
+            client = _WatchedSMTPS(timeout=watchdog.left(), context=context)
         else:
-            client = smtplib.SMTP(timeout=watchdog.left())
-        client.connect(settings.host, settings.port)
-        watchdog.watch(client.sock)
+            client = _WatchedSMTP(timeout=watchdog.left())
+        client.watchdog = watchdog
+        code, greeting = client.connect(settings.host, settings.port)
+        if code != 220:  # what smtplib checks when it connects in its constructor
+            client.close()
+            raise smtplib.SMTPConnectError(code, greeting)
         with client:
             if settings.security == "starttls":
-                client.starttls(context=context)
-                watchdog.cancel()  # the TLS socket replaces the plain one
-                watchdog.watch(client.sock)
+                client.starttls(context=context)  # the watchdog watches the connection under the TLS
             if settings.user:
                 client.login(settings.user, settings.password or "")
             client.send_message(message)
