@@ -86,7 +86,12 @@ def _print_json(data: Any) -> None:
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="Example: newsmon rounds --since 2024-05-01 --investor Sequoia --json",
 )
-@click.option("--db", "database", metavar="URL", help="SQLAlchemy URL of the store (default: $NEWSMON_DB_URL).")
+@click.option(
+    "--db",
+    "database",
+    metavar="PATH|URL",
+    help="The store: a SQLite file's path or a database URL (default: $NEWSMON_DB_URL, else data/newsmon.db).",
+)
 @click.pass_context
 def cli(ctx: click.Context, database: str | None) -> None:
     """newsmon: funding rounds found in the tech press, from a SQL store."""
@@ -165,6 +170,7 @@ def ingest(
         store = Store(obj["db_url"])
     except StoreError as exc:
         raise CliError(str(exc)) from None
+    alert_config = _watching_alerts(obj["db_url"])  # as a crawl: new rules watch from before the pages are stored
     counts = {"new": 0, "updated": 0, "unchanged": 0, "skipped": 0, "rounds_new": 0, "rounds_merged": 0}
     for page_url, path in pages:
         try:
@@ -197,8 +203,39 @@ def ingest(
         f"{len(pages)} page(s): {counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged, "
         f"{counts['skipped']} skipped; {counts['rounds_new']} round(s) new, {counts['rounds_merged']} merged"
     )
+    if alert_config is not None:
+        _deliver_alerts(obj["db_url"], alert_config)
     if counts["skipped"] == len(pages):
         raise CliError("no page could be ingested")
+
+
+def _watching_alerts(url: str) -> Any:
+    """The alerts file's rules, watching from now, when one is configured (`$NEWSMON_ALERTS` or alerts.toml);
+    None when there is none. A broken one is one line: the pages are stored all the same."""
+    from crawler.alerts import AlertConfigError, alerts_path, load_alerts, start_watching
+
+    path = alerts_path(None)
+    if path is None or not path.exists():
+        return None
+    try:
+        config = load_alerts(path)
+        start_watching(url, config)
+    except (AlertConfigError, StoreError) as exc:
+        click.echo(f"newsmon: no alerts delivered: {plain_text(str(exc))}", err=True)
+        return None
+    return config
+
+
+def _deliver_alerts(url: str, config: Any) -> None:
+    """Deliver what is due, as a crawl does at its end; one line on how it went."""
+    from crawler.alerts import run_alerts
+
+    try:
+        report = run_alerts(url, config, time_limit=120)
+    except StoreError as exc:
+        click.echo(f"newsmon: alerts not delivered ({plain_text(str(exc))}): `newsmon alerts run` retries", err=True)
+        return
+    click.echo(plain_text(report.line()), err=True)
 
 
 def _process_page(html: str, url: str, source: str | None) -> tuple[Article, list[dict[str, Any]]]:
@@ -764,9 +801,10 @@ def articles(obj: dict[str, str], since: dt.date | None, source: str | None, lim
     help="The SQLite file to create: a path or a sqlite:/// URL (a demo store there is replaced).",
 )
 @click.option("--force", is_flag=True, help="Replace the file even if it is a store of real crawls.")
+@click.option("--alerts", is_flag=True, help="Deliver the alerts file's alerts about the demo rounds (off by default).")
 @click.option("--json", "as_json", is_flag=True, help="Print the rounds as JSON.")
 @click.pass_obj
-def demo(obj: dict[str, str], database: str, force: bool, as_json: bool) -> None:
+def demo(obj: dict[str, str], database: str, force: bool, alerts: bool, as_json: bool) -> None:
     """Crawl the bundled demo site offline (replay) into a fresh SQLite file and show the rounds found."""
     from crawler.replay import replay_settings, site_from_folder, write_cache
     from crawler.runner import run_crawl
@@ -781,6 +819,8 @@ def demo(obj: dict[str, str], database: str, force: bool, as_json: bool) -> None
     with tempfile.TemporaryDirectory(prefix="newsmon-demo-") as cache:
         write_cache(cache, "demo", site_from_folder(DEMO_DIR / "site", DEMO_BASE_URL))
         settings = {**replay_settings(cache), "NEWSMON_SEEDS_DIR": str(DEMO_DIR / "seeds"), "LOG_LEVEL": "WARNING"}
+        if not alerts:  # the demo's 2023 rounds are no news for anyone's real channels
+            settings["NEWSMON_ALERTS"] = "off"
         if not as_json:
             click.echo(f"Crawling the demo site offline into {path} ...", err=True)
         try:

@@ -55,7 +55,8 @@ class StoreUnavailable(StoreError):
 
 
 def db_url(override: str | None = None) -> str:
-    """The store's URL: `override`, else `$NEWSMON_DB_URL`, else `data/newsmon.db` in the project."""
+    """The store's address: `override`, else `$NEWSMON_DB_URL`, else `data/newsmon.db` in the project. A database
+    URL or a SQLite file's path: everything that opens the store reads both."""
     return override or os.environ.get(DB_URL_ENV) or DEFAULT_DB_URL
 
 
@@ -336,10 +337,14 @@ def alembic_config():  # noqa: ANN201 - alembic.config.Config, imported only whe
 
 
 def _parse(url: str) -> URL:
+    """A store address as SQLAlchemy's URL: a database URL, or the path of a SQLite file (`data/newsmon.db`,
+    `~/stores/news.db`), so every command and `NEWSMON_DB_URL` take either."""
+    if url and "://" not in url and not url.startswith("sqlite:"):
+        return URL.create("sqlite", database=str(Path(url).expanduser().resolve()))
     try:
         return make_url(url)
-    except ArgumentError:
-        raise StoreError(f"not a database URL: {url!r} (e.g. sqlite:///data/newsmon.db)") from None
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise StoreError(f"not a database URL or a file path: {url!r} (e.g. data/newsmon.db)") from None
 
 
 def _create(parsed: URL, **options: object) -> Engine:

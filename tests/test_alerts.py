@@ -660,3 +660,40 @@ def test_a_deadline_covers_the_smtp_greeting_and_the_tls_handshake() -> None:
         stop.set()
         thread.join(timeout=5)
         listener.close()
+
+
+@pytest.mark.slow
+def test_the_demo_delivers_no_alert_unless_asked(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 18: with an alerts file configured (`$NEWSMON_ALERTS`), `newsmon demo` sends nothing to its
+    channels (a webhook got six POSTs about 2023 demo rounds); `--alerts` delivers them."""
+    monkeypatch.setenv("NEWSMON_ALERTS", str(write_alerts(tmp_path, receiver.url)))
+    monkeypatch.chdir(tmp_path)  # the Atom channel's file is relative
+    assert main(["demo", "--db", str(tmp_path / "quiet.db"), "--json"]) == 0
+    assert receiver.posts == []
+    assert main(["demo", "--db", str(tmp_path / "loud.db"), "--json", "--alerts"]) == 0
+    capsys.readouterr()
+    assert len(receiver.posts) >= 4  # the demo's rounds of $20M or more
+
+
+def test_ingest_delivers_alerts_as_a_crawl_does(
+    shared: Path,
+    tmp_path: Path,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 18: `newsmon ingest` works "as a crawl would", alerts included: a rule seen for the first time
+    watches from before the pages are stored, and the seed's $235M round reaches the webhook once."""
+    alerts = write_alerts(tmp_path, receiver.url)
+    alerts.write_text(alerts.read_text().replace('channels = ["mail"]', 'channels = ["feed"]'))  # no SMTP here
+    monkeypatch.setenv("NEWSMON_ALERTS", str(alerts))
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    seed = str(shared / "seed" / "venturebeat-hugging-face-235m.html")
+    assert main(["--db", url, "ingest", seed, "--url", SEED_URL]) == 0
+    assert "alerts: 3 sent" in capsys.readouterr().err  # the webhook, and the feed for each of the two rules
+    assert [post["round"]["company"] for post in receiver.posts] == ["Hugging Face"]
+    assert main(["--db", url, "ingest", seed, "--url", SEED_URL]) == 0  # unchanged: nothing new to say
+    assert len(receiver.posts) == 1 and "alerts: nothing new" in capsys.readouterr().err

@@ -234,7 +234,8 @@ def test_console_script_is_declared() -> None:
 @pytest.mark.parametrize(
     ("db", "message"),
     [
-        ("bogus", "not a database URL"),
+        ("sqlite:bogus", "not a database URL"),
+        ("postgresql://host:port/db", "not a database URL"),
         ("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2", "cannot read the store"),
     ],
 )
@@ -311,6 +312,8 @@ def test_demo_never_replaces_a_real_store_and_takes_a_url(
     assert (tmp_path / "demo-store.db").is_file() and not (tmp_path / "sqlite:").exists()
     code, out, err = run(capsys, "demo", "--db", f"sqlite:///{tmp_path / 'demo-store.db'}", "--json")
     assert code == 0 and len(json.loads(out)) == 5, err  # a demo store is replaced
+    code, out, err = run(capsys, "--db", "demo-store.db", "rounds", "--json")  # a path, as the demo took it
+    assert code == 0 and len(json.loads(out)) == 5, err  # issue 18: one store address everywhere
     code, out, err = run(capsys, "demo", "--db", str(notes), "--force", "--json")
     assert code == 0 and len(json.loads(out)) == 5, err
     code, _, err = run(capsys, "demo", "--db", "postgresql://localhost/newsmon")

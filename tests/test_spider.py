@@ -101,10 +101,10 @@ def test_run_status(reason: str, stats: dict, status: str) -> None:
 
 
 def test_unusable_store_on_the_command_line_is_a_usage_error() -> None:
-    done = _scrapy_crawl("-s", "NEWSMON_DB_URL=bogus")
+    done = _scrapy_crawl("-s", "NEWSMON_DB_URL=sqlite:bogus")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
-    assert "error: not a database URL: 'bogus'" in done.stderr
+    assert "error: not a database URL or a file path: 'sqlite:bogus'" in done.stderr
 
 
 def test_an_unknown_source_is_one_error_line_with_the_closest_name(tmp_path: Path) -> None:

@@ -358,7 +358,9 @@ def test_failed_write_leaves_nothing_half_written(tmp_path: Path) -> None:
 
 def test_bad_url_is_one_line() -> None:
     with pytest.raises(StoreError, match="not a database URL"):
-        Store("not a url")
+        Store("sqlite:not a url")
+    with pytest.raises(StoreError, match="not a database URL"):
+        Store("postgresql://host:port/db")
 
 
 @pytest.mark.parametrize(
