@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import json
 import os
@@ -11,7 +12,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -321,6 +322,63 @@ ROUND_COLUMNS = (
 ARTICLE_COLUMNS = ("url", "source", "title", "author", "published", "date_source", "language", "rounds")
 
 
+class _Nearest(click.ParamType):
+    """A value from a fixed set, written as people write it; anything else is one line naming the nearest."""
+
+    def __init__(self, name: str, values: Iterable[str], aliases: Mapping[str, str] | None = None) -> None:
+        self.name = name
+        self.values = sorted(values)
+        self.aliases = {self.key(k): v for k, v in (aliases or {}).items()}
+
+    @staticmethod
+    def key(text: str) -> str:
+        return "_".join(text.casefold().replace("-", " ").split())
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        key = self.key(str(value))
+        keyed = {self.key(v): v for v in self.values}
+        found = keyed.get(key) or self.aliases.get(key)
+        if found is None:
+            close = difflib.get_close_matches(key, list(keyed), n=1)
+            hint = f"did you mean {keyed[close[0]]}?" if close else f"one of {', '.join(self.values)}"
+            self.fail(f"no {self.name} {value!r}: {hint}", param, ctx)
+        return found
+
+
+def _currency_type() -> _Nearest:
+    from pipelines.money import CURRENCY_TOKENS
+
+    codes = set(CURRENCY_TOKENS.values())
+    names = {token: code for token, code in CURRENCY_TOKENS.items() if token.isalpha() and len(token) > 3}
+    return _Nearest("currency", codes, names)
+
+
+ROUND_TYPE = _Nearest("round type", ROUND_TYPES)
+CURRENCY = _currency_type()
+
+
+def _known_source(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """A source name the seeds or the store know; else one line naming the nearest (exit 2)."""
+    if value is None:
+        return None
+    from crawler.seeds import SeedError, read_seeds
+
+    try:
+        folder = read_seeds()
+        known = {*folder.sources, *folder.broken}
+    except SeedError:
+        known = set()
+    try:
+        known |= {name for name in articles_per_source(ctx.obj["db_url"]) if name != "-"}
+    except StoreError:
+        pass
+    if value in known or not known:
+        return value
+    close = difflib.get_close_matches(value, sorted(known), n=1)
+    hint = f"did you mean {close[0]}?" if close else "`newsmon sources` lists them"
+    raise click.BadParameter(f"no source named {value!r}: {hint}")
+
+
 def round_filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The filters of `newsmon rounds`, shared with `newsmon export rounds`."""
     options = [
@@ -334,10 +392,10 @@ def round_filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--min-amount", callback=_amount, metavar="AMOUNT", help="At least AMOUNT (USD when known): 5M, 1.2B."
         ),
-        click.option("--currency", metavar="CODE", help="Amount in this currency (ISO 4217: USD, EUR, INR)."),
-        click.option("--round", "round_type", type=click.Choice(sorted(ROUND_TYPES)), help="Round type."),
+        click.option("--currency", type=CURRENCY, help="Amount in this currency (ISO 4217: USD, EUR, INR; or euro)."),
+        click.option("--round", "round_type", type=ROUND_TYPE, help="Round type: seed, series_a ('Series A' too)."),
         click.option("--status", type=click.Choice(["announced", "rumored"]), help="Announced or rumoured."),
-        click.option("--source", metavar="NAME", help="Reported by this source (seed name)."),
+        click.option("--source", metavar="NAME", callback=_known_source, help="Reported by this source (seed name)."),
         click.option("--sort", type=click.Choice(["announced", "amount"]), default="announced", show_default=True),
         click.option("--limit", type=LIMIT, help="At most this many rounds."),
         click.option(
@@ -413,7 +471,7 @@ def export(obj: dict[str, str], what: str, fmt: str, out: Path, force: bool, **f
 )
 @click.argument("query")
 @click.option("--since", callback=_date, metavar="DATE", help="Published on or after: 2024-05-01, 7d, yesterday.")
-@click.option("--source", metavar="NAME", help="Only this source (seed name).")
+@click.option("--source", metavar="NAME", callback=_known_source, help="Only this source (seed name).")
 @click.option("--limit", type=LIMIT, default=20, show_default=True, help="At most this many articles.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
@@ -738,7 +796,7 @@ def _flag_cell(flag: str | None, reason: str | None) -> Text:
 
 
 @cli.command(epilog="Example: newsmon runs --source venturebeat --json")
-@click.option("--source", metavar="NAME", help="Only this source (seed name).")
+@click.option("--source", metavar="NAME", callback=_known_source, help="Only this source (seed name).")
 @click.option("--limit", type=LIMIT, help="At most this many runs.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
@@ -768,7 +826,7 @@ def runs(obj: dict[str, str], source: str | None, limit: int | None, as_json: bo
 
 @cli.command(epilog="Example: newsmon articles --since 2024-05-01 --source venturebeat --json")
 @click.option("--since", callback=_date, metavar="DATE", help="Published on or after (YYYY-MM-DD).")
-@click.option("--source", metavar="NAME", help="Only this source (seed name).")
+@click.option("--source", metavar="NAME", callback=_known_source, help="Only this source (seed name).")
 @click.option("--limit", type=LIMIT, help="At most this many articles.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj

@@ -585,3 +585,36 @@ def test_serve_says_in_one_line_why_it_cannot_start(tmp_path: Path, capsys) -> N
     garbage.write_bytes(b"this is not a database file at all " * 100)
     code, _, err = run(capsys, "--db", f"sqlite:///{garbage}", "serve", "--port", "0")
     assert code == 1 and "cannot read the store" in err and len(err.strip().splitlines()) == 1
+
+
+def test_filters_take_values_as_people_write_them_and_name_the_nearest_for_a_typo(
+    sqlite_url: str, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18: `--round "Series D"` and `--currency euro` are understood; `--source venturebeet`,
+    `--currency eur0` and `--round serie_d` are one line naming the nearest valid value, exit 2 (they used to
+    return nothing with status 0, or be refused while the table printed `series d`)."""
+    store = Store(sqlite_url)
+    store.save_article(article(), [round_(round="series_d")], source="venturebeat", listed_url="u")
+    store.save_article(
+        article("https://a.example/eu/", "Acme EU raised money."),
+        [round_("Acme EU", 5e6, currency="EUR", round="seed")],
+        source="venturebeat",
+        listed_url="e",
+    )
+    for argv, companies in [
+        (["--round", "Series D"], ["Acme"]),
+        (["--round", "series-d"], ["Acme"]),
+        (["--currency", "euro"], ["Acme EU"]),
+        (["--currency", "eur"], ["Acme EU"]),
+        (["--source", "venturebeat"], ["Acme", "Acme EU"]),
+    ]:
+        code, out, err = run(capsys, "--db", sqlite_url, "rounds", "--json", *argv)
+        assert code == 0, (argv, err)
+        assert sorted(r["company"] for r in json.loads(out)) == companies, argv
+    for argv, hint in [
+        (["--source", "venturebeet"], "no source named 'venturebeet': did you mean venturebeat?"),
+        (["--currency", "eur0"], "no currency 'eur0': did you mean EUR?"),
+        (["--round", "serie_d"], "no round type 'serie_d': did you mean series_d?"),
+    ]:
+        code, out, err = run(capsys, "--db", sqlite_url, "rounds", *argv)
+        assert code == 2 and hint in err and out == "", (argv, err)

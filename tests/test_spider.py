@@ -119,3 +119,11 @@ def test_an_unknown_source_is_one_error_line_with_the_closest_name(tmp_path: Pat
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "error: no source named 'venturebeet' (did you mean venturebeat?)" in done.stderr
+
+
+def test_a_misspelt_spider_argument_is_one_line_naming_the_right_one(tmp_path: Path) -> None:
+    """Issue 18: `-a sinse=2024-01-01` was set on the spider and read by nothing (a full default window ran)."""
+    done = _scrapy_crawl("-a", "sinse=2024-01-01", "-s", f"NEWSMON_DB_URL={tmp_path / 'x.db'}")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "error: unknown spider argument -a sinse=...: did you mean since?" in done.stderr
+    assert not (tmp_path / "x.db").exists()

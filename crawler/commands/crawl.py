@@ -30,12 +30,18 @@ from pipelines.dates import parse_since
 from storage import RunBook, Store, StoreError, checkpoint, lock_holder
 
 LOCKED_EXIT = 3  # the source is being crawled by someone else
+SPIDER_ARGUMENTS = ("since", "mode")  # the `-a NAME=VALUE` a newsmon spider reads
 STORE_UNAVAILABLE = ("store_full", "store_locked")  # finish reasons of a crawl stopped by its store: exit 1
 
 
 class Command(ScrapyCrawlCommand):
     def _check_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
+        for name in opts.spargs:
+            if name not in SPIDER_ARGUMENTS:  # Scrapy would set it on the spider, and nothing would read it
+                close = difflib.get_close_matches(name, SPIDER_ARGUMENTS, n=1)
+                hint = f"did you mean {close[0]}?" if close else f"newsmon's are {', '.join(SPIDER_ARGUMENTS)}"
+                raise UsageError(f"unknown spider argument -a {name}=...: {hint}", print_help=False)
         since = opts.spargs.get("since")
         if since is not None:
             try:
