@@ -7,6 +7,7 @@ import difflib
 import functools
 import json
 import os
+import shlex
 import signal
 import stat
 import subprocess
@@ -27,6 +28,7 @@ from crawler.output import FORMATS, replacing, write_file, write_records
 from crawler.reports import bar, largest, round_stats
 from crawler.reports import digest as make_digest
 from crawler.seeds import PROJECT_ROOT
+from crawler.tables import print_rounds
 from pipelines.dates import parse_query_date
 from pipelines.funding import ROUND_TYPES
 from storage import (
@@ -40,6 +42,7 @@ from storage import (
     list_articles,
     list_rounds,
     list_runs,
+    main_evidence,
     remove_sqlite,
     search_articles,
     source_health,
@@ -130,7 +133,7 @@ def extract(file: Path, url: str | None, as_json: bool) -> None:
     console = _console()
     console.print(f"[bold]{safe_text(article.title)}[/bold]", highlight=False)
     console.print(f"{safe_text(article.url)}  published {article.published or 'unknown'} ({article.date_source})")
-    _print_rounds_table(console, rounds, title=f"{len(rounds)} funding round(s)")
+    print_rounds(console, rounds, title=f"{len(rounds)} funding round(s)")
 
 
 @cli.command(
@@ -317,8 +320,18 @@ def _read_page(file: Path) -> str:
 
 ROUND_COLUMNS = (
     "id", "announced", "company", "amount", "currency", "amount_usd", "round", "lead_investors", "investors",
-    "valuation", "status", "confidence", "outlets", "sources", "confirmed_by", "rumor_sources", "filing", "filed_for",
+    "valuation", "status", "confidence", "outlets", "sources", "evidence", "confirmed_by", "rumor_sources", "filing",
+    "filed_for",
 )  # fmt: skip
+
+
+def _with_sentence(records: list[dict[str, Any]], fmt: str) -> list[dict[str, Any]]:
+    """For CSV, each round's `evidence` is its one evidence sentence (a cell holds text); JSON keeps every field's."""
+    if fmt != "csv":
+        return records
+    return [{**record, "evidence": main_evidence(record.get("evidence"))} for record in records]
+
+
 ARTICLE_COLUMNS = ("url", "source", "title", "author", "published", "date_source", "language", "rounds")
 
 
@@ -420,16 +433,17 @@ def _round_filters(filters: dict[str, Any]) -> RoundFilters:
 @round_filter_options
 @click.option("--format", "fmt", type=click.Choice(["table", *FORMATS]), default="table", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (--format json).")
+@click.option("--wide", is_flag=True, help="The table with every column: valuation, investors, evidence, sources.")
 @click.pass_obj
-def rounds(obj: dict[str, str], fmt: str, as_json: bool, **filters: Any) -> None:
-    """Funding rounds in the store, newest first (a rumour an announcement confirmed is listed with it, in
-    rumor_sources)."""
+def rounds(obj: dict[str, str], fmt: str, as_json: bool, wide: bool, **filters: Any) -> None:
+    """Funding rounds in the store, newest first, each with the sentence it was read from and its articles' links
+    (a rumour an announcement confirmed is listed with it, in rumor_sources)."""
     found = [record.as_json() for record in _query(list_rounds, obj["db_url"], _round_filters(filters))]
     fmt = "json" if as_json else fmt
     if fmt == "table":
-        _print_rounds_table(_console(), found, title=f"{len(found)} funding round(s)")
+        print_rounds(_console(), found, title=f"{len(found)} funding round(s)", wide=wide)
         return
-    write_records(found, fmt, sys.stdout, ROUND_COLUMNS)
+    write_records(_with_sentence(found, fmt), fmt, sys.stdout, ROUND_COLUMNS)
 
 
 @cli.command(
@@ -451,8 +465,8 @@ def export(obj: dict[str, str], what: str, fmt: str, out: Path, force: bool, **f
     if os.path.lexists(out) and not stat.S_ISREG(os.lstat(out).st_mode):
         raise CliError(f"{out} is not a regular file (a link, a folder or a device): not replaced")
     if what == "rounds":
-        records = [r.as_json() for r in _query(list_rounds, obj["db_url"], _round_filters(filters))]
-        columns: tuple[str, ...] = ROUND_COLUMNS
+        found_rounds = [r.as_json() for r in _query(list_rounds, obj["db_url"], _round_filters(filters))]
+        records, columns = _with_sentence(found_rounds, fmt), ROUND_COLUMNS
     else:
         found = _query(
             list_articles, obj["db_url"], since=filters["since"], source=filters["source"], limit=filters["limit"]
@@ -517,7 +531,8 @@ def stats(obj: dict[str, str], since: dt.date | None, fmt: str) -> None:
     sections = (
         ("Per week", "week", "by_week", "usd"),
         ("Per round type", "round", "by_round", "rounds"),
-        ("Top lead investors", "investor", "top_leads", "rounds"),
+        # most leads have led one round: their bars show the money they led, which tells them apart
+        ("Top lead investors", "investor", "top_leads", "usd"),
         ("Busiest sources", "source", "busiest_sources", "articles"),
     )
     for title, key, section, measure in sections:
@@ -892,10 +907,12 @@ def demo(obj: dict[str, str], database: str, force: bool, alerts: bool, as_json:
         _print_json([record.as_json() for record in found])
         return
     stored = len(list_articles(url))
-    _print_rounds_table(
-        _console(), [r.as_json() for r in found], title=f"{len(found)} funding round(s) in {stored} articles"
+    print_rounds(_console(), [r.as_json() for r in found], title=f"{len(found)} funding round(s) in {stored} articles")
+    shown = shlex.quote(os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path))
+    click.echo(
+        f"Query it: newsmon --db {shown} rounds   (or: newsmon --db {shown} serve;"
+        f" sqlite3 {shown} 'select * from funding_rounds_view')"
     )
-    click.echo(f"Query it: newsmon --db {url} rounds  or  sqlite3 {path} 'select * from funding_rounds_view'")
 
 
 def _demo_file(value: str, store_url: str, force: bool) -> Path:
@@ -1069,39 +1086,9 @@ def _query(function: Any, *args: Any, **kwargs: Any) -> list[Any]:
 
 
 def _console() -> Console:
-    """A console for tables: the terminal's width, or a wide page when output goes to a file or pipe."""
-    return Console() if sys.stdout.isatty() else Console(width=160)
-
-
-def _print_rounds_table(console: Console, found: list[dict[str, Any]], title: str) -> None:
-    table = Table(title=title)
-    table.add_column("Announced", no_wrap=True)
-    table.add_column("Company", style="bold", ratio=2)
-    table.add_column("Amount", justify="right", no_wrap=True)
-    table.add_column("Round", no_wrap=True)
-    table.add_column("Valuation", justify="right", no_wrap=True)
-    table.add_column("Led by", ratio=2)
-    table.add_column("Other investors", ratio=3)
-    table.add_column("Src", justify="right", no_wrap=True)  # outlets that reported it
-    for item in found:
-        leads = item["lead_investors"]
-        others = [name for name in item["investors"] if name not in leads]
-        company = safe_text(item["company"]) + (" (rumored)" if item["status"] == "rumored" else "")
-        company += " (Form D)" if item.get("filing") else ""
-        amount = money(item["amount"], item["currency"])
-        for filed in item.get("filings") or []:  # what the SEC filing says was sold, beside what the press said
-            amount += f"\nForm D: {money(filed['amount'], filed['currency'])}"
-        table.add_row(
-            item.get("announced") or "",
-            company,
-            amount,
-            (item["round"] or "").replace("_", " "),
-            money(item["valuation"], item["currency"]) if item["valuation"] else "",
-            safe_text(", ".join(leads)),
-            safe_text(", ".join(others)),
-            str(item.get("outlets") or len(item.get("sources") or [])) if "sources" in item else "",
-        )
-    console.print(table)
+    """A console for tables: the terminal's width (or $COLUMNS), else a wide page when output goes to a file or
+    pipe."""
+    return Console() if sys.stdout.isatty() or os.environ.get("COLUMNS") else Console(width=160)
 
 
 cli.add_command(alerts)

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from crawler.formatting import money
+from storage import main_evidence
 
 
 def round_stats(rounds: Sequence[dict[str, Any]], articles_by_source: dict[str, int], top: int = 10) -> dict[str, Any]:
@@ -57,22 +58,22 @@ def bar(value: float, largest: float, width: int = 30) -> str:
 
 
 def digest(rounds: Sequence[dict[str, Any]], since: dt.date, fmt: str) -> str:
-    """The rounds announced since `since` as a short report: a title, totals and a table (md or html)."""
+    """The rounds announced since `since` as a short report: a title, totals and a table whose company links to the
+    first article, with the round's evidence sentence and every article's link (md or html)."""
     total = sum(found.get("amount_usd") or 0.0 for found in rounds)
     title = f"Funding rounds since {since.isoformat()}"
     summary = f"{len(rounds)} round(s), {money(total, 'USD') if total else 'no disclosed amount'} disclosed in total"
-    rows = [_digest_row(found) for found in rounds]
-    header = ("Announced", "Company", "Amount", "Round", "Led by", "Sources")
+    header = ("Announced", "Company", "Amount", "Round", "Led by", "Evidence", "Sources")
     if fmt == "md":
         lines = [f"# {title}", "", summary, ""]
-        if rows:
+        if rounds:
             lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-            lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+            lines += ["| " + " | ".join(_markdown_row(found)) + " |" for found in rounds]
         return "\n".join(lines) + "\n"
     if fmt == "html":
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+        body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in _html_row(found)) + "</tr>" for found in rounds)
         head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
-        table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" if rows else ""
+        table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" if rounds else ""
         return (
             f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
             f"<body><h1>{html.escape(title)}</h1><p>{html.escape(summary)}</p>{table}</body></html>\n"
@@ -80,15 +81,48 @@ def digest(rounds: Sequence[dict[str, Any]], since: dt.date, fmt: str) -> str:
     raise ValueError(f"unknown digest format {fmt!r}: use md or html")
 
 
-def _digest_row(found: dict[str, Any]) -> tuple[str, ...]:
+def _cells(found: dict[str, Any]) -> tuple[str, ...]:
+    """Announced, amount, round, leads and evidence of one round, as plain text."""
     return (
         found.get("announced") or "",
-        found["company"],
         money(found.get("amount"), found.get("currency")),
         (found.get("round") or "").replace("_", " "),
         ", ".join(found.get("lead_investors") or []),
-        str(len(found.get("sources") or [])),
+        main_evidence(found.get("evidence")) or "",
     )
+
+
+def _markdown_row(found: dict[str, Any]) -> list[str]:
+    announced, amount, kind, leads, evidence = (_markdown_text(cell) for cell in _cells(found))
+    urls = found.get("sources") or []
+    company = _markdown_text(found["company"])
+    if urls:
+        company = f"[{company}](<{_markdown_url(urls[0])}>)"
+    links = " ".join(f"[{number}](<{_markdown_url(url)}>)" for number, url in enumerate(urls, 1))
+    return [announced, company, amount, kind, leads, evidence, links]
+
+
+def _html_row(found: dict[str, Any]) -> list[str]:
+    announced, amount, kind, leads, evidence = (html.escape(cell) for cell in _cells(found))
+    urls = [html.escape(url) for url in found.get("sources") or []]
+    company = html.escape(found["company"])
+    if urls:
+        company = f'<a href="{urls[0]}">{company}</a>'
+    links = " ".join(f'<a href="{url}">{number}</a>' for number, url in enumerate(urls, 1))
+    return [announced, company, amount, kind, leads, evidence, links]
+
+
+def _markdown_text(text: str) -> str:
+    """Text in a Markdown table cell: pipes, brackets and line breaks cannot end the cell or make a link."""
+    text = " ".join(text.split())
+    for character in "\\|[]<>*_`":
+        text = text.replace(character, "\\" + character)
+    return text
+
+
+def _markdown_url(url: str) -> str:
+    """A URL inside `<...>` of a Markdown link: spaces, angle brackets and pipes percent-encoded."""
+    return url.replace(" ", "%20").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
 
 
 def largest(values: Iterable[float]) -> float:

@@ -39,6 +39,20 @@ class RoundFilters:
     sort: str = "announced"  # announced (newest first) | amount (largest first, USD where it converts)
 
 
+# Where a round's one evidence sentence is looked for: the sentence with the money first, as funding_rounds_view does.
+EVIDENCE_ORDER = ("amount", "company", "lead_investors", "investors", "round", "valuation", "status")
+
+
+def main_evidence(evidence: dict[str, str] | None) -> str | None:
+    """The sentence that announced a round, from its `evidence` (field -> sentence): its amount's, else its
+    company's, else any; None when there is none."""
+    evidence = evidence or {}
+    for name in (*EVIDENCE_ORDER, *sorted(evidence)):
+        if evidence.get(name):
+            return " ".join(str(evidence[name]).split())
+    return None
+
+
 @dataclass(frozen=True)
 class RoundRecord:
     """One stored round in the ROUND shape of DESIGN.md, plus where and when it was reported."""

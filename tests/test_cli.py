@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
+import shlex
 import sqlite3
 import sys
 from pathlib import Path
@@ -269,10 +271,22 @@ def test_demo_prints_the_hugging_face_round_in_a_table(tmp_path: Path, capsys) -
     code, out, err = run(capsys, "demo", "--db", str(tmp_path / "demo.db"))
     assert code == 0, err
     line = next(line for line in out.splitlines() if "Hugging Face" in line)
-    for cell in ("$235M", "$4B", "Salesforce Ventures", "Google", "Sound Ventures", "2023-08-24"):
+    for cell in ("2023-08-24", "$235M", "series d", "Salesforce Ventures"):
         assert cell in line, cell
+    # under the table: the valuation, the other investors, the sentence it was read from and the article's link
+    said = " ".join(out[out.index("Hugging Face, valued at $4B") :].split()[:60])
+    for part in (
+        "with Google, Amazon, Nvidia, Intel, AMD, Qualcomm, IBM, Sound Ventures",
+        "has raised $235 million in a Series D funding round led by Salesforce Ventures",
+        "https://demo.newsmon.example/2023/08/24/hugging-face-raises-235-million/",
+    ):
+        assert part in said, part
     assert "5 funding round(s) in 10 articles" in out
     assert not any(name in out for name in ("Arm ", "MosaicML", "Databricks"))
+    # the command it ends with, run as printed, reads the demo's store
+    command = shlex.split(re.search(r"Query it: (newsmon --db .+? rounds)", out)[1])
+    code, listed, err = run(capsys, *command[1:], "--json")
+    assert code == 0 and [r["company"] for r in json.loads(listed)][:2] == ["Mistral AI", "Hugging Face"], err
 
 
 def test_demo_refuses_the_stores_db_option(tmp_path: Path, capsys) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html
 import io
 import json
 import os
@@ -15,7 +16,7 @@ import pytest
 from crawler.cli import main, money
 from crawler.output import csv_cell
 from pipelines.dates import parse_query_date, today_utc
-from storage import Store
+from storage import Store, main_evidence
 from tests.test_storage import article, round_
 
 
@@ -288,7 +289,54 @@ def test_digest_lists_the_rounds_since_a_date_with_totals(corpus_store: str, cap
     code, out, err = run(capsys, "--db", corpus_store, "digest", "--since", "2016-05-16")
     assert code == 0, err
     assert out.startswith("# Funding rounds since 2016-05-16") and "3 round(s), $46M disclosed in total" in out
-    assert out.count("\n| 20") == 3 and "| Agari | $22M | series d | Norwest Venture Partners | 3 |" in out
+    assert out.count("\n| 20") == 3
+    agari = next(r for r in rounds(capsys, corpus_store, "--company", "Agari"))
+    row = next(line for line in out.splitlines() if "[Agari](" in line)
+    # the company links to its first article; the row says why (its sentence) and links every article
+    assert row.startswith(f"| {agari['announced']} | [Agari](<{agari['sources'][0]}>) | $22M | series d |")
+    assert main_evidence(agari["evidence"]) in row.replace("\\", "") and "Norwest Venture Partners" in row
+    assert [f"[{n}](<{url}>)" in row for n, url in enumerate(agari["sources"], 1)] == [True] * 3
+    _, page, _ = run(capsys, "--db", corpus_store, "digest", "--since", "2016-05-16", "--format", "html")
+    assert f'<a href="{html.escape(agari["sources"][0])}">Agari</a>' in page
+    assert html.escape(main_evidence(agari["evidence"])) in page
+
+
+def test_the_rounds_table_fits_80_columns_and_shows_each_rounds_sentence_and_links(
+    corpus_store: str, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everything = rounds(capsys, corpus_store)
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, err = run(capsys, "--db", corpus_store, "rounds")
+    assert code == 0, err
+    lines = out.splitlines()
+    urls = {url for r in everything for url in r["sources"]}
+    # only a link may run past 80 columns (it is never broken, so the terminal still opens it)
+    assert [line for line in lines if len(line) > 80 and line.strip() not in urls] == []
+    words = " ".join(out.split())
+    for found in everything:
+        assert f" {found['company']} " in words  # never cut to "Huggi… Face"
+        assert " ".join(main_evidence(found["evidence"]).split()) in words
+        assert all(f"    {url}" in lines for url in found["sources"])
+    monkeypatch.setenv("COLUMNS", "200")
+    code, wide, _ = run(capsys, "--db", corpus_store, "rounds", "--wide")
+    header = " ".join(wide.split())
+    assert code == 0 and all(name in header for name in ("Valuation", "Other investors", "Evidence", "Sources"))
+
+
+def test_csv_gives_each_round_its_sentence(corpus_store: str, capsys) -> None:
+    everything = rounds(capsys, corpus_store)
+    code, out, _ = run(capsys, "--db", corpus_store, "rounds", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(rows) == len(everything)
+    assert [row["evidence"] for row in rows] == [csv_cell("evidence", main_evidence(r["evidence"])) for r in everything]
+    assert all(row["evidence"] for row in rows)  # every detected round says where it was read
+
+
+def test_the_lead_investor_bars_measure_the_money_they_led(corpus_store: str, capsys) -> None:
+    code, out, _ = run(capsys, "--db", corpus_store, "stats")
+    section = out[out.index("Top lead investors") : out.index("Busiest sources")]
+    bars = [line.count("█") for line in section.splitlines() if "█" in line]
+    assert code == 0 and len(bars) >= 5 and len(set(bars)) > 1 and max(bars) == 30
 
 
 def test_html_digest_escapes_what_pages_said(tmp_path: Path, capsys) -> None:
@@ -387,7 +435,9 @@ def test_serve_shows_the_rounds_view_read_only_over_http(tmp_path: Path) -> None
             except (urllib.error.URLError, ConnectionError):
                 assert time.monotonic() < deadline and server.poll() is None, "newsmon serve did not come up"
                 time.sleep(0.3)
-        assert [(r["company"], r["amount"], r["leads"]) for r in rows] == [("Acme Robotics", 40e6, "Sequoia Capital")]
+        assert [(r["company"], r["amount"], json.loads(r["leads"])) for r in rows] == [
+            ("Acme Robotics", 40e6, ["Sequoia Capital"])
+        ]
         with urllib.request.urlopen(f"{base}/", timeout=5) as reply:  # the front page is the view
             assert reply.url.endswith("/newsmon/funding_rounds_view")
         with urllib.request.urlopen(f"{base}/-/metadata.json", timeout=5) as reply:  # columns are described

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -196,9 +197,30 @@ def test_view_gives_one_row_per_round(db_url: str) -> None:
         rows = connection.execute(text("SELECT * FROM funding_rounds_view")).mappings().all()
     assert len(rows) == 1
     row = rows[0]
-    assert (row["company"], row["leads"], row["investors"]) == ("Acme", "Sequoia Capital", "Sequoia Capital; Accel")
-    assert row["source_count"] == 2
-    assert row["sources"].split() == ["https://a.example/1/", "https://b.example/1/"]
+    arrays = [row[name] if isinstance(row[name], list) else json.loads(row[name]) for name in ARRAYS]
+    # one JSON array value per investor, source and outlet: SQL (json_each) and Datasette's facets count them
+    assert (row["company"], *arrays) == (
+        "Acme",
+        ["Sequoia Capital"],
+        ["Sequoia Capital", "Accel"],
+        ["https://a.example/1/", "https://b.example/1/"],
+        ["a.example", "b.example"],
+    )
+    assert (row["source_count"], row["outlet_count"]) == (2, 2)
+    assert row["evidence"] == "Acme raises $20M"  # the sentence with the money
+    assert row["company_evidence"] == "Acme has raised $20M in a Series A round."
+
+
+ARRAYS = ("leads", "investors", "sources", "outlets")
+
+
+def test_the_view_gives_a_round_without_investors_or_evidence_empty_arrays(db_url: str) -> None:
+    store = Store(db_url)
+    store.save_article(article(), [round_(lead_investors=[], investors=[], evidence={})], source="s", listed_url="1")
+    with store.engine.connect() as connection:
+        row = connection.execute(text("SELECT * FROM funding_rounds_view")).mappings().one()
+    assert [row[name] if isinstance(row[name], list) else json.loads(row[name]) for name in ARRAYS[:2]] == [[], []]
+    assert row["evidence"] is None
 
 
 def test_known_urls_matches_article_and_fetched_urls(db_url: str) -> None:
