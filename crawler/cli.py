@@ -24,11 +24,13 @@ from rich.text import Text
 
 from crawler.alerts.commands import alerts
 from crawler.formatting import money, parse_amount, plain_text, safe_text
+from crawler.lookups import company, investor
 from crawler.output import FORMATS, replacing, write_file, write_records
 from crawler.reports import bar, largest, round_stats
 from crawler.reports import digest as make_digest
 from crawler.seeds import PROJECT_ROOT
 from crawler.tables import print_rounds
+from crawler.tables import terminal as _console
 from pipelines.dates import parse_query_date
 from pipelines.funding import ROUND_TYPES
 from storage import (
@@ -1085,13 +1087,9 @@ def _query(function: Any, *args: Any, **kwargs: Any) -> list[Any]:
         raise CliError(str(exc)) from None
 
 
-def _console() -> Console:
-    """A console for tables: the terminal's width (or $COLUMNS), else a wide page when output goes to a file or
-    pipe."""
-    return Console() if sys.stdout.isatty() or os.environ.get("COLUMNS") else Console(width=160)
-
-
 cli.add_command(alerts)
+cli.add_command(company)
+cli.add_command(investor)
 
 
 def main(argv: list[str] | None = None) -> int:

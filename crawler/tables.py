@@ -3,6 +3,8 @@ under it, or one wide table with every column (`--wide`)."""
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +15,13 @@ from rich.table import Table
 
 from crawler.formatting import money, safe_text
 from storage import main_evidence
+
+
+def terminal() -> Console:
+    """A console for tables: the terminal's width (or $COLUMNS), else a wide page when output goes to a file or
+    pipe."""
+    return Console() if sys.stdout.isatty() or os.environ.get("COLUMNS") else Console(width=160)
+
 
 # a sentence longer than this (a run-on paragraph the splitter kept whole) is cut, with an ellipsis
 _SENTENCE_CHARACTERS = 400

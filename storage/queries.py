@@ -37,6 +37,7 @@ class RoundFilters:
     currency: str | None = None  # ISO 4217 code of the amount
     status: str | None = None  # announced | rumored (rumored lists confirmed rumours too)
     sort: str = "announced"  # announced (newest first) | amount (largest first, USD where it converts)
+    ids: tuple[int, ...] | None = None  # only these rounds (a company's or an investor's, found by name)
 
 
 # Where a round's one evidence sentence is looked for: the sentence with the money first, as funding_rounds_view does.
@@ -417,6 +418,8 @@ def _round_query(filters: RoundFilters) -> Select[tuple[FundingRound]]:
         query = select(FundingRound).order_by(FundingRound.announced.desc().nulls_last(), FundingRound.id.desc())
     else:
         raise ValueError(f"unknown sort {filters.sort!r}: use announced or amount")
+    if filters.ids is not None:
+        query = query.where(FundingRound.id.in_(filters.ids))
     if filters.status:
         query = query.where(FundingRound.status == filters.status)
     if not filters.confirmed_rumors and filters.status != "rumored":

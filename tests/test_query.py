@@ -496,3 +496,77 @@ def test_exports_get_the_umask_mode_and_a_forced_export_keeps_the_replaced_files
         assert code == 2 and "is a directory" in err and len(err.strip().splitlines()) == 1 and folder.is_dir()
     finally:
         os.umask(old_umask)
+
+
+@pytest.mark.parametrize("typed", ["circleci", "CircleCI, Inc.", "Círcle-CI", "\u0421ircle\u0421I"])  # Cyrillic С
+def test_a_company_is_found_however_its_name_is_typed(corpus_store: str, capsys, typed: str) -> None:
+    expected = [r for r in rounds(capsys, corpus_store) if r["company"] == "CircleCI"]
+    code, out, err = run(capsys, "--db", corpus_store, "company", typed, "--json")
+    assert code == 0, err
+    assert json.loads(out) == expected and len(expected) == 2  # both rounds, newest first, as `rounds` gives them
+    code, out, _ = run(capsys, "--db", corpus_store, "company", typed)
+    words = " ".join(out.split())
+    assert code == 0 and "CircleCI: 2 round(s), $24M disclosed" in words
+    assert all(url in out for r in expected for url in r["sources"])
+
+
+def test_a_company_view_tells_a_story_with_the_rumour_before_it(tmp_path: Path, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = Store(url)
+    rumour = round_("Zeta Robotics", 50e6, status="rumored", evidence={"status": "Zeta is reportedly raising $50M."})
+    store.save_article(
+        article("https://a.example/r/", published=dt.date(2024, 5, 1)), [rumour], source="s", listed_url="1"
+    )
+    store.save_article(
+        article("https://b.example/a/", "Zeta raised.", published=dt.date(2024, 5, 20)),
+        [round_("Zeta Robotics Inc.", 52e6)],
+        source="s",
+        listed_url="2",
+    )
+    code, out, err = run(capsys, "--db", url, "company", "zeta", "--json")
+    story = json.loads(out)
+    assert code == 0, err
+    assert [(r["status"], r["sources"]) for r in story] == [
+        ("announced", ["https://b.example/a/"]),
+        ("rumored", ["https://a.example/r/"]),
+    ]
+    assert story[1]["confirmed_by"] == story[0]["id"]
+
+
+def test_an_investor_shows_rounds_led_and_joined_with_totals(corpus_store: str, capsys) -> None:
+    everything = rounds(capsys, corpus_store)
+    code, out, err = run(capsys, "--db", corpus_store, "investor", "scale venture partners", "--json")
+    assert code == 0, err
+    found = json.loads(out)
+    led = [r for r in everything if "Scale Venture Partners" in r["lead_investors"]]
+    joined = [r for r in everything if "Scale Venture Partners" in r["investors"] and r not in led]
+    assert [r["id"] for r in found] == [r["id"] for r in everything if r in led or r in joined]  # newest first
+    assert {r["id"]: r["role"] for r in found} == {
+        **{r["id"]: "lead" for r in led},
+        **{r["id"]: "participant" for r in joined},
+    }
+    code, out, _ = run(capsys, "--db", corpus_store, "investor", "SCALE VENTURE PARTNERS")
+    led_usd = money(sum(r["amount_usd"] for r in led), "USD")
+    assert code == 0 and f"Scale Venture Partners: led {len(led)} round(s), {led_usd} disclosed" in " ".join(
+        out.split()
+    )
+    # an alias names the same investor
+    code, out, _ = run(capsys, "--db", corpus_store, "investor", "a16z", "--json")
+    assert (
+        {r["company"] for r in json.loads(out)}
+        == {r["company"] for r in everything if "Andreessen Horowitz" in r["investors"]}
+        != set()
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "typed", "nearest"),
+    [("company", "Circle CY", "CircleCI"), ("investor", "Sequoya Capital", "Sequoia Capital")],
+)
+def test_a_name_nobody_reported_is_one_line_naming_the_nearest(
+    corpus_store: str, capsys, command: str, typed: str, nearest: str
+) -> None:
+    code, out, err = run(capsys, "--db", corpus_store, command, typed)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"newsmon: no {command} named {typed!r} in the store; nearest: {nearest}")
+    assert err.count("\n") == 1
