@@ -9,6 +9,7 @@ import json
 import os
 import shlex
 import signal
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -31,16 +32,20 @@ from crawler.reports import digest as make_digest
 from crawler.seeds import PROJECT_ROOT
 from crawler.tables import print_rounds
 from crawler.tables import terminal as _console
+from crawler.web import datasette_metadata
 from pipelines.dates import parse_query_date
 from pipelines.funding import ROUND_TYPES
 from storage import (
     MATCH_END,
     MATCH_START,
+    SCHEMA_REVISION,
     RoundFilters,
+    Store,
     StoreError,
     articles_per_source,
     check_readable,
     db_url,
+    dispose_engines,
     list_articles,
     list_rounds,
     list_runs,
@@ -49,6 +54,7 @@ from storage import (
     search_articles,
     source_health,
     sqlite_path,
+    store_revision,
 )
 
 if TYPE_CHECKING:
@@ -564,39 +570,6 @@ def digest(obj: dict[str, str], since: dt.date, fmt: str) -> None:
     click.echo(make_digest(found, since, fmt), nl=False)
 
 
-SERVE_METADATA = {
-    "title": "newsmon: startup funding rounds from the tech press",
-    "description": "Read-only. One row per round in funding_rounds_view; articles holds the texts they came from.",
-    "databases": {
-        "*": {
-            "tables": {
-                "funding_rounds_view": {
-                    "description": "One row per funding round, as `newsmon rounds` shows it.",
-                    "columns": {
-                        "company": "The company that raised.",
-                        "amount": "The amount raised, in `currency`; empty when undisclosed.",
-                        "currency": "ISO 4217 code of `amount` and `valuation`.",
-                        "amount_usd": "The amount in US dollars (fixed rate table in the repository).",
-                        "round": "pre_seed, seed, series_a … series_j, growth, debt, grant …; empty when not named.",
-                        "leads": "Lead investors, '; '-separated.",
-                        "investors": "Every investor named as taking part, leads included.",
-                        "valuation": "The valuation the reports give for this round.",
-                        "status": "announced, or rumored.",
-                        "announced": "The date of the earliest report announcing it.",
-                        "outlet_count": "How many outlets reported it.",
-                        "source_count": "How many articles reported it.",
-                        "sources": "The URLs of those articles, space-separated.",
-                        "confirmed_by": "For a rumour: the round_id of the announcement that confirmed it.",
-                    },
-                },
-                "articles": {"description": "Every stored article: canonical URL, metadata and clean text."},
-                "crawl_runs": {"description": "Every crawl of every source: when, how it ended, what it found."},
-            }
-        }
-    },
-}
-
-
 @cli.command(epilog="Example: newsmon serve --port 8001   (then open http://127.0.0.1:8001/)")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)
@@ -619,12 +592,14 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
         import datasette  # noqa: F401 - only checks the optional extra is there
     except ImportError:
         raise CliError('Datasette is not installed: pip install "newsmon[web]"') from None
+    writable = os.access(path.parent, os.W_OK)
+    tables = _web_tables(obj["db_url"], path, writable)
     with tempfile.TemporaryDirectory(prefix="newsmon-serve-") as folder:
         metadata = Path(folder) / "metadata.json"
-        metadata.write_text(json.dumps(SERVE_METADATA), encoding="utf-8")
+        metadata.write_text(json.dumps(datasette_metadata(path.stem, tables)), encoding="utf-8")
         plugins = Path(__file__).resolve().parent / "datasette_plugins"
         # a store nobody can write (a read-only folder or file system) is served immutable, as queries read it
-        target = [str(path)] if os.access(path.parent, os.W_OK) else ["-i", str(path)]
+        target = [str(path)] if writable else ["-i", str(path)]
         command = [sys.executable, "-m", "datasette", "serve", *target, "--metadata", str(metadata)]
         command += [
             "--plugins-dir",
@@ -636,6 +611,12 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
             "--setting",
             "sql_time_limit_ms",
             "3000",
+            "--setting",
+            "facet_time_limit_ms",
+            "1000",
+            "--setting",
+            "truncate_cells_html",
+            "400",
         ]
         click.echo(f"Serving {path} read-only at http://{host}:{port}/ (Ctrl-C stops)", err=True)
         child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, errors="replace")
@@ -663,6 +644,23 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
     if child.returncode != 0 and not stopped:
         why = plain_text(last_line()) or "no message"
         raise CliError(f"Datasette stopped with exit status {child.returncode}: {why}")
+
+
+def _web_tables(url: str, path: Path, writable: bool) -> list[str]:
+    """The store's tables, once its schema is the one the web view shows (an older store is upgraded first, as a
+    crawl would; one nobody can write is refused in one line)."""
+    if store_revision(url) != SCHEMA_REVISION:
+        if not writable:
+            raise CliError(
+                f"the store at {path} has an older schema and its folder is read-only: copy it somewhere writable"
+            )
+        try:
+            Store(url)
+        except StoreError as exc:
+            raise CliError(str(exc)) from None
+        dispose_engines(url)
+    with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as connection:
+        return [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -8,9 +8,7 @@ import click
 
 from crawler.formatting import money, safe_text
 from crawler.tables import print_rounds, terminal
-from storage import StoreError
-from storage.profiles import company_rounds, investor_rounds
-from storage.queries import RoundRecord
+from storage import RoundRecord, StoreError, company_rounds, investor_rounds
 
 
 @click.command(epilog="Examples: newsmon company 'hugging face'  |  newsmon company mistral --json")

@@ -328,6 +328,16 @@ def stored_revision(connection: Connection) -> str | None:
     return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def store_revision(url: str) -> str | None:
+    """The schema revision of the store at `url` (read-only).
+
+    Raises:
+        StoreError: it cannot be read.
+    """
+    with store_errors(), reader_engine(url).connect() as connection:
+        return stored_revision(connection)
+
+
 def alembic_config():  # noqa: ANN201 - alembic.config.Config, imported only when a migration runs
     """Alembic's configuration for the project's migrations."""
     from alembic.config import Config
