@@ -38,14 +38,11 @@ from pipelines.funding import ROUND_TYPES
 from storage import (
     MATCH_END,
     MATCH_START,
-    SCHEMA_REVISION,
     RoundFilters,
-    Store,
     StoreError,
     articles_per_source,
     check_readable,
     db_url,
-    dispose_engines,
     list_articles,
     list_rounds,
     list_runs,
@@ -54,7 +51,6 @@ from storage import (
     search_articles,
     source_health,
     sqlite_path,
-    store_revision,
 )
 
 if TYPE_CHECKING:
@@ -593,7 +589,7 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
     except ImportError:
         raise CliError('Datasette is not installed: pip install "newsmon[web]"') from None
     writable = os.access(path.parent, os.W_OK)
-    tables = _web_tables(obj["db_url"], path, writable)
+    tables = _web_tables(path)
     with tempfile.TemporaryDirectory(prefix="newsmon-serve-") as folder:
         metadata = Path(folder) / "metadata.json"
         metadata.write_text(json.dumps(datasette_metadata(path.stem, tables)), encoding="utf-8")
@@ -646,19 +642,8 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
         raise CliError(f"Datasette stopped with exit status {child.returncode}: {why}")
 
 
-def _web_tables(url: str, path: Path, writable: bool) -> list[str]:
-    """The store's tables, once its schema is the one the web view shows (an older store is upgraded first, as a
-    crawl would; one nobody can write is refused in one line)."""
-    if store_revision(url) != SCHEMA_REVISION:
-        if not writable:
-            raise CliError(
-                f"the store at {path} has an older schema and its folder is read-only: copy it somewhere writable"
-            )
-        try:
-            Store(url)
-        except StoreError as exc:
-            raise CliError(str(exc)) from None
-        dispose_engines(url)
+def _web_tables(path: Path) -> list[str]:
+    """The tables of the store at `path` (already checked readable, at the current schema)."""
     with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as connection:
         return [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
 

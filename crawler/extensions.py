@@ -1,4 +1,5 @@
-"""Scrapy extensions of newsmon: the stats file, the run record, and alert delivery at the crawl's end."""
+"""Scrapy extensions of newsmon: the stats file, the run record and its summary line, progress lines on a terminal,
+and alert delivery at the crawl's end."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +17,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.extensions.memusage import MemoryUsage
+from scrapy.utils.asyncio import create_looping_call
 
 from crawler.alerts import AlertConfig, AlertConfigError, alerts_path, load_alerts, run_alerts, start_watching
 from storage import StoreError
@@ -119,16 +122,7 @@ class CrawlRecorder:
             return
         logging.getLogger().removeHandler(self.first_errors)
         stats = self.crawler.stats.get_stats()
-        counts = {
-            "requests": stats.get("downloader/request_count", 0),
-            "articles_new": stats.get("newsmon/persist/articles_new", 0),
-            "articles_updated": stats.get("newsmon/persist/articles_updated", 0),
-            "rounds_new": stats.get("newsmon/persist/rounds_new", 0),
-            "rounds_merged": stats.get("newsmon/persist/rounds_merged", 0),
-            "errors": stats.get("log_count/ERROR", 0),
-            "listings_unchanged": stats.get("newsmon/feed/not_modified", 0)
-            + stats.get("newsmon/sitemap/not_modified", 0),
-        }
+        counts = run_counts(stats)
         status, error = run_status(reason, stats, self.first_errors.messages)
         # Only a run that processed everything it listed may let the next run skip unchanged listings.
         validators = getattr(spider, "fresh_validators", None) if status == "ok" else None
@@ -138,6 +132,77 @@ class CrawlRecorder:
             )
         except StoreError as exc:
             logger.error("Cannot record the end of this run: %s", exc)
+            return
+        try:
+            recorded = spider.store.runs.by_id(self.run_id)
+        except StoreError as exc:
+            logger.error("Cannot read this run's record back: %s", exc)
+            return
+        if recorded is not None:  # what the run found, in one line, read back from crawl_runs
+            sys.stdout.write(recorded.summary() + "\n")
+            sys.stdout.flush()
+
+
+def run_counts(stats: dict[str, object]) -> dict[str, int]:
+    """A run's crawl_runs counts from its Scrapy stats."""
+
+    def get(key: str) -> int:
+        return int(stats.get(key, 0) or 0)  # type: ignore[call-overload]
+
+    unchanged = get("newsmon/feed/not_modified") + get("newsmon/sitemap/not_modified")
+    stored = get("newsmon/persist/articles_new") + get("newsmon/persist/articles_updated")
+    return {
+        "requests": get("downloader/request_count"),
+        "articles_new": get("newsmon/persist/articles_new"),
+        "articles_updated": get("newsmon/persist/articles_updated"),
+        "articles_skipped": max(0, get("newsmon/extract/pages") - stored),
+        "rounds_new": get("newsmon/persist/rounds_new"),
+        "rounds_merged": get("newsmon/persist/rounds_merged"),
+        "errors": get("log_count/ERROR"),
+        "listings_read": get("newsmon/feed/read") + get("newsmon/sitemap/read") + unchanged,
+        "listings_unchanged": unchanged,
+    }
+
+
+class CrawlProgress:
+    """A progress line on stderr every `NEWSMON_PROGRESS_INTERVAL` seconds while a crawl runs, when stderr is a
+    terminal (`NEWSMON_PROGRESS`: auto; always; never), so a long crawl is not silent at the default log level."""
+
+    def __init__(self, crawler: Crawler, interval: float) -> None:
+        self.crawler = crawler
+        self.interval = interval
+        self.started = time.monotonic()
+        self.task: object | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        mode = str(crawler.settings.get("NEWSMON_PROGRESS", "auto")).lower()
+        interval = crawler.settings.getfloat("NEWSMON_PROGRESS_INTERVAL", 30.0)
+        if mode == "never" or interval <= 0 or (mode != "always" and not sys.stderr.isatty()):
+            raise NotConfigured
+        extension = cls(crawler, interval)
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    def spider_opened(self, spider: Spider) -> None:
+        self.started = time.monotonic()
+        self.task = create_looping_call(self.report, spider.name)
+        self.task.start(self.interval, now=False)  # type: ignore[attr-defined]
+
+    def spider_closed(self) -> None:
+        if self.task is not None and self.task.running:  # type: ignore[attr-defined]
+            self.task.stop()  # type: ignore[attr-defined]
+
+    def report(self, name: str) -> None:
+        counts = run_counts(self.crawler.stats.get_stats())
+        sys.stderr.write(
+            f"{name}: running for {time.monotonic() - self.started:.0f} s; listings {counts['listings_read']} read;"
+            f" {counts['requests']} requests; articles {counts['articles_new']} new, {counts['articles_updated']}"
+            f" updated, {counts['articles_skipped']} skipped; rounds {counts['rounds_new']} new;"
+            f" {counts['errors']} error{'' if counts['errors'] == 1 else 's'}\n"
+        )
+        sys.stderr.flush()
 
 
 class AlertDelivery:

@@ -48,6 +48,7 @@ class ExtractPipeline(_StatsPipeline):
     area = "extract"
 
     def process_item(self, item: PageItem) -> PageItem:
+        self.count("pages")  # every article page fetched: what is not stored new or updated was skipped
         try:
             if item.format == "sec_form_d":
                 item.filing = parse_form_d(item.body)

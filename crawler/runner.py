@@ -38,6 +38,7 @@ class RunResult:
     articles_new: int = 0
     rounds_new: int = 0
     error: str | None = None
+    summary: str | None = None  # the crawl_runs row in one line (RunRecord.summary), for a run that was recorded
 
     @property
     def failed(self) -> bool:
@@ -76,6 +77,7 @@ def run_crawl(
             source,
             *settings_args(
                 {
+                    "LOG_LEVEL": "INFO",  # the crawl's log file (its tail is kept when a run goes wrong) tells all
                     **(settings or {}),
                     "NEWSMON_DB_URL": db_url,
                     "NEWSMON_RUN_TOKEN": token,
@@ -108,7 +110,9 @@ def run_crawl(
         state = _settle(book, token, source, started, recorded, stopped_for, process.returncode, time_limit, tail, mode)
     finally:
         book.release(source, token)  # a killed crawl could not
-    return RunResult(source, state.status, seconds, state.articles_new, state.rounds_new, state.error)
+    return RunResult(
+        source, state.status, seconds, state.articles_new, state.rounds_new, state.error, summary=state.summary()
+    )
 
 
 def _settle(

@@ -162,17 +162,14 @@ class CrawlScheduler:
             stop=self.stop,
         )
         news = result.articles_new or result.rounds_new or result.status not in ("ok", "skipped")
-        logger.log(
-            logging.INFO if news or not poll else logging.DEBUG,
-            "%s: %s%s in %.0f s, %d new articles, %d new rounds%s",
-            name,
-            "poll " if poll else "",
-            result.status,
-            result.seconds,
-            result.articles_new,
-            result.rounds_new,
-            f" ({result.error})" if result.error else "",
-        )
+        level = logging.INFO if news or not poll else logging.DEBUG
+        if result.summary:  # the line the crawl itself ended with, from its crawl_runs row
+            logger.log(level, "%s", result.summary)
+        else:
+            error = f" ({result.error})" if result.error else ""
+            logger.log(
+                level, "%s: %s%s in %.0f s%s", name, "poll " if poll else "", result.status, result.seconds, error
+            )
         return result
 
     def wait_idle(self) -> None:

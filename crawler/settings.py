@@ -79,12 +79,15 @@ EXTENSIONS = {
     "scrapy.extensions.memusage.MemoryUsage": None,
     "crawler.extensions.OwnMemoryUsage": 0,  # the limit on the crawl's own memory, not its parent's peak
     "crawler.extensions.CrawlRecorder": 800,
+    "crawler.extensions.CrawlProgress": 810,
     "crawler.extensions.AlertDelivery": 850,  # after the run is recorded
     "crawler.extensions.PeakMemory": 890,
     "crawler.extensions.StatsFile": 900,
 }
 NEWSMON_STATS_FILE = None  # a path: the final stats are written there as JSON
-NEWSMON_RECORD_RUNS = True  # write each run to the store's crawl_runs
+NEWSMON_RECORD_RUNS = True  # write each run to the store's crawl_runs (and end with its summary line)
+NEWSMON_PROGRESS = "auto"  # a progress line on stderr while crawling: auto (on a terminal), always, never
+NEWSMON_PROGRESS_INTERVAL = 30  # seconds between progress lines
 NEWSMON_RUN_TOKEN = None  # names this run in crawl_runs and run_locks (set by the scheduler; else generated)
 NEWSMON_LOCK_STALE_SECS = 900  # a run lock not refreshed for this long belongs to a dead crawl
 NEWSMON_HEARTBEAT_SECS = 30
@@ -103,4 +106,6 @@ NEWSMON_ALERTS_TIME_LIMIT = 120  # seconds for the alerts at a crawl's end (each
 # Keep Scrapy's default request fingerprinter: replay caches are keyed on it (DESIGN "Replay").
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
-LOG_LEVEL = "INFO"
+# Scrapy's own log is for diagnosis (-s LOG_LEVEL=INFO); by default a crawl shows its warnings, errors, progress
+# lines on a terminal and the summary line it ends with. The scheduler keeps INFO in each crawl's log file.
+LOG_LEVEL = "WARNING"

@@ -5,16 +5,13 @@ Only this package creates engines and opens sessions; the rest of newsmon uses w
 """
 
 from storage.engine import (
-    SCHEMA_REVISION,
     StoreError,
     StoreUnavailable,
     check_readable,
     checkpoint,
     db_url,
-    dispose_engines,
     remove_sqlite,
     sqlite_path,
-    store_revision,
 )
 from storage.profiles import CompanyRounds, InvestorRounds, company_rounds, investor_rounds, names_match
 from storage.queries import (
@@ -41,14 +38,11 @@ from storage.runs import RunBook, RunRecord, lock_holder
 
 __all__ = [
     "EVIDENCE_ORDER",
-    "SCHEMA_REVISION",
     "CompanyRounds",
     "InvestorRounds",
     "company_rounds",
     "investor_rounds",
     "names_match",
-    "dispose_engines",
-    "store_revision",
     "MATCH_END",
     "MATCH_START",
     "ArticleRecord",

@@ -35,11 +35,7 @@ logger = logging.getLogger(__name__)
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest revision in migrations/versions (a test checks they agree): a store already there is opened without
 # loading Alembic and its scripts, a fifth of a crawl's start-up.
-SCHEMA_REVISION = "0009"
-# The revisions queries can read: 0008 added only what writers use (article_urls.fetched, PostgreSQL's search
-# index, whose absence makes a search slower, not wrong) and 0009 only reshaped funding_rounds_view, which no query
-# reads (`newsmon serve` brings it up to date first), so a store not yet upgraded by a crawl is still read.
-READABLE_REVISIONS = frozenset({"0007", "0008", SCHEMA_REVISION})
+SCHEMA_REVISION = "0010"
 
 
 class StoreError(Exception):
@@ -192,7 +188,7 @@ def reader_engine(url: str) -> Engine:
     return _cached("reader", url, _open_reader)
 
 
-def _open_reader(url: str) -> Engine:
+def _open_reader(url: str, *, upgraded: bool = False) -> Engine:
     parsed = _parse(url)
     path = sqlite_path(url)
     if path is None:
@@ -210,7 +206,13 @@ def _open_reader(url: str) -> Engine:
         if path is None or os.access(path.parent, os.W_OK):
             raise StoreError(f"cannot read the store at {_shown(parsed)}: {_first_line(exc)}") from None
         engine, revision = _read_only_folder(path, _first_line(exc))
-    if revision not in READABLE_REVISIONS:
+    writable = path is None or os.access(path.parent, os.W_OK)
+    if revision is not None and revision < SCHEMA_REVISION and writable and not upgraded:
+        # a store an older newsmon made: upgraded once, as the next crawl would, then read
+        engine.dispose()
+        writer_engine(url)
+        return _open_reader(url, upgraded=True)
+    if revision != SCHEMA_REVISION:
         engine.dispose()
         raise StoreError(
             f"{_shown(parsed)} is not a newsmon store at the current schema (revision {revision}, "
@@ -326,16 +328,6 @@ def stored_revision(connection: Connection) -> str | None:
     if not inspect(connection).has_table("alembic_version"):
         return None
     return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-
-
-def store_revision(url: str) -> str | None:
-    """The schema revision of the store at `url` (read-only).
-
-    Raises:
-        StoreError: it cannot be read.
-    """
-    with store_errors(), reader_engine(url).connect() as connection:
-        return stored_revision(connection)
 
 
 def alembic_config():  # noqa: ANN201 - alembic.config.Config, imported only when a migration runs

@@ -46,6 +46,21 @@ class RunRecord:
     error: str | None
     log_tail: str | None
     mode: str = "full"  # full (the nightly run) or poll (the feeds only)
+    listings_read: int = 0  # feeds and sitemaps read, the unchanged ones (304) included
+    articles_skipped: int = 0  # article pages fetched but not stored new or updated
+
+    def summary(self) -> str:
+        """The run in one line, as a crawl ends with it and the scheduler logs it: source, status, listings read and
+        unchanged, articles new/updated/skipped, rounds new/merged, errors, seconds (and the error, if any)."""
+        seconds = (self.finished - self.started).total_seconds() if self.finished else 0.0
+        mode = "poll " if self.mode == "poll" else ""
+        line = (
+            f"{self.source}: {mode}{self.status} in {seconds:.0f} s; listings {self.listings_read} read,"
+            f" {self.listings_unchanged} unchanged; articles {self.articles_new} new, {self.articles_updated} updated,"
+            f" {self.articles_skipped} skipped; rounds {self.rounds_new} new, {self.rounds_merged} merged;"
+            f" {self.errors} error{'' if self.errors == 1 else 's'}"
+        )
+        return line + (f" ({self.error})" if self.error else "")
 
     def as_json(self) -> dict[str, object]:
         """Every field; timestamps in ISO 8601 (UTC), `seconds` the run's duration."""
@@ -65,7 +80,9 @@ class RunRecord:
             "rounds_new": self.rounds_new,
             "rounds_merged": self.rounds_merged,
             "errors": self.errors,
+            "listings_read": self.listings_read,
             "listings_unchanged": self.listings_unchanged,
+            "articles_skipped": self.articles_skipped,
             "finish_reason": self.finish_reason,
             "error": self.error,
             "log_tail": self.log_tail,
@@ -104,6 +121,8 @@ class RunBook:
                 rounds_merged=0,
                 errors=0,
                 listings_unchanged=0,
+                listings_read=0,
+                articles_skipped=0,
             )
             session.add(run)
             session.flush()
@@ -220,6 +239,12 @@ class RunBook:
                 return None
             return f"{lock.holder or lock.owner}, since {lock.acquired:%Y-%m-%d %H:%M:%S} UTC"
 
+    def by_id(self, run_id: int) -> RunRecord | None:
+        """The crawl_runs row `run_id`, or None."""
+        with store_errors(), Session(self.engine) as session:
+            run = session.get(CrawlRun, run_id)
+            return run_record(run) if run is not None else None
+
     def by_token(self, token: str) -> RunRecord | None:
         """The run a crawl recorded under `token`, or None."""
         with store_errors(), Session(self.engine) as session:
@@ -245,6 +270,7 @@ class RunBook:
             if run is None:
                 run = CrawlRun(source=source, mode=mode, run_token=token, started=started, requests=0, articles_new=0)
                 run.articles_updated = run.rounds_new = run.rounds_merged = run.errors = run.listings_unchanged = 0
+                run.listings_read = run.articles_skipped = 0
                 session.add(run)
             run.status = status
             run.finished = run.finished or now
@@ -330,6 +356,8 @@ def run_record(run: CrawlRun) -> RunRecord:
         error=run.error,
         log_tail=run.log_tail,
         mode=run.mode or "full",
+        listings_read=run.listings_read or 0,
+        articles_skipped=run.articles_skipped or 0,
     )
 
 
@@ -341,4 +369,6 @@ _RUN_COUNTS = (
     "rounds_merged",
     "errors",
     "listings_unchanged",
+    "listings_read",
+    "articles_skipped",
 )

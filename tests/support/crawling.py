@@ -33,7 +33,8 @@ def crawl(
     it fetches for real (tests point it at a server on 127.0.0.1). `workdir` holds the stats file
     (default: beside the cache).
     """
-    settings: dict[str, str] = {"NEWSMON_DB_URL": db_url, "NEWSMON_ALERTS": "off"}  # alert tests turn them on
+    # alert tests turn alerts on; tests read Scrapy's INFO log
+    settings: dict[str, str] = {"NEWSMON_DB_URL": db_url, "NEWSMON_ALERTS": "off", "LOG_LEVEL": "INFO"}
     if cache_dir is not None:
         if not cache_dir.exists():
             write_cache(cache_dir, spider, pages or {})
