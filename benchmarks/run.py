@@ -54,7 +54,7 @@ QUICK_PAGES = 40
 CRAWL_TIMEOUT = 900
 SINCE = "1995-01-01"  # the pages' own dates span 2009-2024: take every one
 # Politeness lifted for our own loopback server: two requests in flight, so the next page is already there
-# when one is done. Not 0: with no delay Scrapy 2.19 starts every queued request at once (README design notes).
+# when one is done. Not 0: with no delay Scrapy 2.19 starts every queued request at once (docs/design.md, design notes).
 FAST = {
     "DOWNLOAD_DELAY": "0.005",
     "AUTOTHROTTLE_ENABLED": "False",

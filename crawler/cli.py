@@ -14,7 +14,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crawler.alerts.commands import alerts
+from crawler.choices import Nearest as _Nearest
 from crawler.formatting import money, parse_amount, plain_text, safe_text
 from crawler.lookups import company, investor
 from crawler.output import FORMATS, replacing, write_file, write_records
@@ -339,29 +340,6 @@ def _with_sentence(records: list[dict[str, Any]], fmt: str) -> list[dict[str, An
 ARTICLE_COLUMNS = ("url", "source", "title", "author", "published", "date_source", "language", "rounds")
 
 
-class _Nearest(click.ParamType):
-    """A value from a fixed set, written as people write it; anything else is one line naming the nearest."""
-
-    def __init__(self, name: str, values: Iterable[str], aliases: Mapping[str, str] | None = None) -> None:
-        self.name = name
-        self.values = sorted(values)
-        self.aliases = {self.key(k): v for k, v in (aliases or {}).items()}
-
-    @staticmethod
-    def key(text: str) -> str:
-        return "_".join(text.casefold().replace("-", " ").split())
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        key = self.key(str(value))
-        keyed = {self.key(v): v for v in self.values}
-        found = keyed.get(key) or self.aliases.get(key)
-        if found is None:
-            close = difflib.get_close_matches(key, list(keyed), n=1)
-            hint = f"did you mean {keyed[close[0]]}?" if close else f"one of {', '.join(self.values)}"
-            self.fail(f"no {self.name} {value!r}: {hint}", param, ctx)
-        return found
-
-
 def _currency_type() -> _Nearest:
     from pipelines.money import CURRENCY_TOKENS
 
@@ -371,6 +349,9 @@ def _currency_type() -> _Nearest:
 
 
 ROUND_TYPE = _Nearest("round type", ROUND_TYPES)
+ROUND_STATUS = _Nearest(
+    "status", ["announced", "rumored"], {"rumoured": "rumored", "rumour": "rumored", "rumor": "rumored"}
+)
 CURRENCY = _currency_type()
 
 
@@ -411,7 +392,7 @@ def round_filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--currency", type=CURRENCY, help="Amount in this currency (ISO 4217: USD, EUR, INR; or euro)."),
         click.option("--round", "round_type", type=ROUND_TYPE, help="Round type: seed, series_a ('Series A' too)."),
-        click.option("--status", type=click.Choice(["announced", "rumored"]), help="Announced or rumoured."),
+        click.option("--status", type=ROUND_STATUS, help="announced, or rumored (rumoured too)."),
         click.option("--source", metavar="NAME", callback=_known_source, help="Reported by this source (seed name)."),
         click.option("--sort", type=click.Choice(["announced", "amount"]), default="announced", show_default=True),
         click.option("--limit", type=LIMIT, help="At most this many rounds."),

@@ -621,6 +621,8 @@ def test_filters_take_values_as_people_write_them_and_name_the_nearest_for_a_typ
         (["--currency", "euro"], ["Acme EU"]),
         (["--currency", "eur"], ["Acme EU"]),
         (["--source", "venturebeat"], ["Acme", "Acme EU"]),
+        (["--status", "Announced"], ["Acme", "Acme EU"]),
+        (["--status", "rumoured"], []),
     ]:
         code, out, err = run(capsys, "--db", sqlite_url, "rounds", "--json", *argv)
         assert code == 0, (argv, err)
@@ -629,6 +631,7 @@ def test_filters_take_values_as_people_write_them_and_name_the_nearest_for_a_typ
         (["--source", "venturebeet"], "no source named 'venturebeet': did you mean venturebeat?"),
         (["--currency", "eur0"], "no currency 'eur0': did you mean EUR?"),
         (["--round", "serie_d"], "no round type 'serie_d': did you mean series_d?"),
+        (["--status", "anounced"], "no status 'anounced': did you mean announced?"),
     ]:
         code, out, err = run(capsys, "--db", sqlite_url, "rounds", *argv)
         assert code == 2 and hint in err and out == "", (argv, err)

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from crawler.alerts.dispatch import run_alerts
 from crawler.alerts.rules import AlertConfig, AlertConfigError, Rule, alerts_path, load_alerts
+from crawler.choices import Nearest
 from crawler.formatting import money, plain_text, safe_text
 from storage import Store, StoreError
 from storage.alerts import AlertLedger
@@ -95,7 +96,9 @@ def check(file: Path | None) -> None:
 
 @alerts.command(epilog="Example: newsmon alerts log --status failed")
 @click.option("--rule", metavar="NAME", help="Only this rule.")
-@click.option("--status", type=click.Choice(["sending", "sent", "failed", "dropped"]), help="Only this status.")
+@click.option(
+    "--status", type=Nearest("delivery status", ["sending", "sent", "failed", "dropped"]), help="Only this status."
+)
 @click.option("--limit", type=click.IntRange(min=1, max=2**63 - 1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_obj
