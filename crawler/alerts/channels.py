@@ -1,5 +1,6 @@
-"""Sending alerts: a webhook POST, an email over SMTP, an Atom file written in place. Each failure is a
-DeliveryError with a one-line reason; nothing here retries (the next alert run does)."""
+"""Sending alerts: a webhook POST, an email over SMTP, an Atom file written in place, a message to any service
+Apprise knows (Slack, Teams, Discord, Telegram, ntfy, email, JSON ...). Each failure is a DeliveryError with a
+one-line reason; nothing here retries (the next alert run does)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.alerts.rules import http_url_problem
+from crawler.alerts.rules import apprise_url_problem, http_url_problem
 from crawler.output import replacing
 
 USER_AGENT = "newsmon-alerts/0.1"
@@ -150,6 +151,47 @@ def post_webhook(
         connection.close()
     if not 200 <= response.status < 300:
         raise DeliveryError(f"the webhook answered HTTP {response.status} {_one_line(response.reason)}")
+
+
+def send_apprise(
+    options: Mapping[str, Any], title: str, body: str, environ: Mapping[str, str], *, deadline: float | None = None
+) -> None:
+    """Send one message through Apprise to the channel's URL (`url`, or the one in `url_env`).
+
+    Apprise retries nothing (`retry=0`) and each of its connections and reads gets the channel's `timeout`; the
+    whole delivery is given that long (or `deadline`, when sooner), after which it counts as failed (a message
+    that still arrives late is sent again by the retry: delivery is at least once)."""
+    import apprise
+
+    url = options.get("url") or _from_env(options["url_env"], environ)
+    problem = apprise_url_problem(url)
+    if problem:
+        raise DeliveryError(f"Apprise URL {problem}")
+    seconds = min(options.get("timeout", 10), deadline if deadline is not None else float("inf"))
+    notifier = apprise.Apprise()
+    notifier.add(_with_timeouts(url, seconds))
+    with apprise.LogCapture(level=apprise.logging.WARNING) as log:
+        result: list[bool] = []
+        worker = threading.Thread(target=lambda: result.append(notifier.notify(title=title, body=body)), daemon=True)
+        worker.start()
+        worker.join(seconds + 1)  # Apprise's own timeouts come first; this bounds the rest (slow drips, DNS)
+        said = [line.split(" - ", 2)[-1] for line in log.getvalue().splitlines() if line.strip()]
+    if worker.is_alive():
+        raise DeliveryError(f"the service did not answer in {_seconds(seconds)} s")
+    if not result or not result[0]:
+        why = _one_line(Exception(said[-1])) if said else "no reason given"
+        raise DeliveryError(f"the service refused or could not be reached: {why}")
+
+
+def _with_timeouts(url: str, seconds: float) -> str:
+    """`url` with Apprise's connect and read timeouts (`cto`, `rto`) and no retries, unless it sets them."""
+    parts = urlsplit(url)
+    given = {pair.partition("=")[0] for pair in parts.query.split("&") if pair}
+    extra = [
+        f"{name}={value}" for name, value in (("cto", seconds), ("rto", seconds), ("retry", 0)) if name not in given
+    ]
+    query = "&".join(filter(None, [parts.query, *extra]))
+    return parts._replace(query=query).geturl()
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ _FILE_OPTION = click.option(
 
 @click.group(epilog="Example: newsmon alerts run --dry-run   (see alerts.example.toml)")
 def alerts() -> None:
-    """Alert rules (a TOML file) and their deliveries to webhooks, email and Atom feeds."""
+    """Alert rules (a TOML file) and their deliveries to webhooks, email, Atom feeds and any service Apprise knows."""
 
 
 @alerts.command(epilog="Example: newsmon alerts run   (crawls run this at their end, too)")
@@ -82,8 +82,12 @@ def check(file: Path | None) -> None:
         target = channel.options.get("url") or channel.options.get("url_env") or channel.options.get("path")
         if channel.type == "email":
             target = ", ".join(channel.options["to"])
-        elif channel.type == "webhook" and "url_env" in channel.options:
+        elif "url_env" in channel.options:
             target = f"${target}"
+        elif channel.type == "apprise":  # its tokens stay off the screen
+            import apprise
+
+            target = apprise.Apprise.instantiate(target).url(privacy=True).partition("?")[0]
         channels.add_row(channel.name, channel.type, safe_text(str(target)))
     console.print(channels)
     rules = Table(title=f"{len(config.rules)} rule(s)")

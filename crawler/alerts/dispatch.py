@@ -16,8 +16,16 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from crawler.alerts.channels import DeliveryError, SmtpSettings, file_lock, post_webhook, send_email, write_atom
-from crawler.alerts.messages import Alert, alert_title, atom_feed, email_message, webhook_payload
+from crawler.alerts.channels import (
+    DeliveryError,
+    SmtpSettings,
+    file_lock,
+    post_webhook,
+    send_apprise,
+    send_email,
+    write_atom,
+)
+from crawler.alerts.messages import Alert, alert_title, atom_feed, email_message, plain_body, webhook_payload
 from crawler.alerts.rules import AlertConfig, Channel, Rule, fingerprint
 from storage import RoundRecord, Store, round_texts, rounds_by_id
 from storage.alerts import AlertLedger, Delivery
@@ -224,7 +232,7 @@ class _Run:
         if self.time_left() == 0:
             self._wait(jobs, OUT_OF_TIME)
             return False
-        if channel.type == "webhook":
+        if channel.type in ("webhook", "apprise"):
             return self._one_by_one(channel, jobs)
         claimed = [job for job in jobs if self._claim(job)]
         if not claimed:
@@ -246,7 +254,7 @@ class _Run:
         return True
 
     def _one_by_one(self, channel: Channel, jobs: list[_Job]) -> bool:
-        """One POST per round, each claimed just before it is sent."""
+        """One message per round (a webhook POST, an Apprise notification), each claimed just before it is sent."""
         for index, job in enumerate(jobs):
             if self.time_left() == 0:
                 self._wait(jobs[index:], OUT_OF_TIME)
@@ -254,8 +262,14 @@ class _Run:
             if not self._claim(job):
                 continue
             try:
-                payload = webhook_payload(job.alert(self.now), channel.options["payload"])
-                post_webhook(channel.options, payload, self.environ, deadline=self.time_left())
+                alert = job.alert(self.now)
+                if channel.type == "apprise":
+                    send_apprise(
+                        channel.options, alert_title(alert), plain_body(alert), self.environ, deadline=self.time_left()
+                    )
+                else:
+                    payload = webhook_payload(alert, channel.options["payload"])
+                    post_webhook(channel.options, payload, self.environ, deadline=self.time_left())
             except Exception as exc:  # noqa: BLE001 - recorded and retried, never raised
                 self._fail(channel, [job], exc)
                 self._wait(jobs[index + 1 :], self.dead[channel.name])

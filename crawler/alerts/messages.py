@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 
 from crawler.formatting import money
 from pipelines.urls import outlet
-from storage import RoundRecord
+from storage import RoundRecord, main_evidence
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -76,6 +76,21 @@ def slack_text(alert: Alert) -> str:
         more = f" and {len(record.sources) - 1} more" if len(record.sources) > 1 else ""
         lines.append(f"<{_slack_escape(first)}|{_slack_escape(outlet(first))}>{more}")
     return "\n".join(lines)
+
+
+def plain_body(alert: Alert) -> str:
+    """The alert as plain text under its title (Apprise's services: chat, push, email): the investors, the date,
+    the sentence it was read from and every article's link."""
+    record = alert.record
+    lines = [f"{'Updated round' if alert.kind == 'update' else 'New round'} (rule {alert.rule})"]
+    if record.investors:
+        lines.append(f"Investors: {_names(record.investors)}")
+    if record.announced:
+        lines.append(f"Announced {record.announced:%Y-%m-%d}")
+    if said := main_evidence(record.evidence):
+        lines.append(f"“{said}”")
+    lines.extend(record.sources)
+    return _NOT_XML.sub(" ", "\n".join(lines))
 
 
 def webhook_payload(alert: Alert, style: str = "full") -> dict[str, object]:

@@ -32,6 +32,7 @@ _CHANNEL_KEYS: dict[str, frozenset[str]] = {
     "webhook": frozenset({"type", "url", "url_env", "secret_env", "timeout", "payload"}),
     "email": frozenset({"type", "to", "subject_prefix"}),
     "atom": frozenset({"type", "path", "title", "max_entries"}),
+    "apprise": frozenset({"type", "url", "url_env", "timeout"}),
 }
 _RULE_KEYS = frozenset(
     {"investors", "lead", "companies", "keywords", "min_amount_usd", "round_types", "statuses", "max_age_days"}
@@ -179,6 +180,18 @@ def _channel(path: Path, name: str, table: dict[str, Any]) -> Channel:
             options["secret_env"] = _text(f"{where}.secret_env", table["secret_env"])
         options["timeout"] = _number(f"{where}.timeout", table.get("timeout", 10), low=0.1, high=120)
         options["payload"] = _choice(f"{where}.payload", table.get("payload", "full"), ("full", "text"))
+    elif kind == "apprise":
+        if ("url" in table) == ("url_env" in table):
+            raise AlertConfigError(f"{where}: give exactly one of url and url_env")
+        if "url" in table:
+            url = _text(f"{where}.url", table["url"])
+            problem = apprise_url_problem(url)
+            if problem:
+                raise AlertConfigError(f"{where}.url: {problem}")
+            options["url"] = url
+        if "url_env" in table:
+            options["url_env"] = _text(f"{where}.url_env", table["url_env"])
+        options["timeout"] = _number(f"{where}.timeout", table.get("timeout", 10), low=0.1, high=120)
     elif kind == "email":
         to = table.get("to")
         addresses = [to] if isinstance(to, str) else to
@@ -296,6 +309,19 @@ def _http_url(where: str, value: Any) -> str:
     if problem:
         raise AlertConfigError(f"{where}: {problem}")
     return url
+
+
+def apprise_url_problem(url: str) -> str | None:
+    """Why `url` is not an Apprise URL of a service Apprise knows, or None. The URL itself never appears in the
+    message (it holds tokens)."""
+    try:
+        import apprise
+    except ImportError:
+        return 'needs the apprise package: pip install -e ".[alerts]"'
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if apprise.Apprise.instantiate(url) is None:
+        return f"not an Apprise URL of a known service (scheme {scheme or 'missing'}; see https://appriseit.com)"
+    return None
 
 
 def http_url_problem(url: str) -> str | None:

@@ -4,7 +4,6 @@ screenshot."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import http.server
 import io
@@ -15,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tests.support.tls import self_signed
 
 
 def browser_missing() -> str | None:
@@ -55,7 +56,7 @@ def chromium(resolve: dict[str, int], size: tuple[int, int] = (1400, 1000)) -> I
 @contextmanager
 def https_folder(folder: Path, host: str, work: Path) -> Iterator[int]:
     """Serve `folder` over HTTPS on 127.0.0.1 (a certificate for `host`, made here); yields the port."""
-    certificate, key = _self_signed(host, work)
+    certificate, key = self_signed(host, work)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificate, key)
     handler = functools.partial(_QuietHandler, directory=str(folder))
@@ -74,34 +75,6 @@ def https_folder(folder: Path, host: str, work: Path) -> Iterator[int]:
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the stdlib's name
         pass
-
-
-def _self_signed(host: str, work: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    certificate_path, key_path = work / "site.crt", work / "site.key"
-    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return certificate_path, key_path
 
 
 def png_colours(data: bytes) -> int:
