@@ -9,7 +9,6 @@ import json
 import os
 import shlex
 import signal
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -52,6 +51,7 @@ from storage import (
     search_articles,
     source_health,
     sqlite_path,
+    table_names,
 )
 
 if TYPE_CHECKING:
@@ -570,7 +570,7 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
     except ImportError:
         raise CliError('Datasette is not installed: pip install "newsmon[web]"') from None
     writable = os.access(path.parent, os.W_OK)
-    tables = _web_tables(path)
+    tables = _query(table_names, obj["db_url"])
     with tempfile.TemporaryDirectory(prefix="newsmon-serve-") as folder:
         metadata = Path(folder) / "metadata.json"
         metadata.write_text(json.dumps(datasette_metadata(path.stem, tables)), encoding="utf-8")
@@ -621,12 +621,6 @@ def serve(obj: dict[str, str], host: str, port: int) -> None:
     if child.returncode != 0 and not stopped:
         why = plain_text(last_line()) or "no message"
         raise CliError(f"Datasette stopped with exit status {child.returncode}: {why}")
-
-
-def _web_tables(path: Path) -> list[str]:
-    """The tables of the store at `path` (already checked readable, at the current schema)."""
-    with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as connection:
-        return [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
 
 
 def _check_port_free(host: str, port: int) -> None:

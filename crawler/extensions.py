@@ -138,9 +138,10 @@ class CrawlRecorder:
         except StoreError as exc:
             logger.error("Cannot read this run's record back: %s", exc)
             return
-        if recorded is not None:  # what the run found, in one line, read back from crawl_runs
-            sys.stdout.write(recorded.summary() + "\n")
-            sys.stdout.flush()
+        if recorded is not None:  # what the run found, in one line, read back from crawl_runs (on stderr, with the
+            # log: stdout may be a feed export, `scrapy crawl x -o -`)
+            sys.stderr.write(recorded.summary() + "\n")
+            sys.stderr.flush()
 
 
 def run_counts(stats: dict[str, object]) -> dict[str, int]:

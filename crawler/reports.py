@@ -8,6 +8,7 @@ import html
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.formatting import money
 from storage import main_evidence
@@ -94,7 +95,7 @@ def _cells(found: dict[str, Any]) -> tuple[str, ...]:
 
 def _markdown_row(found: dict[str, Any]) -> list[str]:
     announced, amount, kind, leads, evidence = (_markdown_text(cell) for cell in _cells(found))
-    urls = found.get("sources") or []
+    urls = [url for url in found.get("sources") or [] if _is_web(url)]
     company = _markdown_text(found["company"])
     if urls:
         company = f"[{company}](<{_markdown_url(urls[0])}>)"
@@ -104,12 +105,18 @@ def _markdown_row(found: dict[str, Any]) -> list[str]:
 
 def _html_row(found: dict[str, Any]) -> list[str]:
     announced, amount, kind, leads, evidence = (html.escape(cell) for cell in _cells(found))
-    urls = [html.escape(url) for url in found.get("sources") or []]
+    urls = [html.escape(url) for url in found.get("sources") or [] if _is_web(url)]
     company = html.escape(found["company"])
     if urls:
         company = f'<a href="{urls[0]}">{company}</a>'
     links = " ".join(f'<a href="{url}">{number}</a>' for number, url in enumerate(urls, 1))
     return [announced, company, amount, kind, leads, evidence, links]
+
+
+def _is_web(url: str) -> bool:
+    """Only http(s) URLs become links: a stored `javascript:` or `data:` URL (a page ingested under any URL) never
+    does."""
+    return urlsplit(url).scheme in ("http", "https")
 
 
 def _markdown_text(text: str) -> str:

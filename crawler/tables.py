@@ -90,7 +90,7 @@ def _print_narrow(console: Console, found: Sequence[dict[str, Any]], title: str)
         for line in ([f"with {safe_text(', '.join(others))}"] if others else []) + (
             [f"[italic]“{safe_text(said)}”[/italic]"] if said else []
         ):
-            console.print(Padding(line, (0, 0, 0, 4)), highlight=False)
+            console.print(Padding(line, (0, 0, 0, 4), expand=False), highlight=False)
         for url in item.get("sources") or []:  # never wrapped by us: the terminal keeps a long link clickable
             console.print(f"    {safe_text(url)}", highlight=False, soft_wrap=True)
 

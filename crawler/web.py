@@ -4,6 +4,7 @@ the plugin in crawler/datasette_plugins/."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from typing import Any
 
@@ -38,14 +39,17 @@ _FIELDS = "v.round_id, v.announced, v.company, v.amount, v.currency, v.amount_us
 _FIELDS += "v.valuation, v.status, v.evidence, v.sources"
 # a filing that documents a press round is shown with that round, as `newsmon rounds` does
 _NOT_A_DOCUMENTING_FILING = "NOT (v.filing AND v.filed_for IS NOT NULL)"
+# the indexed name stem first (every spelling of a company shares it), then the full match on those rows only
+_COMPANY = "SELECT id FROM funding_rounds WHERE name_stem LIKE newsmon_name_stem(:name) || '%'"
+_COMPANY += " AND newsmon_company_matches(:name, company)"
 COMPANY_SQL = f"""SELECT {_FIELDS}, v.confirmed_by FROM funding_rounds_view v
-WHERE (v.round_id IN (SELECT id FROM funding_rounds WHERE newsmon_company_matches(:name, company))
-    OR v.confirmed_by IN (SELECT id FROM funding_rounds WHERE newsmon_company_matches(:name, company)))
+WHERE (v.round_id IN ({_COMPANY}) OR v.confirmed_by IN ({_COMPANY}))
   AND {_NOT_A_DOCUMENTING_FILING}
 ORDER BY v.announced DESC, v.round_id DESC"""
 _NAMED = "SELECT ri.round_id FROM round_investors ri JOIN investors i ON i.id = ri.investor_id"
 _NAMED += " WHERE newsmon_investor_matches(:name, i.name)"
-INVESTOR_SQL = f"""SELECT CASE WHEN v.round_id IN ({_NAMED} AND ri.role = 'lead') THEN 'led' ELSE 'joined' END AS role,
+INVESTOR_SQL = f"""SELECT
+       CASE WHEN v.round_id IN ({_NAMED} AND ri.role = 'lead') THEN 'lead' ELSE 'participant' END AS role,
        {_FIELDS} FROM funding_rounds_view v
 WHERE v.round_id IN ({_NAMED}) AND {_NOT_A_DOCUMENTING_FILING}
 ORDER BY v.announced DESC, v.round_id DESC"""
@@ -53,13 +57,16 @@ ORDER BY v.announced DESC, v.round_id DESC"""
 
 def datasette_metadata(database: str, tables: Iterable[str]) -> dict[str, Any]:
     """Datasette's metadata for the store served as `database` whose tables are `tables`."""
+    from datasette.utils import tilde_encode  # only `newsmon serve` calls this, once Datasette is known there
+
     hidden = {name: {"hidden": True} for name in tables if name not in VISIBLE_TABLES}
+    path = html.escape(tilde_encode(database))  # a file name with a dot or a space is Datasette's "news~2Ev2"
     links = (
-        f'<form action="/{database}/articles" method="get">'
+        f'<form action="/{path}/articles" method="get">'
         '<input type="search" name="_search" placeholder="words, &quot;a phrase&quot;" aria-label="Search articles">'
         ' <button type="submit">Search articles</button></form>'
-        f'<p>By name: <a href="/{database}/company">a company\'s rounds</a> ·'
-        f' <a href="/{database}/investor">an investor\'s rounds</a> (case, accents and look-alike letters do not'
+        f'<p>By name: <a href="/{path}/company">a company\'s rounds</a> ·'
+        f' <a href="/{path}/investor">an investor\'s rounds</a> (case, accents and look-alike letters do not'
         " matter). Read-only.</p>"
     )
     return {
@@ -113,8 +120,8 @@ def datasette_metadata(database: str, tables: Iterable[str]) -> dict[str, Any]:
                     },
                     "investor": {
                         "title": "An investor's rounds",
-                        "description": "The rounds an investor led and those it joined, newest first (aliases too: "
-                        "a16z is Andreessen Horowitz).",
+                        "description": "The rounds an investor led (role lead) and those it joined (participant), "
+                        "newest first (aliases too: a16z is Andreessen Horowitz).",
                         "sql": INVESTOR_SQL,
                         "hide_sql": True,
                     },

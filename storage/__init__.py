@@ -32,6 +32,7 @@ from storage.queries import (
     rounds_by_id,
     search_articles,
     source_health,
+    table_names,
 )
 from storage.repository import SaveResult, Store
 from storage.runs import RunBook, RunRecord, lock_holder
@@ -70,5 +71,6 @@ __all__ = [
     "rounds_by_id",
     "search_articles",
     "source_health",
+    "table_names",
     "sqlite_path",
 ]

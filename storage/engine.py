@@ -206,11 +206,17 @@ def _open_reader(url: str, *, upgraded: bool = False) -> Engine:
         if path is None or os.access(path.parent, os.W_OK):
             raise StoreError(f"cannot read the store at {_shown(parsed)}: {_first_line(exc)}") from None
         engine, revision = _read_only_folder(path, _first_line(exc))
-    writable = path is None or os.access(path.parent, os.W_OK)
+    writable = path is None or (os.access(path.parent, os.W_OK) and os.access(path, os.W_OK))
     if revision is not None and revision < SCHEMA_REVISION and writable and not upgraded:
         # a store an older newsmon made: upgraded once, as the next crawl would, then read
         engine.dispose()
-        writer_engine(url)
+        try:
+            writer_engine(url)
+        except StoreError as exc:  # a read-only database role, a locked file ...
+            raise StoreError(
+                f"{_shown(parsed)} has an older schema (revision {revision}, expected {SCHEMA_REVISION}) that could "
+                f"not be upgraded: {exc}"
+            ) from None
         return _open_reader(url, upgraded=True)
     if revision != SCHEMA_REVISION:
         engine.dispose()

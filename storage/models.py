@@ -187,7 +187,8 @@ class CrawlRun(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0)
     listings_unchanged: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # answered 304
     listings_read: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 304s included
-    # article pages fetched but not stored new or updated (unchanged, no article, outside the window, an error)
+    # article pages fetched but not stored new or updated (unchanged, no article, outside the window, a failed
+    # write); a page that could not be fetched is counted in `errors`, not here
     articles_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     run_token: Mapped[str | None] = mapped_column(String(64), index=True)  # names the run to the scheduler

@@ -59,11 +59,14 @@ class InvestorRounds:
 
 def company_rounds(url: str, query: str) -> CompanyRounds:
     """The rounds of the company `query` names (see the module's rules), rumours it confirmed included."""
+    if not name_key(query):
+        return CompanyRounds(query, [], [])
     with store_errors(), Session(reader_engine(url)) as session:
         # every name two spellings of one company could have shares the stem: an indexed look-up, not a scan
-        candidates = session.execute(
-            select(FundingRound.id, FundingRound.company).where(FundingRound.name_stem == name_stem(query))
-        ).all()
+        stem = name_stem(query)
+        # a name shorter than a stem ("1X") starts the stems of the names it begins ("1X Technologies": "1xt")
+        same_stem = FundingRound.name_stem == stem if len(stem) >= 3 else FundingRound.name_stem.startswith(stem)
+        candidates = session.execute(select(FundingRound.id, FundingRound.company).where(same_stem)).all()
         matched = [(round_id, company) for round_id, company in candidates if names_match(query, company)]
         nearest = [] if matched else _nearest(query, session.scalars(select(FundingRound.company).distinct()))
         ids = tuple(round_id for round_id, _ in matched)

@@ -8,7 +8,7 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import Select, func, inspect, or_, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload
 
@@ -132,6 +132,12 @@ class ArticleRecord:
             "language": self.language,
             "rounds": self.rounds,
         }
+
+
+def table_names(url: str) -> list[str]:
+    """The store's tables (read-only, as every query opens it)."""
+    with store_errors(), reader_engine(url).connect() as connection:
+        return sorted(inspect(connection).get_table_names())
 
 
 def list_runs(url: str, *, source: str | None = None, limit: int | None = None) -> list[RunRecord]:

@@ -34,28 +34,42 @@ def commands(command: click.Command, path: tuple[str, ...] = ()) -> Iterator[tup
 
 
 def test_every_command_and_option_is_in_the_cli_page() -> None:
+    """Each command is named (`newsmon alerts log`), and each of its options appears in a section that names it."""
     text = CLI_DOC.read_text(encoding="utf-8")
+    sections = re.split(r"(?m)^## ", text)
     missing = []
     for path, command in commands(cli):
-        if path and f"newsmon {' '.join(path)}" not in text:
-            missing.append(" ".join(path))
+        name = " ".join(("newsmon", *path))
+        mine = [section for section in sections if re.search(rf"{re.escape(name)}(?![\w-])", section)]
+        if not mine:
+            missing.append(name)
         for param in command.params:
             if isinstance(param, click.Option):
-                names = [name for name in param.opts if name.startswith("--")]
-                if not any(re.search(rf"{re.escape(name)}\b", text) for name in names):
-                    missing.append(f"{' '.join(path) or 'newsmon'} {'/'.join(param.opts)}")
+                options = [option for option in param.opts if option.startswith("--")]
+                if not any(
+                    re.search(rf"{re.escape(option)}(?![\w-])", section) for section in mine for option in options
+                ):
+                    missing.append(f"{name} {'/'.join(param.opts)}")
     assert missing == []
 
 
 def test_every_page_the_readme_and_the_docs_link_to_exists() -> None:
     broken, count = [], 0
     for page in [README, *sorted((PROJECT_ROOT / "docs").glob("*.md"))]:
-        for link in re.findall(r"\]\(([^)#\s]+)\)", page.read_text(encoding="utf-8")):
+        for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)\s]*)?\)", page.read_text(encoding="utf-8")):
             if "://" not in link:
                 count += 1
                 if not (page.parent / link).exists():
                     broken.append(f"{page.name}: {link}")
     assert broken == [] and count >= 15
+
+
+def test_the_readme_is_what_a_newcomer_needs() -> None:
+    """What newsmon is, the two commands, the tour and links: design, detector and performance notes live in docs/."""
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 100
+    assert text.index("pip install") < text.index("## A five-minute tour") < text.index("## Documentation")
+    assert not any(heading in text for heading in ("## Design notes", "## Performance", "## The funding detector"))
 
 
 def tour() -> list[str]:

@@ -535,7 +535,8 @@ def crawl_settings(folder: Path, server: FaultServer, feeds: list[str]) -> dict[
     """The `-s` settings of a crawl of `faults` (seeds written to `folder`) by the scheduler or by hand."""
     seeds = write_fault_seed(folder, feeds)
     return {**FAST, "NEWSMON_SEEDS_DIR": str(seeds), "NEWSMON_ALLOWED_HOSTS": f"127.0.0.1:{server.port}"} | {
-        "NEWSMON_ALERTS": "off"
+        "NEWSMON_ALERTS": "off",
+        "LOG_LEVEL": "INFO",  # the tests read Scrapy's own lines ("Closing spider (...)")
     }
 
 

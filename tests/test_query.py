@@ -570,3 +570,21 @@ def test_a_name_nobody_reported_is_one_line_naming_the_nearest(
     assert (code, out) == (1, "")
     assert err.startswith(f"newsmon: no {command} named {typed!r} in the store; nearest: {nearest}")
     assert err.count("\n") == 1
+
+
+def test_a_name_shorter_than_a_stem_finds_the_company_it_begins(tmp_path: Path, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    Store(url).save_article(article(), [round_("1X Technologies", 100e6)], source="s", listed_url="u")
+    for typed in ("1x", "1X Technologies AS"):
+        code, out, err = run(capsys, "--db", url, "company", typed, "--json")
+        assert code == 0 and [r["company"] for r in json.loads(out)] == ["1X Technologies"], (typed, err)
+
+
+def test_a_digest_links_only_web_urls(tmp_path: Path, capsys) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    Store(url).save_article(
+        article("javascript:alert(1)//x", published=today_utc()), [round_("Evil", 5e6)], source=None, listed_url="u"
+    )
+    for fmt in ("html", "md"):
+        code, page, _ = run(capsys, "--db", url, "digest", "--since", "7d", "--format", fmt)
+        assert code == 0 and "Evil" in page and "javascript:" not in page, fmt

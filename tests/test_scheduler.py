@@ -395,7 +395,7 @@ def test_serving_catches_up_a_never_run_source_logs_it_and_stops_cleanly_on_sigt
     assert serving.returncode == 0 and "Traceback" not in stderr, stderr[-3000:]
     for line in ("scheduler started: 2 sources", "SIGTERM: already stopping", "scheduler stopped"):
         assert line in stderr, stderr[-3000:]
-    for line in ("quick: crawl started", "quick: ok in", ", 2 new articles"):
+    for line in ("quick: crawl started", "quick: ok in", "; articles 2 new,"):
         assert line in stderr, stderr[-3000:]
     recorded = sorted((r["source"], r["status"]) for r in runs(db))
     assert recorded == [("quick", "ok"), ("slow", "interrupted")], stderr[-3000:]

@@ -136,9 +136,9 @@ def test_an_investor_page_shows_rounds_led_and_joined(served: tuple[str, int]) -
         driver.get(f"{base}/demo/investor?name=SALESFORCE+ventures")
         roles = dict(zip(_cells(driver, "company"), _cells(driver, "role"), strict=True))
         assert roles == {
-            "Hugging Face": "led",
-            "Runway": "joined",
-            "Cohere": "joined",
-            "Anthropic": "joined",
+            "Hugging Face": "lead",
+            "Runway": "participant",
+            "Cohere": "participant",
+            "Anthropic": "participant",
         }
         assert not driver.find_elements(By.CSS_SELECTOR, "textarea#sql-editor")  # the page, not its SQL

@@ -184,14 +184,14 @@ def send_apprise(
 
 
 def _with_timeouts(url: str, seconds: float) -> str:
-    """`url` with Apprise's connect and read timeouts (`cto`, `rto`) and no retries, unless it sets them."""
-    parts = urlsplit(url)
-    given = {pair.partition("=")[0] for pair in parts.query.split("&") if pair}
-    extra = [
-        f"{name}={value}" for name, value in (("cto", seconds), ("rto", seconds), ("retry", 0)) if name not in given
-    ]
-    query = "&".join(filter(None, [parts.query, *extra]))
-    return parts._replace(query=query).geturl()
+    """`url` with Apprise's connect and read timeouts (`cto`, `rto`) and no retries, unless it sets them. The
+    query is split off at the first `?` as Apprise does: a `#` before it names a channel (`slack://T/B/X/#deals`),
+    not a fragment."""
+    base, _, query = url.partition("?")
+    given = {pair.partition("=")[0] for pair in query.split("&") if pair}
+    defaults = (("cto", seconds), ("rto", seconds), ("retry", 0))
+    extra = [f"{name}={value}" for name, value in defaults if name not in given]
+    return base + "?" + "&".join(filter(None, [query, *extra]))
 
 
 @dataclass(frozen=True)

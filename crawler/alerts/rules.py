@@ -181,6 +181,9 @@ def _channel(path: Path, name: str, table: dict[str, Any]) -> Channel:
         options["timeout"] = _number(f"{where}.timeout", table.get("timeout", 10), low=0.1, high=120)
         options["payload"] = _choice(f"{where}.payload", table.get("payload", "full"), ("full", "text"))
     elif kind == "apprise":
+        missing = apprise_missing()
+        if missing:
+            raise AlertConfigError(f"{where}: {missing}")
         if ("url" in table) == ("url_env" in table):
             raise AlertConfigError(f"{where}: give exactly one of url and url_env")
         if "url" in table:
@@ -311,13 +314,23 @@ def _http_url(where: str, value: Any) -> str:
     return url
 
 
+def apprise_missing() -> str | None:
+    """Why Apprise cannot be used here (it is not installed), or None."""
+    try:
+        import apprise  # noqa: F401 - only checks the optional extra is there
+    except ImportError:
+        return 'an apprise channel needs the apprise package: pip install -e ".[alerts]"'
+    return None
+
+
 def apprise_url_problem(url: str) -> str | None:
     """Why `url` is not an Apprise URL of a service Apprise knows, or None. The URL itself never appears in the
     message (it holds tokens)."""
-    try:
-        import apprise
-    except ImportError:
-        return 'needs the apprise package: pip install -e ".[alerts]"'
+    missing = apprise_missing()
+    if missing:
+        return missing
+    import apprise
+
     scheme = url.partition("://")[0].lower() if "://" in url else ""
     if apprise.Apprise.instantiate(url) is None:
         return f"not an Apprise URL of a known service (scheme {scheme or 'missing'}; see https://appriseit.com)"

@@ -14,6 +14,7 @@ from markupsafe import Markup, escape
 from crawler.formatting import money
 from crawler.web import FRONT_HIDDEN_COLUMNS
 from storage import names_match
+from storage.merging import name_stem
 
 _MONEY = {"amount", "amount_usd", "valuation"}
 _INVESTOR_LISTS = {"leads", "investors"}
@@ -26,8 +27,12 @@ def register_routes(datasette):  # noqa: ANN001, ANN201 - Datasette's hook signa
         database = next((name for name in datasette.databases if name != "_internal"), None)
         if database is None:
             return Response.redirect("/-/databases")
-        hidden = urllib.parse.urlencode([("_nocol", name) for name in FRONT_HIDDEN_COLUMNS])
-        return Response.redirect(f"/{database}/funding_rounds_view?{hidden}")
+        # as `newsmon rounds` lists them: a confirmed rumour goes with its announcement, a filing with its press round
+        query = [("confirmed_by__isnull", "1"), ("filed_for__isnull", "1")]
+        query += [("_nocol", name) for name in FRONT_HIDDEN_COLUMNS]
+        return Response.redirect(
+            f"{datasette.urls.table(database, 'funding_rounds_view')}?{urllib.parse.urlencode(query)}"
+        )
 
     async def stylesheet(request):  # noqa: ANN001, ANN202
         return Response(STYLESHEET, content_type="text/css; charset=utf-8")
@@ -50,6 +55,13 @@ td.col-sources { font-size: 0.85em; word-break: break-all; min-width: 16em; }
 def prepare_connection(conn):  # noqa: ANN001, ANN201
     conn.create_function("newsmon_company_matches", 2, _matcher(investor=False), deterministic=True)
     conn.create_function("newsmon_investor_matches", 2, _matcher(investor=True), deterministic=True)
+    conn.create_function("newsmon_name_stem", 1, _stem, deterministic=True)
+
+
+def _stem(query: object) -> str:
+    """The name stem rows of the company `query` names share ("\x00" for no name: it starts no stem)."""
+    stem = name_stem(query) if isinstance(query, str) else ""
+    return stem or "\x00"
 
 
 def _matcher(*, investor: bool):  # noqa: ANN202

@@ -54,7 +54,8 @@ def _view_sql(dialect: str) -> str:
     leads = array("i.name", _INVESTORS.format(role=" AND ri.role = 'lead'"), "ri.position")
     investors = array("i.name", _INVESTORS.format(role=""), "ri.position")
     sources = array("a.url", _ARTICLES, "a.published, a.id")
-    evidence = "COALESCE(" + ", ".join(field(name) for name in EVIDENCE_ORDER) + ")"
+    # an empty sentence is none, as storage.queries.main_evidence reads it
+    evidence = "COALESCE(" + ", ".join(f"NULLIF({field(name)}, '')" for name in EVIDENCE_ORDER) + ")"
     per_field = ", ".join(f"{field(name)} AS {name}_evidence" for name in EVIDENCE_FIELDS)
     return f"""
 CREATE VIEW funding_rounds_view AS

@@ -1,6 +1,7 @@
 """`crawl_runs.listings_read` (feeds and sitemaps read, unchanged ones included) and `crawl_runs.articles_skipped`
-(article pages fetched but not stored new or updated: unchanged, no article in them, outside the window, or an
-error), so a run's summary line and its row say the same thing.
+(article pages fetched but not stored new or updated: unchanged, no article in them, outside the window, or a
+failed write; a page that could not be fetched counts in `errors`), so a run's summary line and its row say the
+same thing.
 
 Revision ID: 0010
 Revises: 0009
