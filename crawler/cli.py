@@ -38,6 +38,7 @@ from pipelines.funding import ROUND_TYPES
 from storage import (
     MATCH_END,
     MATCH_START,
+    SCHEMA_REVISION,
     RoundFilters,
     StoreError,
     articles_per_source,
@@ -52,6 +53,7 @@ from storage import (
     source_health,
     sqlite_path,
     table_names,
+    upgrade_store,
 )
 
 if TYPE_CHECKING:
@@ -545,6 +547,21 @@ def digest(obj: dict[str, str], since: dt.date, fmt: str) -> None:
     """The rounds announced since DATE as a short report (totals and a table), ready for an email."""
     found = [r.as_json() for r in _query(list_rounds, obj["db_url"], RoundFilters(since=since))]
     click.echo(make_digest(found, since, fmt), nl=False)
+
+
+@cli.command("migrate", epilog="Example: newsmon --db postgresql+psycopg://newsmon@db.internal/newsmon migrate")
+@click.pass_obj
+def migrate_command(obj: dict[str, str]) -> None:
+    """Create or upgrade the store's schema to this newsmon's, once: hosts that start together on PostgreSQL
+    take turns under an advisory lock, and the later ones find it done."""
+    try:
+        before = upgrade_store(obj["db_url"])
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    if before == SCHEMA_REVISION:
+        click.echo(f"the store is at schema {SCHEMA_REVISION} already")
+    else:
+        click.echo(f"the store is at schema {SCHEMA_REVISION} (was {before or 'empty'})")
 
 
 @cli.command(epilog="Example: newsmon serve --port 8001   (then open http://127.0.0.1:8001/)")

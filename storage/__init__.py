@@ -5,6 +5,7 @@ Only this package creates engines and opens sessions; the rest of newsmon uses w
 """
 
 from storage.engine import (
+    SCHEMA_REVISION,
     StoreError,
     StoreUnavailable,
     check_readable,
@@ -12,6 +13,7 @@ from storage.engine import (
     db_url,
     remove_sqlite,
     sqlite_path,
+    upgrade_store,
 )
 from storage.profiles import CompanyRounds, InvestorRounds, company_rounds, investor_rounds, names_match
 from storage.queries import (
@@ -38,6 +40,8 @@ from storage.repository import SaveResult, Store
 from storage.runs import RunBook, RunRecord, lock_holder
 
 __all__ = [
+    "SCHEMA_REVISION",
+    "upgrade_store",
     "EVIDENCE_ORDER",
     "CompanyRounds",
     "InvestorRounds",

@@ -36,6 +36,7 @@ _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The newest revision in migrations/versions (a test checks they agree): a store already there is opened without
 # loading Alembic and its scripts, a fifth of a crawl's start-up.
 SCHEMA_REVISION = "0010"
+MIGRATION_LOCK = "newsmon.migrate."  # with the schema's name: the PostgreSQL advisory lock of an upgrade
 
 
 class StoreError(Exception):
@@ -293,7 +294,11 @@ def _classified(exc: SQLAlchemyError) -> StoreError:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision (a no-op when it is there already)."""
+    """Bring the schema to the newest Alembic revision (a no-op when it is there already).
+
+    On PostgreSQL the upgrade runs under a transaction-scoped advisory lock of the schema, so processes on several
+    hosts that start together upgrade it once: the others wait, then find it current (DDL is transactional there).
+    SQLite stores are opened one process at a time already (`_opening`)."""
     # Alembic narrates every connection at INFO; a crawl's log only needs to hear about real upgrades.
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     with engine.connect() as connection:
@@ -302,6 +307,10 @@ def migrate(engine: Engine) -> None:
     from alembic import command
 
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"SELECT pg_advisory_xact_lock(hashtext({MIGRATION_LOCK!r} || current_schema()))"))
+            if stored_revision(connection) == SCHEMA_REVISION:  # upgraded by whoever held the lock before us
+                return
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
@@ -327,6 +336,31 @@ def checkpoint(engine: Engine) -> None:
     finally:
         if connection is not None:
             connection.invalidate()  # its busy timeout was changed: not back into the pool
+
+
+def upgrade_store(url: str) -> str | None:
+    """Bring the store at `url` to this newsmon's schema (creating it when empty); returns the revision it had
+    before (None: a new store).
+
+    Raises:
+        StoreError: it cannot be reached or upgraded (one line).
+    """
+    parsed = _parse(url)
+    path = sqlite_path(url)
+    before: str | None = None
+    if path is None or path.exists():
+        probe = _create(parsed)
+        try:
+            with probe.connect() as connection:
+                before = stored_revision(connection)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot open the store at {_shown(parsed)}: {_first_line(exc)}") from None
+        finally:
+            probe.dispose()
+    if before is not None and before > SCHEMA_REVISION:
+        raise StoreError(f"{_shown(parsed)} has schema {before}, newer than this newsmon's {SCHEMA_REVISION}")
+    writer_engine(url)
+    return before
 
 
 def stored_revision(connection: Connection) -> str | None:
