@@ -114,7 +114,17 @@ class CrawlRecorder:
         if store is not None:
             token = self.crawler.settings.get("NEWSMON_RUN_TOKEN")
             mode = getattr(spider, "mode", "full")
-            self.run_id = store.runs.start_run(spider.name, getattr(spider, "since", None), token=token, mode=mode)
+            # the job that launched it: a worker's (NEWSMON_JOB_ID), or Scrapyd's (its `_job` spider argument)
+            job = self.crawler.settings.get("NEWSMON_JOB_ID") or getattr(spider, "_job", None)
+            source = getattr(spider, "source", None)
+            self.run_id = store.runs.start_run(
+                spider.name,
+                getattr(spider, "since", None),
+                token=token,
+                mode=mode,
+                job_id=str(job) if job else None,
+                seed_version=getattr(source, "version", None) or None,
+            )
             logging.getLogger().addHandler(self.first_errors)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
@@ -312,6 +322,7 @@ def run_status(reason: str, stats: dict[str, object], causes: Sequence[str] = ()
     """A run's status from Scrapy's finish reason and stats: ok, partial, failed, blocked or interrupted.
     `causes`: the run's first error messages; the recorded error names the first.
 
+    A run that read no feed or sitemap (none answered, none parsed) is `failed`, never `ok`.
     `blocked`: the site answered every feed and sitemap request with 403 (it refuses this crawler; retrying changes
     nothing until it lets the User-Agent in), told apart from a run that failed for any other reason. A run whose
     every feed and sitemap robots.txt disallows read nothing: `failed`, whatever it logged.
@@ -334,16 +345,17 @@ def run_status(reason: str, stats: dict[str, object], causes: Sequence[str] = ()
         return "failed", f"closed early: {reason}"
     if listings_read == 0 and requested and forbidden == requested:
         return "failed", f"robots.txt disallows every feed and sitemap of the seed ({requested})"
-    if errors == 0:
-        return "ok", None
     if listings_read == 0 and requested and refused == requested:
         return (
             "blocked",
             f"the site answered all {requested} feed and sitemap requests with HTTP 403: it refuses this crawler",
         )
     first = f"; the first: {causes[0]}" if causes else ""
-    if listings_read == 0:
-        return "failed", f"no feed or sitemap could be read ({errors} errors{first})"
+    if listings_read == 0:  # a run that read no listing saw nothing: never ok, whatever it logged
+        why = f"{errors} errors{first}" if errors else "every one was empty, not a feed or sitemap, or not answered"
+        return "failed", f"no feed or sitemap could be read ({why})"
+    if errors == 0:
+        return "ok", None
     return "partial", f"{errors} errors{first}"
 
 

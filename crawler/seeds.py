@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -51,6 +52,8 @@ class Source:
     format: str = "articles"
     # The feed-only pass's five-field cron in UTC, or None for none
     poll: str | None = None
+    # The seed file's version: the first 12 hex digits of its SHA-256 (recorded with each run)
+    version: str = ""
 
     @property
     def entry_points(self) -> tuple[str, ...]:
@@ -139,7 +142,8 @@ def load_seed(path: Path) -> Source:
     if not _NAME_RE.match(name):
         raise SeedError(f"{path}: file name must be a source name like 'venturebeat' ([a-z][a-z0-9_]+)")
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
     except (OSError, UnicodeDecodeError) as exc:
         raise SeedError(f"{path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -175,6 +179,7 @@ def load_seed(path: Path) -> Source:
         selectors=values.get("extract", ()),
         format=values.get("format", "articles"),
         poll=_poll(values.get("poll"), bool(values.get("feeds") or values.get("sitemaps"))),
+        version=hashlib.sha256(text.encode("utf-8")).hexdigest()[:12],
     )
 
 

@@ -89,6 +89,7 @@ NEWSMON_RECORD_RUNS = True  # write each run to the store's crawl_runs (and end 
 NEWSMON_PROGRESS = "auto"  # a progress line on stderr while crawling: auto (on a terminal), always, never
 NEWSMON_PROGRESS_INTERVAL = 30  # seconds between progress lines
 NEWSMON_RUN_TOKEN = None  # names this run in crawl_runs and run_locks (set by the scheduler; else generated)
+NEWSMON_JOB_ID = None  # the job that launched this crawl (a worker's), recorded in crawl_runs.job_id
 NEWSMON_LOCK_STALE_SECS = 900  # a run lock not refreshed for this long belongs to a dead crawl
 NEWSMON_HEARTBEAT_SECS = 30
 NEWSMON_DEADLINE = 0  # epoch seconds (set by the scheduler): the crawl stops itself then, even if orphaned

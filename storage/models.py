@@ -190,6 +190,9 @@ class CrawlRun(Base):
     # article pages fetched but not stored new or updated (unchanged, no article, outside the window, a failed
     # write); a page that could not be fetched is counted in `errors`, not here
     articles_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    host: Mapped[str | None] = mapped_column(String(255))  # the machine the crawl ran on
+    job_id: Mapped[str | None] = mapped_column(String(128))  # the job that launched it (worker, Scrapyd), if any
+    seed_version: Mapped[str | None] = mapped_column(String(64))  # SHA-256 prefix of the seed file it read
     error: Mapped[str | None] = mapped_column(Text)
     run_token: Mapped[str | None] = mapped_column(String(64), index=True)  # names the run to the scheduler
     log_tail: Mapped[str | None] = mapped_column(Text)  # the last lines of the crawl's log, when it went wrong

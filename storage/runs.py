@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,6 +48,9 @@ class RunRecord:
     mode: str = "full"  # full (the nightly run) or poll (the feeds only)
     listings_read: int = 0  # feeds and sitemaps read, the unchanged ones (304) included
     articles_skipped: int = 0  # article pages fetched but not stored new or updated
+    host: str | None = None  # the machine the crawl ran on
+    job_id: str | None = None  # the job that launched it (a worker's, Scrapyd's)
+    seed_version: str | None = None  # SHA-256 prefix of the seed file it read
 
     def summary(self) -> str:
         """The run in one line, as a crawl ends with it and the scheduler logs it: source, status, listings read and
@@ -83,6 +86,9 @@ class RunRecord:
             "listings_read": self.listings_read,
             "listings_unchanged": self.listings_unchanged,
             "articles_skipped": self.articles_skipped,
+            "host": self.host,
+            "job_id": self.job_id,
+            "seed_version": self.seed_version,
             "finish_reason": self.finish_reason,
             "error": self.error,
             "log_tail": self.log_tail,
@@ -90,10 +96,55 @@ class RunRecord:
 
 
 class RunBook:
-    """Run locks and run records of one store."""
+    """Run locks and run records of one store.
+
+    On PostgreSQL (several crawl hosts sharing one store) a run lock is also a session advisory lock, held on a
+    connection of its own for the crawl's lifetime: the database frees it when the crawl's process dies, on any
+    host, so a crawl killed elsewhere never holds its source until its heartbeat goes stale; heartbeats are then
+    stamped and compared on the database's clock, not each host's."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._held: dict[str, Connection] = {}  # source -> the connection holding its advisory lock (PostgreSQL)
+
+    @property
+    def _shared(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def _now(self, session: Session) -> dt.datetime:
+        """The time locks are stamped and compared with: the database's where hosts share it, else this host's."""
+        if self._shared:
+            return session.scalar(select(func.now()))  # type: ignore[return-value]
+        return dt.datetime.now(dt.UTC)
+
+    def _take_session_lock(self, source: str) -> bool | None:
+        """PostgreSQL: try the source's advisory lock on a connection kept open (True taken, False held by a live
+        session elsewhere); None on other databases."""
+        if not self._shared:
+            return None
+        if source in self._held:
+            return True
+        connection = self.engine.connect()
+        try:
+            key = f"newsmon.run.{source}"
+            taken = connection.scalar(
+                text("SELECT pg_try_advisory_lock(hashtext(:key || current_schema()))"), {"key": key}
+            )
+            connection.commit()  # the lock is the session's: it outlives this transaction
+        except Exception:
+            connection.close()
+            raise
+        if not taken:
+            connection.close()
+            return False
+        self._held[source] = connection
+        return True
+
+    def _drop_session_lock(self, source: str) -> None:
+        connection = self._held.pop(source, None)
+        if connection is not None:
+            connection.invalidate()  # the session ends (not back to the pool), and its advisory lock with it
+            connection.close()
 
     def start_run(
         self,
@@ -103,9 +154,12 @@ class RunBook:
         token: str | None = None,
         started: dt.datetime | None = None,
         mode: str = "full",
+        job_id: str | None = None,
+        seed_version: str | None = None,
     ) -> int:
-        """Record that a crawl of `source` starts now (or at `started`); returns the run's id. `token` names
-        the run to whoever launched the crawl (the scheduler); `mode` is "full" or "poll" (feeds only)."""
+        """Record that a crawl of `source` starts now (or at `started`) on this host; returns the run's id.
+        `token` names the run to whoever launched the crawl (the scheduler); `mode` is "full" or "poll" (feeds
+        only); `job_id` the job that launched it (a worker's, Scrapyd's); `seed_version` the seed file's."""
         with store_errors(), Session(self.engine) as session, session.begin():
             run = CrawlRun(
                 source=source,
@@ -123,6 +177,9 @@ class RunBook:
                 listings_unchanged=0,
                 listings_read=0,
                 articles_skipped=0,
+                host=socket.gethostname()[:255],
+                job_id=job_id[:128] if job_id else None,
+                seed_version=seed_version,
             )
             session.add(run)
             session.flush()
@@ -185,11 +242,21 @@ class RunBook:
         self, source: str, owner: str, holder: str, stale_after: dt.timedelta = DEFAULT_STALE_AFTER
     ) -> str | None:
         """Take the source's run lock for `owner`. Returns None when taken, else who holds it (one line)."""
-        now = dt.datetime.now(dt.UTC)
+        with store_errors():
+            session_lock = self._take_session_lock(source)
+        if session_lock is False:  # a live crawl holds it, on whichever host
+            return self.holder(source, stale_after) or "a crawl on another host"
         try:
             with store_errors(), Session(self.engine) as session, session.begin():
+                now = self._now(session)
                 lock = session.get(RunLock, source, with_for_update=True)
-                alive = lock is not None and lock.heartbeat > now - stale_after and not died_here(lock.holder)
+                # with the advisory lock ours, whoever the row names is dead, however fresh its heartbeat
+                alive = (
+                    lock is not None
+                    and session_lock is None
+                    and lock.heartbeat > now - stale_after
+                    and not died_here(lock.holder)
+                )
                 if lock is not None and lock.owner != owner and alive:
                     return f"{lock.holder or lock.owner}, since {lock.acquired:%Y-%m-%d %H:%M:%S} UTC"
                 if lock is None:
@@ -197,7 +264,11 @@ class RunBook:
                 else:  # free, stale (its crawl died), or already ours
                     lock.owner, lock.acquired, lock.heartbeat, lock.holder = owner, now, now, holder
         except IntegrityError:  # another process inserted the row first (PostgreSQL)
+            self._drop_session_lock(source)
             return "another crawl that started at the same moment"
+        except StoreError:
+            self._drop_session_lock(source)
+            raise
         return None
 
     def heartbeat(self, source: str, owner: str) -> bool:
@@ -206,7 +277,7 @@ class RunBook:
             done = session.execute(
                 update(RunLock)
                 .where(RunLock.source == source, RunLock.owner == owner)
-                .values(heartbeat=dt.datetime.now(dt.UTC))
+                .values(heartbeat=self._now(session))
             )
             return bool(done.rowcount)
 
@@ -228,14 +299,17 @@ class RunBook:
 
     def release(self, source: str, owner: str) -> None:
         """Give the lock back (only `owner` can)."""
-        with store_errors(), Session(self.engine) as session, session.begin():
-            session.execute(delete(RunLock).where(RunLock.source == source, RunLock.owner == owner))
+        try:
+            with store_errors(), Session(self.engine) as session, session.begin():
+                session.execute(delete(RunLock).where(RunLock.source == source, RunLock.owner == owner))
+        finally:
+            self._drop_session_lock(source)
 
     def holder(self, source: str, stale_after: dt.timedelta = DEFAULT_STALE_AFTER) -> str | None:
         """Who crawls the source now, or None."""
         with store_errors(), Session(self.engine) as session:
             lock = session.get(RunLock, source)
-            if lock is None or lock.heartbeat <= dt.datetime.now(dt.UTC) - stale_after or died_here(lock.holder):
+            if lock is None or lock.heartbeat <= self._now(session) - stale_after or died_here(lock.holder):
                 return None
             return f"{lock.holder or lock.owner}, since {lock.acquired:%Y-%m-%d %H:%M:%S} UTC"
 
@@ -269,6 +343,7 @@ class RunBook:
             run = session.scalars(select(CrawlRun).where(CrawlRun.run_token == token)).first()
             if run is None:
                 run = CrawlRun(source=source, mode=mode, run_token=token, started=started, requests=0, articles_new=0)
+                run.host = socket.gethostname()[:255]
                 run.articles_updated = run.rounds_new = run.rounds_merged = run.errors = run.listings_unchanged = 0
                 run.listings_read = run.articles_skipped = 0
                 session.add(run)
@@ -358,6 +433,9 @@ def run_record(run: CrawlRun) -> RunRecord:
         mode=run.mode or "full",
         listings_read=run.listings_read or 0,
         articles_skipped=run.articles_skipped or 0,
+        host=run.host,
+        job_id=run.job_id,
+        seed_version=run.seed_version,
     )
 
 

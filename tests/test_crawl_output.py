@@ -3,7 +3,9 @@ one summary line at the end that says what crawl_runs recorded."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +85,21 @@ def test_scrapys_log_comes_back_with_log_level_info_and_progress_lines_come_on_a
         progress[-1],
     )
     assert list_runs(url)[0].summary() in done.stderr.splitlines()
+
+
+def test_a_run_records_its_host_job_and_seed_version_and_one_that_read_no_listing_failed(tmp_path: Path) -> None:
+    """Issue 19: in a store several hosts share, each run says where it ran, which job launched it (Scrapyd's
+    `_job` argument here) and which seed file it read; a run that read no feed or sitemap is never `ok`."""
+    url = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    with serve(Site()) as site:
+        local_site(site, 2)
+        seed = write_local_seed(tmp_path / "seeds", "local", site.base_url)
+        done = scrapy_crawl(tmp_path, url, "-a", "_job=6487ec79947edab326d6db28a2d86511")
+        site.pages["/feed.xml"].body = b"<html><body>no feed here any more</body></html>"
+        empty = scrapy_crawl(tmp_path, url)
+    first, second = reversed(list_runs(url))
+    assert done.returncode == 0 and first.status == "ok", done.stderr[-2000:]
+    assert (first.host, first.job_id) == (socket.gethostname(), "6487ec79947edab326d6db28a2d86511")
+    assert first.seed_version == hashlib.sha256(seed.read_bytes()).hexdigest()[:12]
+    assert (second.status, second.listings_read, second.errors, second.job_id) == ("failed", 0, 0, None)
+    assert empty.returncode == 1 and "no feed or sitemap could be read" in empty.stderr

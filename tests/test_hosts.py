@@ -1,18 +1,26 @@
 """Several hosts sharing one PostgreSQL store (each host a local process here): the schema is upgraded once
-whoever starts first. Skips with the reason where no PostgreSQL server is reachable (NEWSMON_TEST_PG_URL)."""
+whoever starts first, and crawls store and re-crawl as on SQLite. Skips with the reason where no PostgreSQL
+server is reachable (NEWSMON_TEST_PG_URL)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from storage import SCHEMA_REVISION
+from crawler.replay import settings_args
+from storage import SCHEMA_REVISION, RunBook, Store, list_articles, list_runs, lock_holder
+from storage.engine import dispose_engines
 from tests.support.crawling import PROJECT_ROOT
+from tests.support.httpsite import Site, serve
 from tests.support.postgres import pg_available, pg_store
+from tests.support.seeds import local_site, write_local_seed
 
 pytestmark = pytest.mark.skipif(pg_available() is not None, reason=f"no PostgreSQL: {pg_available()}")
 
@@ -38,3 +46,104 @@ def test_three_hosts_starting_together_on_an_empty_schema_upgrade_it_once() -> N
                 ]
         finally:
             engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_crawl_of_200_pages_into_postgresql_then_a_recrawl_that_fetches_no_article(tmp_path: Path) -> None:
+    """Acceptance 1 of issue 19: the crawl path (spider, pipelines, run record, validators) on PostgreSQL."""
+    with pg_store() as url, serve(Site()) as site:
+        local_site(site, 200)
+        site.pages["/feed.xml"].etag = True
+        write_local_seed(tmp_path / "seeds", "local", site.base_url)
+        first = _crawl(tmp_path, url)
+        fetched = [path for path in site.paths_hit() if path.startswith("/news/")]
+        site.hits.clear()
+        again = _crawl(tmp_path, url)
+        runs = list(reversed(list_runs(url)))
+        stored = len(list_articles(url))
+        dispose_engines(url)
+    assert first.returncode == 0 and again.returncode == 0, (first.stderr[-2000:], again.stderr[-2000:])
+    assert len(fetched) == len(set(fetched)) == 200 and stored == 200
+    assert [(run.status, run.articles_new) for run in runs] == [("ok", 200), ("ok", 0)]
+    assert [path for path in site.paths_hit() if path.startswith("/news/")] == []  # no article requested again
+    assert (runs[1].listings_read, runs[1].listings_unchanged) == (1, 1)  # the feed answered 304
+
+
+def _crawl(folder: Path, url: str) -> subprocess.CompletedProcess[str]:
+    settings = {
+        "DOWNLOAD_DELAY": "0.01",
+        "AUTOTHROTTLE_ENABLED": "False",
+        "NEWSMON_SEEDS_DIR": str(folder / "seeds"),
+        "NEWSMON_DB_URL": url,
+        "NEWSMON_ALERTS": "off",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "local", *settings_args(settings)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_a_run_lock_is_freed_when_its_holders_session_dies_on_any_host() -> None:
+    """Host A holds the source; host B is refused. A dies (its database session ends) without releasing the
+    row, whose heartbeat is still fresh: B takes the source over at once instead of waiting 15 minutes."""
+    with pg_store() as url:
+        Store(url)  # the schema
+        host_a, host_b = RunBook(create_engine(url)), RunBook(create_engine(url))
+        try:
+            elsewhere = "crawler-a.example pid 4242 pidns 4026531836"  # not this host: only the lock can tell
+            assert host_a.acquire("techcrunch", "token-a", elsewhere) is None
+            assert host_b.acquire("techcrunch", "token-b", lock_holder()) == host_a.holder("techcrunch")
+            host_a._held.pop("techcrunch").invalidate()  # A's process is gone: its session, and its advisory lock
+            assert host_b.holder("techcrunch", dt.timedelta(minutes=15)) is not None  # the row still looks alive
+            assert host_b.acquire("techcrunch", "token-b", lock_holder()) is None
+            assert host_a.acquire("techcrunch", "token-a", elsewhere) is not None  # now B's
+            assert host_b.heartbeat("techcrunch", "token-b")
+        finally:
+            for book in (host_a, host_b):
+                book.release("techcrunch", "token-b")
+                book.engine.dispose()
+        dispose_engines(url)
+
+
+@pytest.mark.slow
+def test_three_crawls_of_one_source_at_once_on_two_hosts_run_it_once(tmp_path: Path) -> None:
+    """Acceptance 3 of issue 19 without the queue: a crawl of the source runs while two more start; both are
+    refused in one line (exit 3) and there are never two `running` rows for it."""
+    with pg_store() as url, serve(Site()) as site:
+        Store(url)  # the schema, for the polls below
+        local_site(site, 20, delay=0.1)
+        write_local_seed(tmp_path / "seeds", "local", site.base_url)
+        first = _start(tmp_path, url)
+        deadline = time.monotonic() + 60
+        while not _running(url) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        others = [_start(tmp_path, url) for _ in range(2)]
+        running = []
+        while first.poll() is None and time.monotonic() < deadline:
+            running.append(_running(url))
+            time.sleep(0.1)
+        results = [(process.wait(timeout=120), process.communicate()[1]) for process in (first, *others)]
+        runs = list_runs(url)
+        dispose_engines(url)
+    assert [code for code, _ in results] == [0, 3, 3], [err[-1000:] for _, err in results]
+    assert all("is being crawled already" in err for _, err in results[1:])
+    assert max(running) == 1 and [run.status for run in runs] == ["ok"]
+
+
+def _start(folder: Path, url: str) -> subprocess.Popen[str]:
+    settings = {
+        "DOWNLOAD_DELAY": "0.01",
+        "AUTOTHROTTLE_ENABLED": "False",
+        "NEWSMON_SEEDS_DIR": str(folder / "seeds"),
+        "NEWSMON_DB_URL": url,
+        "NEWSMON_ALERTS": "off",
+    }
+    command = [sys.executable, "-m", "scrapy", "crawl", "local", *settings_args(settings)]
+    return subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _running(url: str) -> int:
+    return sum(1 for run in list_runs(url) if run.status == "running")

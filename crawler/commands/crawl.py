@@ -30,7 +30,8 @@ from pipelines.dates import parse_since
 from storage import RunBook, Store, StoreError, checkpoint, lock_holder
 
 LOCKED_EXIT = 3  # the source is being crawled by someone else
-SPIDER_ARGUMENTS = ("since", "mode")  # the `-a NAME=VALUE` a newsmon spider reads
+# the `-a NAME=VALUE` a newsmon spider reads; `_job` is the job id Scrapyd passes, recorded with the run
+SPIDER_ARGUMENTS = ("since", "mode", "_job")
 STORE_UNAVAILABLE = ("store_full", "store_locked")  # finish reasons of a crawl stopped by its store: exit 1
 
 
