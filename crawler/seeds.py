@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
+import tempfile
 import tomllib
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -85,9 +88,32 @@ DEFAULT_POLL = "*/20 * * * *"
 
 
 def seeds_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """The seeds folder: `override`, else `$NEWSMON_SEEDS_DIR`, else `seeds/` in the project."""
+    """The seeds folder: `override`, else `$NEWSMON_SEEDS_DIR`, else the shipped seeds (`seeds/` in the project)."""
     chosen = override or os.environ.get(SEEDS_DIR_ENV)
-    return Path(chosen) if chosen else DEFAULT_SEEDS_DIR
+    return Path(chosen) if chosen else shipped_seeds()
+
+
+def shipped_seeds() -> Path:
+    """The folder of the seeds shipped with newsmon: `seeds/` in a checkout or an installed package; from a zipped
+    egg (as Scrapyd runs it) a copy written once per content under the temporary folder."""
+    if DEFAULT_SEEDS_DIR.is_dir():
+        return DEFAULT_SEEDS_DIR
+    files = resources.files("seeds")
+    if isinstance(files, Path):
+        return files
+    seeds = sorted((entry for entry in files.iterdir() if entry.name.endswith(".toml")), key=lambda e: e.name)
+    texts = {entry.name: entry.read_bytes() for entry in seeds}
+    digest = hashlib.sha256(b"".join(name.encode() + text for name, text in texts.items())).hexdigest()[:12]
+    target = Path(tempfile.gettempdir()) / f"newsmon-seeds-{os.getuid()}-{digest}"
+    if not target.is_dir():
+        scratch = Path(tempfile.mkdtemp(prefix="newsmon-seeds-", dir=target.parent))
+        for name, text in texts.items():
+            (scratch / name).write_bytes(text)
+        try:
+            scratch.rename(target)  # whole, or not at all: another process may have written it meanwhile
+        except OSError:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return target
 
 
 @dataclass(frozen=True)

@@ -304,6 +304,13 @@ def migrate(engine: Engine) -> None:
     with engine.connect() as connection:
         if stored_revision(connection) == SCHEMA_REVISION:
             return
+    if not (_MIGRATIONS / "versions").is_dir():  # an install without its scripts on disk (a zipped Scrapyd egg)
+        with engine.connect() as connection:
+            found = stored_revision(connection)
+        raise StoreError(
+            f"the store's schema is {found or 'missing'}, this newsmon's is {SCHEMA_REVISION}: upgrade it first "
+            "with `newsmon migrate` (this installation cannot run migrations)"
+        )
     from alembic import command
 
     with engine.begin() as connection:

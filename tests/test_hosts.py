@@ -1,6 +1,7 @@
 """Several hosts sharing one PostgreSQL store (each host a local process here): the schema is upgraded once
 whoever starts first, and crawls store and re-crawl as on SQLite. Skips with the reason where no PostgreSQL
-server is reachable (NEWSMON_TEST_PG_URL)."""
+server is reachable (NEWSMON_TEST_PG_URL). And what an installation on other hosts needs: the seeds from a
+zipped egg, and a clear line when it cannot migrate."""
 
 from __future__ import annotations
 
@@ -15,16 +16,17 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from crawler.replay import settings_args
-from storage import SCHEMA_REVISION, RunBook, Store, list_articles, list_runs, lock_holder
+from storage import SCHEMA_REVISION, RunBook, Store, StoreError, list_articles, list_runs, lock_holder
 from storage.engine import dispose_engines
 from tests.support.crawling import PROJECT_ROOT
 from tests.support.httpsite import Site, serve
 from tests.support.postgres import pg_available, pg_store
 from tests.support.seeds import local_site, write_local_seed
 
-pytestmark = pytest.mark.skipif(pg_available() is not None, reason=f"no PostgreSQL: {pg_available()}")
+needs_postgres = pytest.mark.skipif(pg_available() is not None, reason=f"no PostgreSQL: {pg_available()}")
 
 
+@needs_postgres
 def test_three_hosts_starting_together_on_an_empty_schema_upgrade_it_once() -> None:
     with pg_store() as url:
         env = {key: value for key, value in os.environ.items() if key != "NEWSMON_DB_URL"}
@@ -48,6 +50,7 @@ def test_three_hosts_starting_together_on_an_empty_schema_upgrade_it_once() -> N
             engine.dispose()
 
 
+@needs_postgres
 @pytest.mark.slow
 def test_a_crawl_of_200_pages_into_postgresql_then_a_recrawl_that_fetches_no_article(tmp_path: Path) -> None:
     """Acceptance 1 of issue 19: the crawl path (spider, pipelines, run record, validators) on PostgreSQL."""
@@ -86,6 +89,7 @@ def _crawl(folder: Path, url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@needs_postgres
 def test_a_run_lock_is_freed_when_its_holders_session_dies_on_any_host() -> None:
     """Host A holds the source; host B is refused. A dies (its database session ends) without releasing the
     row, whose heartbeat is still fresh: B takes the source over at once instead of waiting 15 minutes."""
@@ -108,6 +112,7 @@ def test_a_run_lock_is_freed_when_its_holders_session_dies_on_any_host() -> None
         dispose_engines(url)
 
 
+@needs_postgres
 @pytest.mark.slow
 def test_three_crawls_of_one_source_at_once_on_two_hosts_run_it_once(tmp_path: Path) -> None:
     """Acceptance 3 of issue 19 without the queue: a crawl of the source runs while two more start; both are
@@ -147,3 +152,46 @@ def _start(folder: Path, url: str) -> subprocess.Popen[str]:
 
 def _running(url: str) -> int:
     return sum(1 for run in list_runs(url) if run.status == "running")
+
+
+def test_the_shipped_seeds_are_read_from_a_zipped_egg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scrapyd runs newsmon from a zipped egg: its seeds are package data, copied out once to be read."""
+    import importlib
+    import zipfile
+
+    import crawler.seeds as seeds_module
+
+    egg = tmp_path / "newsmon.egg"
+    with zipfile.ZipFile(egg, "w") as archive:
+        archive.writestr("seeds/__init__.py", "")
+        for path in sorted((PROJECT_ROOT / "seeds").glob("*.toml"))[:3]:
+            archive.write(path, f"seeds/{path.name}")
+    monkeypatch.setattr(seeds_module, "DEFAULT_SEEDS_DIR", tmp_path / "no-checkout")
+    monkeypatch.delenv("NEWSMON_SEEDS_DIR", raising=False)
+    monkeypatch.syspath_prepend(str(egg))
+    monkeypatch.delitem(sys.modules, "seeds", raising=False)
+    importlib.invalidate_caches()
+    folder = seeds_module.seeds_dir()
+    assert folder.is_dir() and str(egg) not in str(folder)
+    expected = [path.stem for path in sorted((PROJECT_ROOT / "seeds").glob("*.toml"))[:3]]
+    assert sorted(seeds_module.read_seeds().sources) == expected
+    assert seeds_module.seeds_dir() == folder  # written once per content
+
+
+def test_an_install_without_migration_scripts_asks_for_newsmon_migrate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crawl from an egg against an older (here: empty) store fails in one line and writes nothing."""
+    import storage.engine
+
+    monkeypatch.setattr(storage.engine, "_MIGRATIONS", tmp_path / "inside-the-egg")
+    url = f"sqlite:///{tmp_path / 'newsmon.db'}"
+    with pytest.raises(StoreError) as error:
+        Store(url)
+    assert "upgrade it first with `newsmon migrate`" in str(error.value) and "\n" not in str(error.value)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM sqlite_master WHERE type = 'table'")).scalar() == 0
+    finally:
+        engine.dispose()
