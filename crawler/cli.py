@@ -564,6 +564,53 @@ def migrate_command(obj: dict[str, str]) -> None:
         click.echo(f"the store is at schema {SCHEMA_REVISION} (was {before or 'empty'})")
 
 
+def _queue(db_url: str) -> tuple[Any, dict[str, Any]]:
+    """The crawl queue's app over the store's PostgreSQL database, with its tables, and the seeds it serves."""
+    from crawler.seeds import SeedError, read_seeds
+    from crawler.worker import WorkerError, build_app, ensure_queue_schema, require_postgres
+
+    try:
+        require_postgres(db_url)
+        upgrade_store(db_url)
+        sources = read_seeds().sources
+    except (WorkerError, StoreError, SeedError) as exc:
+        raise CliError(str(exc)) from None
+    app = build_app(db_url, sources)
+    ensure_queue_schema(app, db_url)
+    return app, sources
+
+
+@cli.command(epilog="Example: newsmon --db postgresql+psycopg://newsmon@db.internal/newsmon worker --concurrency 2")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=1, show_default=True, help="Crawls at once here.")
+@click.pass_obj
+def worker(obj: dict[str, str], concurrency: int) -> None:
+    """Run crawls from the queue in the PostgreSQL store, on as many hosts as you like: each source on its
+    seed's schedule (UTC) once whatever the number of workers, a catch-up for a missed run, and the jobs of a
+    worker that died retried. SIGTERM stops it after its running crawls."""
+    from crawler.worker import run_worker
+
+    app, sources = _queue(obj["db_url"])
+    click.echo(f"worker: {len(sources)} sources, {concurrency} crawl(s) at once (SIGTERM stops)", err=True)
+    run_worker(app, obj["db_url"], sources, concurrency)
+
+
+@cli.command(epilog="Example: newsmon --db postgresql+psycopg://newsmon@db.internal/newsmon enqueue venturebeat")
+@click.argument("names", nargs=-1, required=True, metavar="SOURCE...")
+@click.pass_obj
+def enqueue(obj: dict[str, str], names: tuple[str, ...]) -> None:
+    """Queue a crawl of each SOURCE now, for the workers (a source already queued is not queued twice)."""
+    from crawler.worker import enqueue as enqueue_now
+
+    app, sources = _queue(obj["db_url"])
+    unknown = [name for name in names if name not in sources]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(sources), n=1)
+        hint = f": did you mean {close[0]}?" if close else " (see `scrapy list`)"
+        raise click.UsageError(f"no source named {unknown[0]!r}{hint}")
+    for name, state in enqueue_now(app, names).items():
+        click.echo(f"{name}: {state}")
+
+
 @cli.command(epilog="Example: newsmon serve --port 8001   (then open http://127.0.0.1:8001/)")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True)

@@ -5,8 +5,10 @@ zipped egg, and a clear line when it cannot migrate."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -195,3 +197,61 @@ def test_an_install_without_migration_scripts_asks_for_newsmon_migrate(
             assert connection.execute(text("SELECT count(*) FROM sqlite_master WHERE type = 'table'")).scalar() == 0
     finally:
         engine.dispose()
+
+
+@needs_postgres
+@pytest.mark.slow
+@pytest.mark.parametrize("queued_by", ["enqueue", "catch-up"])
+def test_two_workers_share_four_queued_sources_and_fetch_every_article_once(tmp_path: Path, queued_by: str) -> None:
+    """Acceptance 2 of issue 19: `newsmon enqueue` queues four sources, two `newsmon worker --concurrency 1`
+    run them: four `ok` runs, both workers used, every article requested and stored exactly once. Acceptance 6:
+    with nothing queued, two workers started after the sources' scheduled time (never run) catch each up once."""
+    names = ["alpha", "bravo", "charlie", "delta"]
+    with pg_store() as url, contextlib.ExitStack() as stack:
+        sites = {name: stack.enter_context(serve(Site())) for name in names}
+        for name, site in sites.items():
+            local_site(site, 8, delay=0.2)
+            write_local_seed(tmp_path / "seeds", name, site.base_url)
+        env = {
+            **{key: value for key, value in os.environ.items() if key != "NEWSMON_DB_URL"},
+            "NEWSMON_SEEDS_DIR": str(tmp_path / "seeds"),
+            "NEWSMON_ALERTS": "off",
+        }
+        cli = [sys.executable, "-m", "crawler.cli", "--db", url]
+        Store(url)  # the schema, for the polls below (the workers would create it too)
+        if queued_by == "enqueue":
+            queued = subprocess.run(
+                [*cli, "enqueue", *names], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
+            )
+            assert queued.returncode == 0 and queued.stdout.count(": queued") == 4, queued.stderr
+        workers = [
+            subprocess.Popen(
+                [*cli, "worker", "--concurrency", "1"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            for _ in range(2)
+        ]
+        try:
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline and sum(run.status == "ok" for run in list_runs(url)) < 4:
+                assert all(worker.poll() is None for worker in workers), [w.communicate()[1][-2000:] for w in workers]
+                time.sleep(0.5)
+        finally:
+            for worker in workers:
+                os.killpg(worker.pid, signal.SIGTERM)
+            logs = [worker.communicate(timeout=120)[1] for worker in workers]
+        runs = list_runs(url)
+        stored = len(list_articles(url))
+        dispose_engines(url)
+    assert sorted((run.source, run.status) for run in runs) == [(name, "ok") for name in names], logs
+    assert all(run.job_id for run in runs)
+    assert all(any(f"{name}: ok in" in log for name in names) for log in logs), logs  # both workers crawled
+    for site in sites.values():
+        articles = [path for path in site.paths_hit() if path.startswith("/news/")]
+        assert len(articles) == len(set(articles)) == 8
+    assert stored == 32

@@ -1,0 +1,172 @@
+"""Crawl workers on several hosts: whole crawls ("crawl source X", as crawler/runner.py runs one) as jobs of a queue
+in the PostgreSQL store, on procrastinate (jobs, cron-style periodic tasks, queueing locks, worker heartbeats).
+
+- One periodic task per seed, on the seed's cron (UTC): every worker defers it, procrastinate keeps one job per
+  tick, and the queueing lock (the source's name) keeps a source from being queued twice.
+- At start a worker queues one catch-up run for each source that missed its latest scheduled time (from
+  crawl_runs, as `python scheduler.py` does); the queueing lock makes that idempotent across workers.
+- Jobs of a worker that stopped sending heartbeats (killed, its host down) are retried by the next worker's
+  periodic check; the run lock keeps the retry from overlapping a crawl that is still alive.
+
+`python scheduler.py` stays the one-host way, with SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from crawler.runner import run_crawl
+from crawler.scheduling import CrawlScheduler
+from crawler.seeds import Source
+
+logger = logging.getLogger("newsmon.worker")
+QUEUE = "crawls"
+CRAWL_TASK = "newsmon.crawl"
+STALLED_CHECK = "newsmon.retry_stalled"
+DEFAULT_TIME_LIMIT = 4 * 3600.0
+# a worker whose heartbeat is older than this is dead: its running jobs are retried
+STALLED_WORKER_SECONDS = 60
+
+
+class WorkerError(Exception):
+    """The queue cannot be used as asked; the message is one line for people."""
+
+
+def require_postgres(db_url: str) -> None:
+    """Workers share the store's PostgreSQL database as their queue: anything else is one line.
+
+    Raises:
+        WorkerError: the store is not on PostgreSQL, or procrastinate is not installed.
+    """
+    try:
+        dialect = make_url(db_url).get_backend_name()
+    except Exception:  # noqa: BLE001 - a path or a malformed URL: not PostgreSQL either way
+        dialect = "sqlite"
+    if dialect != "postgresql":
+        raise WorkerError(
+            "crawl workers share a PostgreSQL store (--db postgresql+psycopg://...); for one host with SQLite run "
+            "`python scheduler.py`"
+        )
+    try:
+        import procrastinate  # noqa: F401 - only checks the optional extra is there
+    except ImportError:
+        raise WorkerError('crawl workers need procrastinate: pip install -e ".[workers]"') from None
+
+
+def conninfo(db_url: str) -> str:
+    """The libpq URI of the store's SQLAlchemy URL (its options, search_path included, kept)."""
+    return make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def build_app(
+    db_url: str,
+    sources: Mapping[str, Source],
+    *,
+    settings: Mapping[str, str] | None = None,
+    time_limit: float = DEFAULT_TIME_LIMIT,
+) -> Any:
+    """The procrastinate app: the crawl task, one periodic crawl per source, and the stalled-job check."""
+    import procrastinate
+
+    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(db_url)))
+
+    @app.task(name=CRAWL_TASK, queue=QUEUE, pass_context=True)
+    async def crawl(context: Any, timestamp: int | None = None, *, source: str) -> str:
+        job_settings = {**(settings or {}), "NEWSMON_JOB_ID": str(context.job.id)}
+        result = await asyncio.to_thread(run_crawl, source, db_url=db_url, settings=job_settings, time_limit=time_limit)
+        logger.info("%s", result.summary or f"{source}: {result.status}")
+        return result.status
+
+    for name, source in sorted(sources.items()):
+        app.periodic(cron=source.schedule, periodic_id=name, task_kwargs={"source": name}, queueing_lock=name)(crawl)
+
+    @app.periodic(cron="* * * * *", periodic_id="retry-stalled")
+    @app.task(name=STALLED_CHECK, queue=QUEUE, queueing_lock="retry-stalled")
+    async def retry_stalled(timestamp: int) -> int:
+        stalled = await app.job_manager.get_stalled_jobs()
+        for job in stalled:
+            logger.warning(
+                "job %s (%s) of a dead worker: retried", job.id, job.task_kwargs.get("source", job.task_name)
+            )
+            await app.job_manager.retry_job(job)
+        await app.job_manager.prune_stalled_workers(STALLED_WORKER_SECONDS)
+        return len(stalled)
+
+    return app
+
+
+def ensure_queue_schema(app: Any, db_url: str) -> None:
+    """Create procrastinate's tables in the store's schema once (under the same advisory lock as migrations)."""
+    from sqlalchemy import create_engine, inspect, text
+
+    from storage.engine import MIGRATION_LOCK
+
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"SELECT pg_advisory_xact_lock(hashtext({MIGRATION_LOCK!r} || current_schema()))"))
+            if inspect(connection).has_table("procrastinate_jobs"):
+                return
+            schema = app.schema_manager.get_schema()
+            connection.exec_driver_sql(schema.replace("%", "%%"))
+    finally:
+        engine.dispose()
+
+
+def enqueue(app: Any, names: Iterable[str]) -> dict[str, str]:
+    """Queue a crawl of each source now; returns source -> "queued" or "already queued"."""
+    from procrastinate.exceptions import AlreadyEnqueued
+
+    outcome = {}
+    with app.open():
+        for name in names:
+            try:
+                app.configure_task(CRAWL_TASK, queue=QUEUE, queueing_lock=name).defer(source=name)
+                outcome[name] = "queued"
+            except AlreadyEnqueued:
+                outcome[name] = "already queued"
+    return outcome
+
+
+def catch_up(app: Any, db_url: str, sources: Mapping[str, Source], now: dt.datetime | None = None) -> dict[str, str]:
+    """Queue one run of each source that missed its latest scheduled time and has no job waiting or running
+    (another worker's, whose crawl may not have recorded its start yet): idempotent across workers."""
+    clock = (lambda: now) if now is not None else None
+    scheduler = CrawlScheduler(sources=sources, db_url=db_url, **({"clock": clock} if clock else {}))
+    busy = queued_or_running(db_url)
+    due = [name for name in scheduler.catch_up_due() if name not in busy]
+    return enqueue(app, due) if due else {}
+
+
+def queued_or_running(db_url: str) -> set[str]:
+    """The sources with a crawl job waiting or running in the queue."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(
+                text(
+                    "SELECT DISTINCT args->>'source' FROM procrastinate_jobs"
+                    " WHERE task_name = :task AND status IN ('todo', 'doing')"
+                ),
+                {"task": CRAWL_TASK},
+            )
+            return {source for (source,) in found if source}
+    finally:
+        engine.dispose()
+
+
+def run_worker(app: Any, db_url: str, sources: Mapping[str, Source], concurrency: int) -> None:
+    """Serve crawl jobs until SIGTERM or SIGINT (running crawls end first); one log line per crawl."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+    logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    for name, state in catch_up(app, db_url, sources).items():
+        logger.info("%s: missed its last scheduled run; catch-up %s", name, state)
+    app.run_worker(queues=[QUEUE], concurrency=concurrency, wait=True, install_signal_handlers=True)
