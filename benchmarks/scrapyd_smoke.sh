@@ -14,7 +14,8 @@ done
 WORK=$(mktemp -d /tmp/newsmon-scrapyd.XXXXXX)
 PIDS=()
 cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # each was started in a session of its own: its process group holds what it started (Scrapyd's crawls too)
+    for pid in "${PIDS[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
@@ -24,7 +25,7 @@ fail() { echo "scrapyd_smoke: FAILED: $*" >&2; exit 1; }
 
 # 1. A slow local site (30 articles, 0.2 s each) and a seed for it beside the shipped ones
 SITE_PORT=$(free_port)
-"$BIN/python" - "$SITE_PORT" > "$WORK/site.log" 2>&1 <<'EOF' &
+setsid "$BIN/python" - "$SITE_PORT" > "$WORK/site.log" 2>&1 <<'EOF' &
 import sys, threading
 from http.server import ThreadingHTTPServer
 from tests.support.httpsite import Site, _handler
@@ -72,7 +73,7 @@ items_dir =
 poll_interval = 0.5
 max_proc = 1
 EOF
-    (cd "$WORK/$node" && exec "$BIN/scrapyd" > "$WORK/$node/scrapyd.log" 2>&1) &
+    (cd "$WORK/$node" && exec setsid "$BIN/scrapyd" > "$WORK/$node/scrapyd.log" 2>&1) &
     PIDS+=($!)
     PORTS+=("$port")
 done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import functools
@@ -13,7 +14,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -573,11 +574,26 @@ def _queue(db_url: str) -> tuple[Any, dict[str, Any]]:
         require_postgres(db_url)
         upgrade_store(db_url)
         sources = read_seeds().sources
+        app = build_app(db_url, sources)
+        with _queue_errors():
+            ensure_queue_schema(app, db_url)
     except (WorkerError, StoreError, SeedError) as exc:
         raise CliError(str(exc)) from None
-    app = build_app(db_url, sources)
-    ensure_queue_schema(app, db_url)
     return app, sources
+
+
+@contextlib.contextmanager
+def _queue_errors() -> Iterator[None]:
+    """The queue's database failing (unreachable, gone, refusing) is one line, not a traceback."""
+    import psycopg
+    from procrastinate.exceptions import ProcrastinateException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except (ProcrastinateException, SQLAlchemyError, psycopg.Error, StoreError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CliError(f"the crawl queue in the store failed: {first}") from None
 
 
 @cli.command(epilog="Example: newsmon --db postgresql+psycopg://newsmon@db.internal/newsmon worker --concurrency 2")
@@ -591,7 +607,8 @@ def worker(obj: dict[str, str], concurrency: int) -> None:
 
     app, sources = _queue(obj["db_url"])
     click.echo(f"worker: {len(sources)} sources, {concurrency} crawl(s) at once (SIGTERM stops)", err=True)
-    run_worker(app, obj["db_url"], sources, concurrency)
+    with _queue_errors():
+        run_worker(app, obj["db_url"], sources, concurrency)
 
 
 @cli.command(epilog="Example: newsmon --db postgresql+psycopg://newsmon@db.internal/newsmon enqueue venturebeat")
@@ -607,7 +624,9 @@ def enqueue(obj: dict[str, str], names: tuple[str, ...]) -> None:
         close = difflib.get_close_matches(unknown[0], list(sources), n=1)
         hint = f": did you mean {close[0]}?" if close else " (see `scrapy list`)"
         raise click.UsageError(f"no source named {unknown[0]!r}{hint}")
-    for name, state in enqueue_now(app, names).items():
+    with _queue_errors():
+        queued = enqueue_now(app, names)
+    for name, state in queued.items():
         click.echo(f"{name}: {state}")
 
 

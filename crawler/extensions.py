@@ -322,7 +322,8 @@ def run_status(reason: str, stats: dict[str, object], causes: Sequence[str] = ()
     """A run's status from Scrapy's finish reason and stats: ok, partial, failed, blocked or interrupted.
     `causes`: the run's first error messages; the recorded error names the first.
 
-    A run that read no feed or sitemap (none answered, none parsed) is `failed`, never `ok`.
+    A run that asked for feeds or sitemaps and read none (none answered, none parsed) is `failed`, never `ok` (a
+    poll with nothing to ask, its sitemaps being indexes, is `ok`).
     `blocked`: the site answered every feed and sitemap request with 403 (it refuses this crawler; retrying changes
     nothing until it lets the User-Agent in), told apart from a run that failed for any other reason. A run whose
     every feed and sitemap robots.txt disallows read nothing: `failed`, whatever it logged.
@@ -351,7 +352,7 @@ def run_status(reason: str, stats: dict[str, object], causes: Sequence[str] = ()
             f"the site answered all {requested} feed and sitemap requests with HTTP 403: it refuses this crawler",
         )
     first = f"; the first: {causes[0]}" if causes else ""
-    if listings_read == 0:  # a run that read no listing saw nothing: never ok, whatever it logged
+    if listings_read == 0 and (requested or errors):  # it asked and read nothing: never ok, whatever it logged
         why = f"{errors} errors{first}" if errors else "every one was empty, not a feed or sitemap, or not answered"
         return "failed", f"no feed or sitemap could be read ({why})"
     if errors == 0:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import tempfile
 import tomllib
 from dataclasses import dataclass
@@ -95,7 +94,8 @@ def seeds_dir(override: str | os.PathLike[str] | None = None) -> Path:
 
 def shipped_seeds() -> Path:
     """The folder of the seeds shipped with newsmon: `seeds/` in a checkout or an installed package; from a zipped
-    egg (as Scrapyd runs it) a copy written once per content under the temporary folder."""
+    egg (as Scrapyd runs it) a copy written once per content in the user's cache folder, used only while it holds
+    exactly those files."""
     if DEFAULT_SEEDS_DIR.is_dir():
         return DEFAULT_SEEDS_DIR
     files = resources.files("seeds")
@@ -103,17 +103,24 @@ def shipped_seeds() -> Path:
         return files
     seeds = sorted((entry for entry in files.iterdir() if entry.name.endswith(".toml")), key=lambda e: e.name)
     texts = {entry.name: entry.read_bytes() for entry in seeds}
-    digest = hashlib.sha256(b"".join(name.encode() + text for name, text in texts.items())).hexdigest()[:12]
-    target = Path(tempfile.gettempdir()) / f"newsmon-seeds-{os.getuid()}-{digest}"
-    if not target.is_dir():
-        scratch = Path(tempfile.mkdtemp(prefix="newsmon-seeds-", dir=target.parent))
-        for name, text in texts.items():
-            (scratch / name).write_bytes(text)
-        try:
-            scratch.rename(target)  # whole, or not at all: another process may have written it meanwhile
-        except OSError:
-            shutil.rmtree(scratch, ignore_errors=True)
+    digest = _digest(texts)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "newsmon"
+    target = cache / f"seeds-{digest}"
+    if target.is_dir() and _digest({path.name: path.read_bytes() for path in target.glob("*.toml")}) == digest:
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="seeds-", dir=cache))
+    for name, text in texts.items():
+        (scratch / name).write_bytes(text)
+    try:
+        scratch.rename(target)  # whole, or not at all: another process may have written it meanwhile
+    except OSError:
+        return scratch  # a copy of our own (the other one is checked next time)
     return target
+
+
+def _digest(texts: dict[str, bytes]) -> str:
+    return hashlib.sha256(b"".join(name.encode() + text for name, text in sorted(texts.items()))).hexdigest()[:12]
 
 
 @dataclass(frozen=True)

@@ -89,14 +89,20 @@ def build_app(
     @app.periodic(cron="* * * * *", periodic_id="retry-stalled")
     @app.task(name=STALLED_CHECK, queue=QUEUE, queueing_lock="retry-stalled")
     async def retry_stalled(timestamp: int) -> int:
-        stalled = await app.job_manager.get_stalled_jobs()
-        for job in stalled:
-            logger.warning(
-                "job %s (%s) of a dead worker: retried", job.id, job.task_kwargs.get("source", job.task_name)
-            )
-            await app.job_manager.retry_job(job)
-        await app.job_manager.prune_stalled_workers(STALLED_WORKER_SECONDS)
-        return len(stalled)
+        retried = 0
+        try:
+            for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_WORKER_SECONDS):
+                source = job.task_kwargs.get("source", job.task_name)
+                try:
+                    await app.job_manager.retry_job(job)
+                except Exception as exc:  # noqa: BLE001 - e.g. a run of the source is queued already (its lock)
+                    logger.warning("job %s (%s) of a dead worker not retried: %s", job.id, source, exc)
+                    continue
+                retried += 1
+                logger.warning("job %s (%s) of a dead worker: retried", job.id, source)
+        finally:
+            await app.job_manager.prune_stalled_workers(STALLED_WORKER_SECONDS)
+        return retried
 
     return app
 

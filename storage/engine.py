@@ -307,6 +307,10 @@ def migrate(engine: Engine) -> None:
     if not (_MIGRATIONS / "versions").is_dir():  # an install without its scripts on disk (a zipped Scrapyd egg)
         with engine.connect() as connection:
             found = stored_revision(connection)
+        if found is not None and found > SCHEMA_REVISION:
+            raise StoreError(
+                f"the store's schema {found} is newer than this newsmon's {SCHEMA_REVISION}: upgrade newsmon here"
+            )
         raise StoreError(
             f"the store's schema is {found or 'missing'}, this newsmon's is {SCHEMA_REVISION}: upgrade it first "
             "with `newsmon migrate` (this installation cannot run migrations)"

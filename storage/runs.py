@@ -105,7 +105,8 @@ class RunBook:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._held: dict[str, Connection] = {}  # source -> the connection holding its advisory lock (PostgreSQL)
+        # source -> (owner, the connection holding its advisory lock) (PostgreSQL)
+        self._held: dict[str, tuple[str, Connection]] = {}
 
     @property
     def _shared(self) -> bool:
@@ -117,13 +118,13 @@ class RunBook:
             return session.scalar(select(func.now()))  # type: ignore[return-value]
         return dt.datetime.now(dt.UTC)
 
-    def _take_session_lock(self, source: str) -> bool | None:
-        """PostgreSQL: try the source's advisory lock on a connection kept open (True taken, False held by a live
-        session elsewhere); None on other databases."""
+    def _take_session_lock(self, source: str, owner: str) -> bool | None:
+        """PostgreSQL: try the source's advisory lock for `owner` on a connection kept open (True taken, False held
+        by a live session: elsewhere, or here for another owner); None on other databases."""
         if not self._shared:
             return None
         if source in self._held:
-            return True
+            return self._held[source][0] == owner
         connection = self.engine.connect()
         try:
             key = f"newsmon.run.{source}"
@@ -132,19 +133,22 @@ class RunBook:
             )
             connection.commit()  # the lock is the session's: it outlives this transaction
         except Exception:
+            connection.invalidate()  # whatever it may hold goes with the session
             connection.close()
             raise
         if not taken:
             connection.close()
             return False
-        self._held[source] = connection
+        self._held[source] = (owner, connection)
         return True
 
-    def _drop_session_lock(self, source: str) -> None:
-        connection = self._held.pop(source, None)
-        if connection is not None:
-            connection.invalidate()  # the session ends (not back to the pool), and its advisory lock with it
-            connection.close()
+    def _drop_session_lock(self, source: str, owner: str) -> None:
+        held = self._held.get(source)
+        if held is None or held[0] != owner:
+            return
+        del self._held[source]
+        held[1].invalidate()  # the session ends (not back to the pool), and its advisory lock with it
+        held[1].close()
 
     def start_run(
         self,
@@ -243,7 +247,7 @@ class RunBook:
     ) -> str | None:
         """Take the source's run lock for `owner`. Returns None when taken, else who holds it (one line)."""
         with store_errors():
-            session_lock = self._take_session_lock(source)
+            session_lock = self._take_session_lock(source, owner)
         if session_lock is False:  # a live crawl holds it, on whichever host
             return self.holder(source, stale_after) or "a crawl on another host"
         try:
@@ -264,10 +268,10 @@ class RunBook:
                 else:  # free, stale (its crawl died), or already ours
                     lock.owner, lock.acquired, lock.heartbeat, lock.holder = owner, now, now, holder
         except IntegrityError:  # another process inserted the row first (PostgreSQL)
-            self._drop_session_lock(source)
+            self._drop_session_lock(source, owner)
             return "another crawl that started at the same moment"
         except StoreError:
-            self._drop_session_lock(source)
+            self._drop_session_lock(source, owner)
             raise
         return None
 
@@ -303,7 +307,7 @@ class RunBook:
             with store_errors(), Session(self.engine) as session, session.begin():
                 session.execute(delete(RunLock).where(RunLock.source == source, RunLock.owner == owner))
         finally:
-            self._drop_session_lock(source)
+            self._drop_session_lock(source, owner)
 
     def holder(self, source: str, stale_after: dt.timedelta = DEFAULT_STALE_AFTER) -> str | None:
         """Who crawls the source now, or None."""

@@ -102,14 +102,15 @@ def test_a_run_lock_is_freed_when_its_holders_session_dies_on_any_host() -> None
             elsewhere = "crawler-a.example pid 4242 pidns 4026531836"  # not this host: only the lock can tell
             assert host_a.acquire("techcrunch", "token-a", elsewhere) is None
             assert host_b.acquire("techcrunch", "token-b", lock_holder()) == host_a.holder("techcrunch")
-            host_a._held.pop("techcrunch").invalidate()  # A's process is gone: its session, and its advisory lock
+            host_a._held.pop("techcrunch")[1].invalidate()  # A's process is gone: its session, its advisory lock
+            time.sleep(0.5)  # the server ends that session on its own time
             assert host_b.holder("techcrunch", dt.timedelta(minutes=15)) is not None  # the row still looks alive
             assert host_b.acquire("techcrunch", "token-b", lock_holder()) is None
             assert host_a.acquire("techcrunch", "token-a", elsewhere) is not None  # now B's
             assert host_b.heartbeat("techcrunch", "token-b")
         finally:
-            for book in (host_a, host_b):
-                book.release("techcrunch", "token-b")
+            for book, owner in ((host_a, "token-a"), (host_b, "token-b")):
+                book.release("techcrunch", owner)
                 book.engine.dispose()
         dispose_engines(url)
 
@@ -170,14 +171,17 @@ def test_the_shipped_seeds_are_read_from_a_zipped_egg(tmp_path: Path, monkeypatc
             archive.write(path, f"seeds/{path.name}")
     monkeypatch.setattr(seeds_module, "DEFAULT_SEEDS_DIR", tmp_path / "no-checkout")
     monkeypatch.delenv("NEWSMON_SEEDS_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.syspath_prepend(str(egg))
     monkeypatch.delitem(sys.modules, "seeds", raising=False)
     importlib.invalidate_caches()
     folder = seeds_module.seeds_dir()
-    assert folder.is_dir() and str(egg) not in str(folder)
+    assert folder.is_dir() and folder.parent == tmp_path / "cache" / "newsmon"
     expected = [path.stem for path in sorted((PROJECT_ROOT / "seeds").glob("*.toml"))[:3]]
     assert sorted(seeds_module.read_seeds().sources) == expected
     assert seeds_module.seeds_dir() == folder  # written once per content
+    (folder / "planted.toml").write_text('title = "not ours"\n')  # a folder that no longer holds exactly them
+    assert seeds_module.seeds_dir() != folder and "planted" not in seeds_module.read_seeds().sources
 
 
 def test_an_install_without_migration_scripts_asks_for_newsmon_migrate(

@@ -80,9 +80,10 @@ def test_without_since_a_crawl_starts_from_the_last_successful_run(tmp_path: Pat
     [
         ("finished", {"newsmon/feed/read": 1}, "ok"),
         ("finished", {"newsmon/sitemap/not_modified": 2}, "ok"),  # unchanged since the last run: an answer
-        # issue 19: a run that read no listing is never ok, with no error logged either
-        ("finished", {}, "failed"),
+        # issue 19: a run that asked for listings and read none is never ok, with no error logged either
+        ("finished", {"newsmon/listing/requested": 2}, "failed"),
         ("finished", {"newsmon/listing/requested": 2, "newsmon/feed/invalid": 2}, "failed"),
+        ("finished", {}, "ok"),  # a poll of a source whose only listing is a sitemap index: nothing to ask
         ("finished", {"log_count/ERROR": 2, "newsmon/feed/read": 1}, "partial"),
         ("finished", {"log_count/ERROR": 2}, "failed"),
         ("finished", {"log_count/ERROR": 1, "newsmon/feed/not_modified": 1}, "partial"),  # a 304 is an answer
