@@ -7,6 +7,8 @@ in the PostgreSQL store, on procrastinate (jobs, cron-style periodic tasks, queu
   crawl_runs, as `python scheduler.py` does); the queueing lock makes that idempotent across workers.
 - Jobs of a worker that stopped sending heartbeats (killed, its host down) are retried by the next worker's
   periodic check; the run lock keeps the retry from overlapping a crawl that is still alive.
+- Alerts leave the crawls: the crawls a worker launches deliver none, and one periodic job a minute (one per
+  tick, however many workers) delivers what is due; the delivery ledger's claims keep each alert once.
 
 `python scheduler.py` stays the one-host way, with SQLite.
 """
@@ -29,9 +31,11 @@ logger = logging.getLogger("newsmon.worker")
 QUEUE = "crawls"
 CRAWL_TASK = "newsmon.crawl"
 STALLED_CHECK = "newsmon.retry_stalled"
+ALERTS_TASK = "newsmon.alerts"
 DEFAULT_TIME_LIMIT = 4 * 3600.0
 # a worker whose heartbeat is older than this is dead: its running jobs are retried
 STALLED_WORKER_SECONDS = 60
+ALERTS_TIME_LIMIT = 50.0  # seconds for one minute's alert delivery
 
 
 class WorkerError(Exception):
@@ -78,7 +82,8 @@ def build_app(
 
     @app.task(name=CRAWL_TASK, queue=QUEUE, pass_context=True)
     async def crawl(context: Any, timestamp: int | None = None, *, source: str) -> str:
-        job_settings = {**(settings or {}), "NEWSMON_JOB_ID": str(context.job.id)}
+        # the alerts job below delivers: a crawl on each host would race to send the same rounds
+        job_settings = {**(settings or {}), "NEWSMON_JOB_ID": str(context.job.id), "NEWSMON_ALERTS": "off"}
         result = await asyncio.to_thread(run_crawl, source, db_url=db_url, settings=job_settings, time_limit=time_limit)
         logger.info("%s", result.summary or f"{source}: {result.status}")
         return result.status
@@ -104,7 +109,43 @@ def build_app(
             await app.job_manager.prune_stalled_workers(STALLED_WORKER_SECONDS)
         return retried
 
+    @app.periodic(cron="* * * * *", periodic_id="alerts")
+    @app.task(name=ALERTS_TASK, queue=QUEUE, queueing_lock="alerts")
+    async def alerts(timestamp: int) -> str:
+        return await asyncio.to_thread(deliver_alerts, db_url)
+
     return app
+
+
+def deliver_alerts(db_url: str) -> str:
+    """Deliver the alerts due under the alerts file (NEWSMON_ALERTS), in one line; nothing when there is none."""
+    from crawler.alerts import AlertConfigError, alerts_path, load_alerts, run_alerts
+
+    path = alerts_path()
+    if path is None or not path.exists():
+        return "no alerts file"
+    try:
+        report = run_alerts(db_url, load_alerts(path), time_limit=ALERTS_TIME_LIMIT)
+    except AlertConfigError as exc:
+        logger.warning("alerts not delivered: %s", exc)
+        return str(exc)
+    line = report.line()
+    logger.info("%s", line)
+    return line
+
+
+def watch_alert_rules(db_url: str) -> None:
+    """Let the alerts file's new rules watch from now (rounds stored before a rule is seen never alert it)."""
+    from crawler.alerts import AlertConfigError, alerts_path, load_alerts, start_watching
+
+    path = alerts_path()
+    if path is None or not path.exists():
+        return
+    try:
+        for name in start_watching(db_url, load_alerts(path)):
+            logger.info("alerts: rule %s watches from now on", name)
+    except AlertConfigError as exc:
+        logger.warning("alerts not watched: %s", exc)
 
 
 def ensure_queue_schema(app: Any, db_url: str) -> None:
@@ -173,6 +214,7 @@ def run_worker(app: Any, db_url: str, sources: Mapping[str, Source], concurrency
     """Serve crawl jobs until SIGTERM or SIGINT (running crawls end first); one log line per crawl."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    watch_alert_rules(db_url)
     for name, state in catch_up(app, db_url, sources).items():
         logger.info("%s: missed its last scheduled run; catch-up %s", name, state)
     app.run_worker(queues=[QUEUE], concurrency=concurrency, wait=True, install_signal_handlers=True)

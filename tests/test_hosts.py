@@ -18,12 +18,14 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from crawler.replay import settings_args
-from storage import SCHEMA_REVISION, RunBook, Store, StoreError, list_articles, list_runs, lock_holder
+from pipelines.dates import today_utc
+from storage import SCHEMA_REVISION, RunBook, Store, StoreError, list_articles, list_rounds, list_runs, lock_holder
 from storage.engine import dispose_engines
 from tests.support.crawling import PROJECT_ROOT
-from tests.support.httpsite import Site, serve
+from tests.support.httpsite import Page, Site, serve
 from tests.support.postgres import pg_available, pg_store
 from tests.support.seeds import local_site, write_local_seed
+from tests.support.sitebuilder import Entry, article_page, rss
 
 needs_postgres = pytest.mark.skipif(pg_available() is not None, reason=f"no PostgreSQL: {pg_available()}")
 
@@ -259,3 +261,83 @@ def test_two_workers_share_four_queued_sources_and_fetch_every_article_once(tmp_
         articles = [path for path in site.paths_hit() if path.startswith("/news/")]
         assert len(articles) == len(set(articles)) == 8
     assert stored == 32
+
+
+@needs_postgres
+@pytest.mark.slow
+def test_two_outlets_crawled_on_two_workers_alert_a_watched_round_once(tmp_path: Path) -> None:
+    """Acceptance 7 of issue 19: one round reported by two outlets, crawled on two workers, reaches a webhook on
+    127.0.0.1 exactly once (one `sent` row), delivered by the workers' one-a-minute alerts job, not by the crawls."""
+    from tests.support.receivers import recording
+
+    title = "Acme Robotics raises $20 million Series A led by Sequoia Capital"
+    with pg_store() as url, contextlib.ExitStack() as stack:
+        receiver = stack.enter_context(recording())
+        for name in ("outlet_a", "outlet_b"):
+            site = stack.enter_context(serve(Site()))
+            entry = Entry(f"{site.base_url}/news/acme-robotics-series-a/", today_utc(), title, Path())
+            site.pages["/robots.txt"] = Page(b"User-agent: *\nAllow: /\n", "text/plain")
+            site.pages["/feed.xml"] = Page(rss([entry], name, site.base_url), "application/rss+xml")
+            site.pages["/news/acme-robotics-series-a/"] = Page(article_page(entry.url, title, entry.published))
+            write_local_seed(tmp_path / "seeds", name, site.base_url)
+        alerts = tmp_path / "alerts.toml"
+        alerts.write_text(
+            f'[channels.hook]\ntype = "webhook"\nurl = "http://127.0.0.1:{receiver.port}/hook"\n\n'
+            '[rules.sequoia]\ninvestors = ["Sequoia"]\nchannels = ["hook"]\n',
+            encoding="utf-8",
+        )
+        env = {
+            **{key: value for key, value in os.environ.items() if key != "NEWSMON_DB_URL"},
+            "NEWSMON_SEEDS_DIR": str(tmp_path / "seeds"),
+            "NEWSMON_ALERTS": str(alerts),
+            "NEWSMON_ALLOWED_HOSTS": f"{os.environ.get('NEWSMON_ALLOWED_HOSTS', '')},127.0.0.1:{receiver.port}",
+        }
+        Store(url)
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "crawler.cli", "--db", url, "worker"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+            for _ in range(2)
+        ]
+        try:
+            deadline = time.monotonic() + 240
+            while time.monotonic() < deadline and not receiver.requests:
+                time.sleep(0.5)
+            delivered = _alert_jobs(url)
+            while time.monotonic() < deadline and _alert_jobs(url) <= delivered:  # one more minute's job ran
+                time.sleep(0.5)
+        finally:
+            for worker in workers:
+                os.killpg(worker.pid, signal.SIGTERM)
+            logs = [worker.communicate(timeout=120)[1] for worker in workers]
+        runs = list_runs(url)
+        found = list_rounds(url)
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                sent = connection.execute(text("SELECT count(*) FROM alert_deliveries WHERE status = 'sent'")).scalar()
+        finally:
+            engine.dispose()
+        dispose_engines(url)
+    assert sorted((run.source, run.status) for run in runs) == [("outlet_a", "ok"), ("outlet_b", "ok")], logs
+    assert [(r.company, len(r.sources)) for r in found] == [("Acme Robotics", 2)]
+    assert len(receiver.requests) == 1 and sent == 1, logs
+    assert "Acme Robotics" in receiver.requests[0].body.decode()
+    assert sum("alerts: 1 sent" in log for log in logs) == 1  # by a worker's alerts job (crawls send none)
+
+
+def _alert_jobs(url: str) -> int:
+    """How many of the workers' alert jobs have run to their end."""
+    query = "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'newsmon.alerts' AND status = 'succeeded'"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text(query)).scalar()
+    finally:
+        engine.dispose()
