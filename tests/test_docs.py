@@ -9,7 +9,6 @@ import shlex
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import pytest
 
 from crawler.cli import cli, main
 from tests.support.crawling import PROJECT_ROOT
+from tests.support.serving import newsmon_serving
 
 README = PROJECT_ROOT / "README.md"
 CLI_DOC = PROJECT_ROOT / "docs" / "cli.md"
@@ -127,17 +127,7 @@ def _serve(program: str, words: list[str], folder: Path, env: dict[str, str]) ->
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
         words = [*words, "--port", str(port)]
-    server = subprocess.Popen([program, *words[1:]], cwd=folder, env=env, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as reply:
-                    assert "funding_rounds_view" in reply.url and b"Hugging Face" in reply.read()
-                    return " ".join(words)
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline and server.poll() is None, "newsmon serve did not come up"
-                time.sleep(0.3)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with newsmon_serving([program, *words[1:]], port=port, cwd=folder, env=env) as base:
+        with urllib.request.urlopen(f"{base}/", timeout=5) as reply:
+            assert "funding_rounds_view" in reply.url and b"Hugging Face" in reply.read()
+    return " ".join(words)

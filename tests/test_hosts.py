@@ -230,27 +230,14 @@ def test_two_workers_share_four_queued_sources_and_fetch_every_article_once(tmp_
                 [*cli, "enqueue", *names], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
             )
             assert queued.returncode == 0 and queued.stdout.count(": queued") == 4, queued.stderr
-        workers = [
-            subprocess.Popen(
-                [*cli, "worker", "--concurrency", "1"],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                start_new_session=True,
-            )
-            for _ in range(2)
-        ]
+        workers = _start_workers(url, env, "--concurrency", "1")
         try:
             deadline = time.monotonic() + 180
             while time.monotonic() < deadline and sum(run.status == "ok" for run in list_runs(url)) < 4:
                 assert all(worker.poll() is None for worker in workers), [w.communicate()[1][-2000:] for w in workers]
                 time.sleep(0.5)
         finally:
-            for worker in workers:
-                os.killpg(worker.pid, signal.SIGTERM)
-            logs = [worker.communicate(timeout=120)[1] for worker in workers]
+            logs = _stop_workers(workers)
         runs = list_runs(url)
         stored = len(list_articles(url))
         dispose_engines(url)
@@ -293,18 +280,7 @@ def test_two_outlets_crawled_on_two_workers_alert_a_watched_round_once(tmp_path:
             "NEWSMON_ALLOWED_HOSTS": f"{os.environ.get('NEWSMON_ALLOWED_HOSTS', '')},127.0.0.1:{receiver.port}",
         }
         Store(url)
-        workers = [
-            subprocess.Popen(
-                [sys.executable, "-m", "crawler.cli", "--db", url, "worker"],
-                cwd=PROJECT_ROOT,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                start_new_session=True,
-            )
-            for _ in range(2)
-        ]
+        workers = _start_workers(url, env)
         try:
             deadline = time.monotonic() + 240
             while time.monotonic() < deadline and not receiver.requests:
@@ -313,9 +289,7 @@ def test_two_outlets_crawled_on_two_workers_alert_a_watched_round_once(tmp_path:
             while time.monotonic() < deadline and _alert_jobs(url) <= delivered:  # one more minute's job ran
                 time.sleep(0.5)
         finally:
-            for worker in workers:
-                os.killpg(worker.pid, signal.SIGTERM)
-            logs = [worker.communicate(timeout=120)[1] for worker in workers]
+            logs = _stop_workers(workers)
         runs = list_runs(url)
         found = list_rounds(url)
         engine = create_engine(url)
@@ -330,6 +304,30 @@ def test_two_outlets_crawled_on_two_workers_alert_a_watched_round_once(tmp_path:
     assert len(receiver.requests) == 1 and sent == 1, logs
     assert "Acme Robotics" in receiver.requests[0].body.decode()
     assert sum("alerts: 1 sent" in log for log in logs) == 1  # by a worker's alerts job (crawls send none)
+
+
+def _start_workers(url: str, env: dict[str, str], *options: str, count: int = 2) -> list[subprocess.Popen[str]]:
+    """`count` processes of `newsmon worker` on the store at `url`, each in a session of its own."""
+    command = [sys.executable, "-m", "crawler.cli", "--db", url, "worker", *options]
+    return [
+        subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        for _ in range(count)
+    ]
+
+
+def _stop_workers(workers: list[subprocess.Popen[str]]) -> list[str]:
+    """SIGTERM to each worker's process group (its crawls end first); their logs."""
+    for worker in workers:
+        os.killpg(worker.pid, signal.SIGTERM)
+    return [worker.communicate(timeout=120)[1] for worker in workers]
 
 
 def _alert_jobs(url: str) -> int:

@@ -401,40 +401,16 @@ def test_queries_in_a_loop_never_see_a_locked_database_while_a_crawl_writes(tmp_
 
 @pytest.mark.slow
 def test_serve_shows_the_rounds_view_read_only_over_http(tmp_path: Path) -> None:
-    import socket
-    import subprocess
-    import sys
-    import time
     import urllib.error
     import urllib.request
 
-    from tests.support.crawling import PROJECT_ROOT
-    from tests.test_storage import round_
+    from tests.support.serving import newsmon_serving
 
     db = tmp_path / "newsmon.db"
     Store(f"sqlite:///{db}").save_article(article(), [round_("Acme Robotics", 40e6)], source=None, listed_url="u")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "--db", f"sqlite:///{db}", "serve", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(
-                    f"{base}/newsmon/funding_rounds_view.json?_shape=array", timeout=5
-                ) as reply:
-                    rows = json.load(reply)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline and server.poll() is None, "newsmon serve did not come up"
-                time.sleep(0.3)
+    with newsmon_serving(db=f"sqlite:///{db}") as base:
+        with urllib.request.urlopen(f"{base}/newsmon/funding_rounds_view.json?_shape=array", timeout=5) as reply:
+            rows = json.load(reply)
         assert [(r["company"], r["amount"], json.loads(r["leads"])) for r in rows] == [
             ("Acme Robotics", 40e6, ["Sequoia Capital"])
         ]
@@ -448,9 +424,6 @@ def test_serve_shows_the_rounds_view_read_only_over_http(tmp_path: Path) -> None
         )
         with pytest.raises(urllib.error.HTTPError):
             urllib.request.urlopen(request, timeout=5)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     with pytest.raises(urllib.error.URLError):  # Datasette went with it (no server left holding the port)
         urllib.request.urlopen(f"{base}/", timeout=5)
     from storage import list_articles

@@ -5,10 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,18 +14,12 @@ import pytest
 
 from crawler.cli import DEMO_DIR, main
 from tests.support.browser import browser_missing, chromium, https_folder, png_colours
-from tests.support.crawling import PROJECT_ROOT
+from tests.support.serving import newsmon_serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))]
 DEMO_HOST = "demo.newsmon.example"
 # where the screenshot goes when asked (CI keeps it for the closing note), else the test's own folder
 SCREENSHOT_ENV = "NEWSMON_SCREENSHOT_DIR"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -38,28 +28,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]
     folder = tmp_path_factory.mktemp("web")
     database = folder / "demo.db"
     assert main(["demo", "--db", str(database), "--json"]) == 0
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "crawler.cli", "--db", str(database), "serve", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/-/versions.json", timeout=5).close()
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline and server.poll() is None, "newsmon serve did not come up"
-                time.sleep(0.3)
-        with https_folder(DEMO_DIR / "site", DEMO_HOST, folder) as site_port:
-            yield base, site_port
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with newsmon_serving(db=str(database)) as base, https_folder(DEMO_DIR / "site", DEMO_HOST, folder) as site_port:
+        yield base, site_port
 
 
 def _cells(driver, column: str) -> list[str]:  # noqa: ANN001 - a selenium WebDriver
