@@ -565,8 +565,20 @@ def migrate_command(obj: dict[str, str]) -> None:
         click.echo(f"the store is at schema {SCHEMA_REVISION} (was {before or 'empty'})")
 
 
-def _queue(db_url: str) -> tuple[Any, dict[str, Any]]:
-    """The crawl queue's app over the store's PostgreSQL database, with its tables, and the seeds it serves."""
+def _setting_pairs(values: tuple[str, ...]) -> dict[str, str]:
+    """`NAME=VALUE` options as a dict; anything else is a usage error."""
+    pairs = {}
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expects NAME=VALUE, got {value!r}")
+        pairs[name.strip()] = setting
+    return pairs
+
+
+def _queue(db_url: str, settings: dict[str, str] | None = None) -> tuple[Any, dict[str, Any]]:
+    """The crawl queue's app over the store's PostgreSQL database, with its tables, and the seeds it serves;
+    `settings` are Scrapy settings for every crawl it runs."""
     from crawler.seeds import SeedError, read_seeds
     from crawler.worker import WorkerError, build_app, ensure_queue_schema, require_postgres
 
@@ -574,7 +586,7 @@ def _queue(db_url: str) -> tuple[Any, dict[str, Any]]:
         require_postgres(db_url)
         upgrade_store(db_url)
         sources = read_seeds().sources
-        app = build_app(db_url, sources)
+        app = build_app(db_url, sources, settings=settings)
         with _queue_errors():
             ensure_queue_schema(app, db_url)
     except (WorkerError, StoreError, SeedError) as exc:
@@ -598,14 +610,23 @@ def _queue_errors() -> Iterator[None]:
 
 @cli.command(epilog="Example: newsmon --db postgresql+psycopg://newsmon@db.internal/newsmon worker --concurrency 2")
 @click.option("--concurrency", type=click.IntRange(1, 64), default=1, show_default=True, help="Crawls at once here.")
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    callback=lambda _ctx, _param, values: _setting_pairs(values),
+    help="A Scrapy setting for every crawl this worker runs (repeatable), as `scrapy crawl -s`.",
+)
 @click.pass_obj
-def worker(obj: dict[str, str], concurrency: int) -> None:
+def worker(obj: dict[str, str], concurrency: int, overrides: dict[str, str]) -> None:
     """Run crawls from the queue in the PostgreSQL store, on as many hosts as you like: each source on its
     seed's schedule (UTC) once whatever the number of workers, a catch-up for a missed run, and the jobs of a
     worker that died retried. SIGTERM stops it after its running crawls."""
     from crawler.worker import run_worker
 
-    app, sources = _queue(obj["db_url"])
+    app, sources = _queue(obj["db_url"], overrides)
     click.echo(f"worker: {len(sources)} sources, {concurrency} crawl(s) at once (SIGTERM stops)", err=True)
     with _queue_errors():
         run_worker(app, obj["db_url"], sources, concurrency)

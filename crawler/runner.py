@@ -55,6 +55,7 @@ def run_crawl(
     time_limit: float,
     grace: float = 30.0,
     stop: threading.Event | None = None,
+    die_with_parent: bool = False,
 ) -> RunResult:
     """Crawl `source` in a subprocess and return how it ended (recorded in crawl_runs either way).
 
@@ -63,6 +64,8 @@ def run_crawl(
         spider_args: `-a NAME=VALUE` spider arguments (e.g. since).
         time_limit: seconds before the crawl gets SIGTERM; `grace` seconds later, SIGKILL.
         stop: set it to stop the crawl early (the run is recorded `interrupted`).
+        die_with_parent: the crawl exits, unrecorded, when this process dies (a worker's crawl: its job is
+            retried on another worker, and the next crawl of the source records this run `abandoned`).
     """
     token = uuid.uuid4().hex
     started = dt.datetime.now(dt.UTC)
@@ -84,6 +87,7 @@ def run_crawl(
                     # the crawl's own deadline, later than ours: it only matters if this process is gone
                     "NEWSMON_DEADLINE": f"{time.time() + time_limit + grace + 10:.0f}",
                     "NEWSMON_DEADLINE_GRACE": f"{grace + 10:.0f}",
+                    **({"NEWSMON_PARENT_PID": str(os.getpid())} if die_with_parent else {}),
                 }
             ),
             *[arg for name, value in (spider_args or {}).items() for arg in ("-a", f"{name}={value}")],

@@ -96,9 +96,14 @@ class CrawlScheduler:
     def catch_up_due(self) -> list[str]:
         """Sources that missed their latest scheduled run: no run started since that time (a failed or killed
         run counts as the attempt, so restarts never add more than one catch-up per missed time)."""
+        return list(self.missed_runs())
+
+    def missed_runs(self) -> dict[str, dt.datetime | None]:
+        """The sources of `catch_up_due`, each with the scheduled time it missed (None: never run, and no
+        scheduled time has passed yet)."""
         book = Store(self.db_url).runs
         now = self.clock()
-        due = []
+        due = {}
         for name, source in sorted(self.sources.items()):
             latest = latest_fire_time(trigger_of(source), now)
             attempted = book.last_attempt(name)
@@ -107,7 +112,7 @@ class CrawlScheduler:
             else:
                 missed = attempted is None or attempted < latest
             if missed:
-                due.append(name)
+                due[name] = latest
         return due
 
     def run_one(self, name: str, mode: str = "full") -> RunResult:

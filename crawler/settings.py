@@ -94,6 +94,7 @@ NEWSMON_LOCK_STALE_SECS = 900  # a run lock not refreshed for this long belongs 
 NEWSMON_HEARTBEAT_SECS = 30
 NEWSMON_DEADLINE = 0  # epoch seconds (set by the scheduler): the crawl stops itself then, even if orphaned
 NEWSMON_DEADLINE_GRACE = 60  # after the deadline's SIGTERM, before a hard exit
+NEWSMON_PARENT_PID = 0  # set by a crawl worker: the crawl exits when that process is gone (as with its host)
 
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 100,

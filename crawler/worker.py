@@ -2,11 +2,16 @@
 in the PostgreSQL store, on procrastinate (jobs, cron-style periodic tasks, queueing locks, worker heartbeats).
 
 - One periodic task per seed, on the seed's cron (UTC): every worker defers it, procrastinate keeps one job per
-  tick, and the queueing lock (the source's name) keeps a source from being queued twice.
+  tick, the queueing lock (the source's name) keeps a source from being queued twice, and the job lock (the
+  same name) from running twice at once.
+- A job carries the scheduled time it is for, and a run of the source that another job (or a person) started
+  since that time stands for it: the job ends without crawling. So a tick deferred twice, or a catch-up and the
+  tick it catches up, crawl once.
 - At start a worker queues one catch-up run for each source that missed its latest scheduled time (from
-  crawl_runs, as `python scheduler.py` does); the queueing lock makes that idempotent across workers.
-- Jobs of a worker that stopped sending heartbeats (killed, its host down) are retried by the next worker's
-  periodic check; the run lock keeps the retry from overlapping a crawl that is still alive.
+  crawl_runs, as `python scheduler.py` does).
+- Jobs of a worker that stopped sending heartbeats (killed, its host down) are retried by another worker's
+  check every ten seconds; a crawl dies with its worker (as it would with its host), and the run lock keeps a
+  retry from overlapping a crawl that is still alive.
 - Alerts leave the crawls: the crawls a worker launches deliver none, and one periodic job a minute (one per
   tick, however many workers) delivers what is due; the delivery ledger's claims keep each alert once.
 
@@ -33,8 +38,9 @@ CRAWL_TASK = "newsmon.crawl"
 STALLED_CHECK = "newsmon.retry_stalled"
 ALERTS_TASK = "newsmon.alerts"
 DEFAULT_TIME_LIMIT = 4 * 3600.0
-# a worker whose heartbeat is older than this is dead: its running jobs are retried
-STALLED_WORKER_SECONDS = 60
+# a worker whose heartbeat (every 10 s) is older than this is dead: its running jobs are retried
+STALLED_WORKER_SECONDS = 30
+STALLED_CHECK_CRON = "* * * * * */10"  # every ten seconds (croniter's sixth field)
 ALERTS_TIME_LIMIT = 50.0  # seconds for one minute's alert delivery
 
 
@@ -82,16 +88,26 @@ def build_app(
 
     @app.task(name=CRAWL_TASK, queue=QUEUE, pass_context=True)
     async def crawl(context: Any, timestamp: int | None = None, *, source: str) -> str:
+        job_id = str(context.job.id)
+        if timestamp is not None:
+            ran = await asyncio.to_thread(ran_since, db_url, source, timestamp, job_id)
+            if ran is not None:
+                logger.info("%s: a run started at %s stands for this job's %s", source, ran, _utc(timestamp))
+                return "done already"
         # the alerts job below delivers: a crawl on each host would race to send the same rounds
-        job_settings = {**(settings or {}), "NEWSMON_JOB_ID": str(context.job.id), "NEWSMON_ALERTS": "off"}
-        result = await asyncio.to_thread(run_crawl, source, db_url=db_url, settings=job_settings, time_limit=time_limit)
+        job_settings = {**(settings or {}), "NEWSMON_JOB_ID": job_id, "NEWSMON_ALERTS": "off"}
+        result = await asyncio.to_thread(
+            run_crawl, source, db_url=db_url, settings=job_settings, time_limit=time_limit, die_with_parent=True
+        )
         logger.info("%s", result.summary or f"{source}: {result.status}")
         return result.status
 
     for name, source in sorted(sources.items()):
-        app.periodic(cron=source.schedule, periodic_id=name, task_kwargs={"source": name}, queueing_lock=name)(crawl)
+        app.periodic(
+            cron=source.schedule, periodic_id=name, task_kwargs={"source": name}, queueing_lock=name, lock=name
+        )(crawl)
 
-    @app.periodic(cron="* * * * *", periodic_id="retry-stalled")
+    @app.periodic(cron=STALLED_CHECK_CRON, periodic_id="retry-stalled")
     @app.task(name=STALLED_CHECK, queue=QUEUE, queueing_lock="retry-stalled")
     async def retry_stalled(timestamp: int) -> int:
         retried = 0
@@ -115,6 +131,20 @@ def build_app(
         return await asyncio.to_thread(deliver_alerts, db_url)
 
     return app
+
+
+def ran_since(db_url: str, source: str, timestamp: int, job_id: str) -> str | None:
+    """When a run of `source` that `job_id` did not launch started at or after `timestamp`, or None."""
+    from storage import Store
+
+    started = Store(db_url).runs.last_attempt(source, other_than_job=job_id)
+    if started is None or started < _utc(timestamp):
+        return None
+    return f"{started:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _utc(timestamp: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC)
 
 
 def deliver_alerts(db_url: str) -> str:
@@ -166,15 +196,20 @@ def ensure_queue_schema(app: Any, db_url: str) -> None:
         engine.dispose()
 
 
-def enqueue(app: Any, names: Iterable[str]) -> dict[str, str]:
-    """Queue a crawl of each source now; returns source -> "queued" or "already queued"."""
+def enqueue(app: Any, names: Iterable[str], missed: Mapping[str, dt.datetime] | None = None) -> dict[str, str]:
+    """Queue a crawl of each source now; returns source -> "queued" or "already queued". A source in `missed`
+    is queued for that scheduled time: a run started since then stands for it."""
     from procrastinate.exceptions import AlreadyEnqueued
 
     outcome = {}
     with app.open():
         for name in names:
+            scheduled = (missed or {}).get(name)
+            task_kwargs: dict[str, Any] = {"source": name}
+            if scheduled is not None:
+                task_kwargs["timestamp"] = int(scheduled.timestamp())
             try:
-                app.configure_task(CRAWL_TASK, queue=QUEUE, queueing_lock=name).defer(source=name)
+                app.configure_task(CRAWL_TASK, queue=QUEUE, queueing_lock=name, lock=name).defer(**task_kwargs)
                 outcome[name] = "queued"
             except AlreadyEnqueued:
                 outcome[name] = "already queued"
@@ -184,11 +219,11 @@ def enqueue(app: Any, names: Iterable[str]) -> dict[str, str]:
 def catch_up(app: Any, db_url: str, sources: Mapping[str, Source], now: dt.datetime | None = None) -> dict[str, str]:
     """Queue one run of each source that missed its latest scheduled time and has no job waiting or running
     (another worker's, whose crawl may not have recorded its start yet): idempotent across workers."""
-    clock = (lambda: now) if now is not None else None
-    scheduler = CrawlScheduler(sources=sources, db_url=db_url, **({"clock": clock} if clock else {}))
+    when = now or dt.datetime.now(dt.UTC)
+    scheduler = CrawlScheduler(sources=sources, db_url=db_url, clock=lambda: when)
     busy = queued_or_running(db_url)
-    due = [name for name in scheduler.catch_up_due() if name not in busy]
-    return enqueue(app, due) if due else {}
+    due = {name: missed or when for name, missed in scheduler.missed_runs().items() if name not in busy}
+    return enqueue(app, list(due), due) if due else {}
 
 
 def queued_or_running(db_url: str) -> set[str]:

@@ -358,18 +358,20 @@ class RunBook:
             session.flush()
             return run_record(run)
 
-    def last_attempt(self, source: str) -> dt.datetime | None:
+    def last_attempt(self, source: str, *, other_than_job: str | None = None) -> dt.datetime | None:
         """When the source's last full run started that counts as an attempt: any outcome but `interrupted` or
         `abandoned` (stopped by a shutdown or a crash, not by the site: the run did not get its chance). Polls
-        read the feeds only: they never stand for a night's run."""
+        read the feeds only: they never stand for a night's run. `other_than_job` leaves out the runs that job
+        launched (a retried job's earlier attempt)."""
+        query = (
+            select(CrawlRun.started)
+            .where(CrawlRun.source == source, CrawlRun.mode == "full")
+            .where(CrawlRun.status.not_in(("interrupted", "abandoned")))
+        )
+        if other_than_job is not None:
+            query = query.where((CrawlRun.job_id.is_(None)) | (CrawlRun.job_id != other_than_job))
         with store_errors(), Session(self.engine) as session:
-            return session.scalars(
-                select(CrawlRun.started)
-                .where(CrawlRun.source == source, CrawlRun.mode == "full")
-                .where(CrawlRun.status.not_in(("interrupted", "abandoned")))
-                .order_by(CrawlRun.started.desc())
-                .limit(1)
-            ).first()
+            return session.scalars(query.order_by(CrawlRun.started.desc()).limit(1)).first()
 
 
 def lock_holder() -> str:

@@ -339,3 +339,105 @@ def _alert_jobs(url: str) -> int:
             return connection.execute(text(query)).scalar()
     finally:
         engine.dispose()
+
+
+@needs_postgres
+@pytest.mark.slow
+def test_a_crawl_whose_worker_is_killed_is_finished_by_another_worker_within_a_minute(tmp_path: Path) -> None:
+    """Acceptance 4 of issue 19: worker A is SIGKILLed with its crawl at half the site; its crawl dies with it (as
+    with its host), and worker B retries the job and finishes the site within 60 s: every article stored once,
+    article requests at most N + CONCURRENT_REQUESTS, A's run `abandoned`."""
+    from crawler.settings import CONCURRENT_REQUESTS
+
+    count = 40
+    with pg_store() as url, serve(Site()) as site:
+        local_site(site, count, delay=0.25)
+        write_local_seed(tmp_path / "seeds", "local", site.base_url)
+        env = _worker_env(tmp_path)
+        Store(url)
+        queued = _newsmon(url, env, "enqueue", "local")
+        assert queued.returncode == 0 and "local: queued" in queued.stdout, queued.stderr
+        fast = ("-s", "DOWNLOAD_DELAY=0.01", "-s", "AUTOTHROTTLE_ENABLED=False")
+        (worker_a,) = _start_workers(url, env, *fast, count=1)
+        workers = [worker_a]
+        try:
+            deadline = time.monotonic() + 120
+            while not _running(url) and time.monotonic() < deadline:
+                assert worker_a.poll() is None, worker_a.communicate()[1][-2000:]
+                time.sleep(0.2)
+            workers += _start_workers(url, env, *fast, count=1)  # B, idle: A holds the only job
+            while _stored(url) < count // 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            os.kill(worker_a.pid, signal.SIGKILL)  # the worker only: its crawl must follow it
+            killed_at, stored_then = time.monotonic(), _stored(url)
+            while time.monotonic() < killed_at + 90 and not any(run.status == "ok" for run in list_runs(url)):
+                time.sleep(0.2)
+            finished_in = time.monotonic() - killed_at
+        finally:
+            logs = [worker_a.communicate(timeout=30)[1], *_stop_workers(workers[1:])]
+        runs = list(reversed(list_runs(url)))
+        stored = len(list_articles(url))
+        dispose_engines(url)
+    assert count // 2 <= stored_then < count, stored_then  # killed with the crawl half done
+    assert [run.status for run in runs] == ["abandoned", "ok"], logs
+    assert runs[0].job_id == runs[1].job_id  # one job, retried on B
+    assert finished_in <= 60, (finished_in, logs)
+    assert "retried" in logs[1]
+    requested = [path for path in site.paths_hit() if path.startswith("/news/")]
+    assert stored == count and len(set(requested)) == count
+    assert len(requested) <= count + CONCURRENT_REQUESTS, len(requested)
+
+
+@needs_postgres
+@pytest.mark.slow
+def test_a_source_due_every_minute_runs_once_a_minute_on_two_workers(tmp_path: Path) -> None:
+    """Acceptance 5 of issue 19: a seed on `* * * * *` and two workers for three minutes: three runs, one per
+    minute (the first the catch-up of the minute the workers started in, which both workers' schedulers and
+    catch-ups also queue), none overlapping."""
+    with pg_store() as url, serve(Site()) as site:
+        local_site(site, 3)
+        seed = write_local_seed(tmp_path / "seeds", "minutely", site.base_url)
+        seed.write_text(seed.read_text() + 'schedule = "* * * * *"\n')
+        env = _worker_env(tmp_path)
+        Store(url)
+        now = dt.datetime.now(dt.UTC)
+        if now.second > 30:  # start early in a minute, so the third run ends well before the fourth minute
+            time.sleep(61 - now.second - now.microsecond / 1e6)
+        first_minute = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0)
+        workers = _start_workers(url, env, "-s", "DOWNLOAD_DELAY=0.01")
+        try:
+            stop_at = first_minute + dt.timedelta(minutes=2, seconds=55)
+            while dt.datetime.now(dt.UTC) < stop_at:
+                assert all(worker.poll() is None for worker in workers), [w.communicate()[1][-2000:] for w in workers]
+                time.sleep(1)
+        finally:
+            logs = _stop_workers(workers)
+        runs = list(reversed(list_runs(url)))
+        dispose_engines(url)
+    assert [run.status for run in runs] == ["ok"] * 3, logs
+    assert [run.started.replace(second=0, microsecond=0) for run in runs] == [
+        first_minute + dt.timedelta(minutes=n) for n in range(3)
+    ]
+    assert all(earlier.finished <= later.started for earlier, later in zip(runs, runs[1:], strict=False))
+
+
+def _worker_env(folder: Path) -> dict[str, str]:
+    return {
+        **{key: value for key, value in os.environ.items() if key != "NEWSMON_DB_URL"},
+        "NEWSMON_SEEDS_DIR": str(folder / "seeds"),
+        "NEWSMON_ALERTS": "off",
+    }
+
+
+def _newsmon(url: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "crawler.cli", "--db", url, *args]
+    return subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+def _stored(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM articles")).scalar()
+    finally:
+        engine.dispose()

@@ -88,6 +88,7 @@ class Command(ScrapyCrawlCommand):
             every=self.settings.getfloat("NEWSMON_HEARTBEAT_SECS"),
             deadline=self.settings.getfloat("NEWSMON_DEADLINE") or None,
             grace=self.settings.getfloat("NEWSMON_DEADLINE_GRACE"),
+            parent=self.settings.getint("NEWSMON_PARENT_PID") or None,
         )
         watch.start()
         try:
@@ -140,22 +141,37 @@ class _Watch(threading.Thread):
 
     A thread, so a reactor busy with extraction does not stop the heartbeat; and the crawl's own deadline, so a
     crawl whose scheduler died (it runs in its own process group) still ends: SIGTERM at the deadline, then
-    a hard exit after the grace period. A crawl that finds its lock taken over stops too.
+    a hard exit after the grace period. A crawl that finds its lock taken over stops too. A worker's crawl
+    (`parent` set) exits at once when its worker is gone, as it would with the worker's host: the worker's job
+    is retried elsewhere and must not find the source held by a crawl nobody watches.
     """
 
     def __init__(
-        self, book: RunBook, source: str, token: str, *, every: float, deadline: float | None, grace: float
+        self,
+        book: RunBook,
+        source: str,
+        token: str,
+        *,
+        every: float,
+        deadline: float | None,
+        grace: float,
+        parent: int | None = None,
     ) -> None:
         super().__init__(daemon=True, name="newsmon-watch")
         self.book, self.source, self.token = book, source, token
-        self.every, self.deadline, self.grace = every, deadline, grace
+        self.every, self.deadline, self.grace, self.parent = every, deadline, grace, parent
         self.stop = threading.Event()
         self._last_beat = time.time()
 
     def run(self) -> None:
         terminated = False
-        while not self.stop.wait(min(self.every, 1.0) if self.deadline else self.every):
+        while not self.stop.wait(min(self.every, 1.0) if self.deadline or self.parent else self.every):
             now = time.time()
+            if self.parent and os.getppid() != self.parent:
+                sys.stderr.write(f"newsmon: {self.source}: its worker (pid {self.parent}) is gone; exiting\n")
+                with contextlib.suppress(StoreError):
+                    self.book.release(self.source, self.token)
+                os._exit(1)  # its run row stays `running`: the job's retry marks it abandoned
             if self.deadline and now > self.deadline + self.grace:
                 sys.stderr.write(f"newsmon: {self.source}: past its deadline and grace period; exiting\n")
                 with contextlib.suppress(StoreError):
