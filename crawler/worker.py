@@ -41,6 +41,7 @@ DEFAULT_TIME_LIMIT = 4 * 3600.0
 # a worker whose heartbeat (every 10 s) is older than this is dead: its running jobs are retried
 STALLED_WORKER_SECONDS = 30
 STALLED_CHECK_CRON = "* * * * * */10"  # every ten seconds (croniter's sixth field)
+QUEUE_POOL_SIZE = 4  # connections a worker's queue may open at once, besides the one that listens for jobs
 ALERTS_TIME_LIMIT = 50.0  # seconds for one minute's alert delivery
 
 
@@ -83,8 +84,11 @@ def build_app(
 ) -> Any:
     """The procrastinate app: the crawl task, one periodic crawl per source, and the stalled-job check."""
     import procrastinate
+    from procrastinate.jobs import Status
 
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=conninfo(db_url)))
+    # the queue's own pool: one connection at rest, a few at once (the jobs' crawls have theirs, storage.engine)
+    connector = procrastinate.PsycopgConnector(conninfo=conninfo(db_url), min_size=1, max_size=QUEUE_POOL_SIZE)
+    app = procrastinate.App(connector=connector)
 
     @app.task(name=CRAWL_TASK, queue=QUEUE, pass_context=True)
     async def crawl(context: Any, timestamp: int | None = None, *, source: str) -> str:
@@ -117,7 +121,9 @@ def build_app(
                 try:
                     await app.job_manager.retry_job(job)
                 except Exception as exc:  # noqa: BLE001 - e.g. a run of the source is queued already (its lock)
-                    logger.warning("job %s (%s) of a dead worker not retried: %s", job.id, source, exc)
+                    # that queued run stands for it; left `doing`, the dead job's lock would hold it back for ever
+                    await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
+                    logger.warning("job %s (%s) of a dead worker: failed, not retried (%s)", job.id, source, exc)
                     continue
                 retried += 1
                 logger.warning("job %s (%s) of a dead worker: retried", job.id, source)
@@ -126,7 +132,7 @@ def build_app(
         return retried
 
     @app.periodic(cron="* * * * *", periodic_id="alerts")
-    @app.task(name=ALERTS_TASK, queue=QUEUE, queueing_lock="alerts")
+    @app.task(name=ALERTS_TASK, queue=QUEUE, queueing_lock="alerts", lock="alerts")
     async def alerts(timestamp: int) -> str:
         return await asyncio.to_thread(deliver_alerts, db_url)
 

@@ -7,6 +7,10 @@ Two environment variables tune SQLite connections (read when an engine is made):
     NEWSMON_SQLITE_MAX_PAGES        PRAGMA max_page_count of writers: a cap on the file's size in pages, so a
                                     "disk full" can be produced on purpose (tests); unset: no cap
 A store that cannot be written (disk full, locked past the busy timeout) raises `StoreUnavailable`.
+
+On a database server (PostgreSQL) each engine keeps a small pool: `NEWSMON_DB_POOL_SIZE` connections (default 2)
+plus as many again at a peak. A crawl needs three at most (its writes, the run lock's heartbeat, the run lock's
+own session), so hosts x crawls stay far below the server's max_connections (docs/scheduler.md, "Several hosts").
 """
 
 from __future__ import annotations
@@ -402,6 +406,9 @@ def _parse(url: str) -> URL:
 
 
 def _create(parsed: URL, **options: object) -> Engine:
+    if parsed.get_backend_name() != "sqlite":
+        size = _pool_size()
+        options = {"pool_size": size, "max_overflow": size, **options}
     try:
         return create_engine(parsed, **options)
     except Exception as exc:  # noqa: BLE001 - a missing driver or a bad option is a one-line error for people
@@ -482,3 +489,11 @@ def _tune_sqlite(
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # noqa: ANN001
         connection.exec_driver_sql(begin)
+
+
+def _pool_size() -> int:
+    """Connections each engine keeps open to a database server (NEWSMON_DB_POOL_SIZE, default 2)."""
+    try:
+        return max(1, int(os.environ.get("NEWSMON_DB_POOL_SIZE", "2")))
+    except ValueError:
+        raise StoreError("NEWSMON_DB_POOL_SIZE is not a number of connections") from None

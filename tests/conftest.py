@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.crawling import SHARED
-from tests.support.postgres import PG_URL, pg_available, pg_store
+from tests.support.postgres import STORE_KINDS, store_of
 
 KNOWN_GAPS = Path(__file__).parent / "data" / "detector_known_gaps.txt"
 
@@ -30,16 +30,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=STORE_KINDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty store on SQLite, and on PostgreSQL where a server is reachable (own schema per test)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    problem = pg_available()
-    if problem:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({problem})")
-    with pg_store() as url:
+    with store_of(request.param, tmp_path) as url:
         yield url
 
 

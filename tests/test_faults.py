@@ -3,7 +3,8 @@ against the fault-injecting server (tests/support/faultserver.py, its own proces
 pages. A canary listener counts every request the crawl was tricked into sending it: it must stay at zero.
 
 "Nothing lost" is checked after every crawl: `PRAGMA integrity_check` is ok and every article served is stored
-exactly once (by its URL).
+exactly once (by its URL). The rows that exercise the store (F6's kills, the broken answers of F1/F4/B3/B5/B6/B9,
+B24's budget) run on PostgreSQL as well, where a server is reachable (NEWSMON_TEST_PG_URL).
 
 Every row of the matrix and the test that covers it (F = this file, tests/test_faults.py):
 
@@ -20,7 +21,7 @@ Every row of the matrix and the test that covers it (F = this file, tests/test_f
     F3  F::test_bad_links_slow_servers_and_unknown_hosts (slower than DOWNLOAD_TIMEOUT)
     F4  F::test_broken_answers_never_store_a_page_and_never_stop_the_crawl (/drop, /partial)
     F5  F::test_bad_links_slow_servers_and_unknown_hosts (nx.invalid)
-    F6  F::test_sigkill_at_20_random_points_then_a_rerun_loses_and_duplicates_nothing
+    F6  F::test_sigkill_at_random_points_then_a_rerun_loses_and_duplicates_nothing (SQLite and PostgreSQL)
     F7  tests/test_scheduler.py::test_sigterm_stops_the_crawl_cleanly_and_a_later_run_completes_it,
         ::test_serving_catches_up_a_never_run_source_logs_it_and_stops_cleanly_on_sigterm
     F8  tests/test_scheduler.py::test_catch_up_runs_once_however_many_nights_were_missed_and_restarts,
@@ -115,10 +116,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.replay import settings_args
 from storage import list_runs
+from storage.engine import dispose_engines
 from tests.support.crawling import PROJECT_ROOT, crawl
+from tests.support.postgres import sql_rows, store_of
 from tests.support.seeds import write_fault_seed
 
 pytestmark = pytest.mark.slow
@@ -178,10 +182,12 @@ def run_faults(
     *,
     sitemaps: list[str] | None = None,
     since: str = "2000-01-01",
+    db_url: str | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], dict, str]:
-    """Crawl a source whose feeds are `feeds` on the fault server; returns the process, its stats, the DB URL."""
+    """Crawl a source whose feeds are `feeds` on the fault server into `db_url` (default: a SQLite file in
+    `tmp_path`); returns the process, its stats, the DB URL."""
     seeds = write_fault_seed(tmp_path, feeds, sitemaps)
-    url = f"sqlite:///{tmp_path / 'faults.db'}"
+    url = db_url or f"sqlite:///{tmp_path / 'faults.db'}"
     allowed = {"NEWSMON_ALLOWED_HOSTS": f"127.0.0.1:{server.port}"}
     extra = {**FAST, **allowed, **(settings or {})}
     done, stats = crawl("faults", db_url=url, seeds_dir=seeds, workdir=tmp_path, extra_settings=extra, since=since)
@@ -190,10 +196,11 @@ def run_faults(
 
 
 def stored_urls(url: str) -> list[str]:
-    """Every stored article URL (a list: a duplicate would show twice), after checking the file's integrity."""
-    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
-        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        return sorted(row[0] for row in connection.execute("SELECT url FROM articles"))
+    """Every stored article URL (a list: a duplicate would show twice), after checking a SQLite file's integrity."""
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    return sorted(stored_url for (stored_url,) in sql_rows(url, "SELECT url FROM articles"))
 
 
 def test_ssrf_redirects_refreshes_and_private_links_never_reach_the_canary(
@@ -276,7 +283,7 @@ def test_retry_after_puts_the_host_on_hold(tmp_path: Path, fault_server: Callabl
 
 
 def test_broken_answers_never_store_a_page_and_never_stop_the_crawl(
-    tmp_path: Path, fault_server: Callable[..., FaultServer]
+    tmp_path: Path, fault_server: Callable[..., FaultServer], db_url: str
 ) -> None:
     """F1 (500), F4 (reset, truncated), B3 (gzip bomb), B5 (50 MB, with Content-Length and chunked), B6 (binary
     at an .html URL), B9 (redirect loop, a chain of 25): none is stored, and the real articles around them are,
@@ -284,7 +291,7 @@ def test_broken_answers_never_store_a_page_and_never_stop_the_crawl(
     server = fault_server()
     links = ["/a/0", "/status/500", "/drop", "/partial", "/gzipbomb", "/big?mb=50", "/big?mb=50&chunked=1"]
     links += ["/bin/page.html", "/loop/a", "/chain/25", "/chain/3", "/a/1"]
-    done, stats, url = run_faults(tmp_path, server, [server.feed(*links)])
+    done, stats, url = run_faults(tmp_path, server, [server.feed(*links)], db_url=db_url)
     assert done.returncode == 0
     assert stored_urls(url) == [f"{server.base}/a/0", f"{server.base}/a/1"]  # /chain/3 ends at /a/0: stored once
     assert stats["downloader/response_status_count/500"] == 3  # F1: 3 attempts
@@ -368,38 +375,46 @@ def test_hardening_settings_are_loaded() -> None:
 
 
 @pytest.mark.soak
-def test_sigkill_at_20_random_points_then_a_rerun_loses_and_duplicates_nothing(
-    tmp_path: Path, fault_server: Callable[..., FaultServer], shared: Path
+@pytest.mark.parametrize(("kind", "kills"), [("sqlite", 20), ("postgresql", 8)])
+def test_sigkill_at_random_points_then_a_rerun_loses_and_duplicates_nothing(
+    tmp_path: Path, fault_server: Callable[..., FaultServer], shared: Path, kind: str, kills: int
 ) -> None:
     """F6 (acceptance 2): a crawl of 12 real pages killed with SIGKILL at a random point (from start-up to the
     last article, mid-transaction included), then run again: integrity ok, every article stored exactly once,
-    the same rounds as an uninterrupted crawl, none twice; the killed run is marked `abandoned`."""
+    the same rounds as an uninterrupted crawl, none twice; the killed run is marked `abandoned`. On SQLite at 20
+    points, on PostgreSQL (where a server is reachable) at 8."""
     server = fault_server()
     feeds = [server.feed(*(f"/delay/0.15/a/{index}" for index in range(12)))]  # slow enough to kill mid-way
-    _, _, reference = run_faults(tmp_path / "reference", server, feeds)
-    expected_urls, expected_rounds = stored_urls(reference), stored_rounds(reference)
+    with store_of(kind, tmp_path / "reference") as reference:
+        run_faults(tmp_path / "reference", server, feeds, db_url=reference)
+        expected_urls, expected_rounds = stored_urls(reference), stored_rounds(reference)
     assert len(expected_urls) == 12 and expected_rounds
     chance = random.Random(20261126)
     killed = 0
-    for attempt in range(20):
+    for attempt in range(kills):
         folder = tmp_path / f"kill-{attempt}"
-        killed += start_and_kill(folder, server, feeds, articles=chance.randint(0, 11), extra=chance.uniform(0, 0.3))
-        done, _, url = run_faults(folder, server, feeds)
-        assert done.returncode == 0, done.stderr[-2000:]
-        assert stored_urls(url) == expected_urls, attempt
-        assert stored_rounds(url) == expected_rounds, attempt
-        statuses = [run.status for run in list_runs(url)]
+        with store_of(kind, folder) as url:
+            articles, extra = chance.randint(0, 11), chance.uniform(0, 0.3)
+            killed += start_and_kill(folder, server, feeds, articles=articles, extra=extra, db_url=url)
+            done, _, _ = run_faults(folder, server, feeds, db_url=url)
+            assert done.returncode == 0, done.stderr[-2000:]
+            assert stored_urls(url) == expected_urls, attempt
+            assert stored_rounds(url) == expected_rounds, attempt
+            statuses = [run.status for run in list_runs(url)]
+            dispose_engines(url)
         assert statuses[0] == "ok" and set(statuses[1:]) <= {"abandoned"}, statuses  # the killed run, if it began
-    assert killed == 20  # every kill landed while the crawl ran
+    assert killed == kills  # every kill landed while the crawl ran
 
 
-def start_and_kill(folder: Path, server: FaultServer, feeds: list[str], articles: int, extra: float) -> bool:
-    """Start the crawl of `feeds`, SIGKILL its process group once `articles` articles are stored (then `extra`
-    seconds more); True when the kill landed before the crawl ended by itself."""
+def start_and_kill(
+    folder: Path, server: FaultServer, feeds: list[str], articles: int, extra: float, db_url: str
+) -> bool:
+    """Start the crawl of `feeds` into `db_url`, SIGKILL its process group once `articles` articles are stored
+    (then `extra` seconds more); True when the kill landed before the crawl ended by itself."""
     seeds = write_fault_seed(folder, feeds)
     settings = {
         **FAST,
-        "NEWSMON_DB_URL": f"sqlite:///{folder / 'faults.db'}",
+        "NEWSMON_DB_URL": db_url,
         "NEWSMON_SEEDS_DIR": str(seeds),
         "NEWSMON_ALERTS": "off",
     }
@@ -409,7 +424,7 @@ def start_and_kill(folder: Path, server: FaultServer, feeds: list[str], articles
         command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     deadline = time.monotonic() + 60
-    while process.poll() is None and time.monotonic() < deadline and article_count(folder / "faults.db") < articles:
+    while process.poll() is None and time.monotonic() < deadline and article_count(db_url) < articles:
         time.sleep(0.02)
     time.sleep(extra)
     with contextlib.suppress(ProcessLookupError):
@@ -418,19 +433,24 @@ def start_and_kill(folder: Path, server: FaultServer, feeds: list[str], articles
     return process.returncode == -signal.SIGKILL
 
 
-def article_count(path: Path) -> int:
+def article_count(url: str) -> int:
+    """How many articles the store holds now; 0 before the crawl has made its tables (or while SQLite is busy)."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.1)) as connection:
+                return connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        except sqlite3.Error:  # not created or not migrated yet, or busy
+            return 0
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.1)) as connection:
-            return connection.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
-    except sqlite3.Error:  # not created or not migrated yet, or busy
+        return sql_rows(url, "SELECT COUNT(*) FROM articles")[0][0]
+    except SQLAlchemyError:  # not migrated yet
         return 0
 
 
 def stored_rounds(url: str) -> list[tuple]:
     """Every stored round as (company, amount, currency, round, status): a duplicate would show twice."""
-    with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as connection:
-        query = "SELECT company, amount, currency, round, status FROM funding_rounds"
-        return sorted(connection.execute(query).fetchall(), key=repr)
+    return sorted(sql_rows(url, "SELECT company, amount, currency, round, status FROM funding_rounds"), key=repr)
 
 
 def test_bad_html_and_wrong_charsets_are_extracted_or_skipped_with_a_reason(
@@ -990,16 +1010,16 @@ def test_sitemap_index_bombs_end_in_bounded_time_and_memory(
 
 
 def test_articles_over_the_run_budget_are_left_for_the_next_run(
-    tmp_path: Path, fault_server: Callable[..., FaultServer]
+    tmp_path: Path, fault_server: Callable[..., FaultServer], db_url: str
 ) -> None:
     """B24, queued requests: a run queues at most NEWSMON_ARTICLES_PER_RUN article requests (here 2 of 3); the
     run is partial, so the next one, reading the same window, fetches the one left over."""
     server = fault_server()
     feed = [server.feed("/a/0", "/a/1", "/a/2")]
-    done, stats, url = run_faults(tmp_path, server, feed, {"NEWSMON_ARTICLES_PER_RUN": "2"})
+    done, stats, url = run_faults(tmp_path, server, feed, {"NEWSMON_ARTICLES_PER_RUN": "2"}, db_url=db_url)
     assert done.returncode == 0 and stats["newsmon/links/requested"] == 2
     assert stats["newsmon/budget/article_over"] == 1 and len(stored_urls(url)) == 2
-    done, stats, url = run_faults(tmp_path, server, feed, {"NEWSMON_ARTICLES_PER_RUN": "2"})
+    done, stats, url = run_faults(tmp_path, server, feed, {"NEWSMON_ARTICLES_PER_RUN": "2"}, db_url=db_url)
     assert stats["newsmon/links/requested"] == 1 and "newsmon/budget/article_over" not in stats
     assert stored_urls(url) == [f"{server.base}/a/{n}" for n in range(3)]
     assert [run.status for run in list_runs(url)] == ["ok", "partial"]

@@ -12,18 +12,20 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from crawler.replay import settings_args
+from crawler.worker import QUEUE_POOL_SIZE
 from pipelines.dates import today_utc
 from storage import SCHEMA_REVISION, RunBook, Store, StoreError, list_articles, list_rounds, list_runs, lock_holder
 from storage.engine import dispose_engines
 from tests.support.crawling import PROJECT_ROOT
 from tests.support.httpsite import Page, Site, serve
-from tests.support.postgres import pg_available, pg_store
+from tests.support.postgres import pg_available, pg_store, sql_rows
 from tests.support.seeds import local_site, write_local_seed
 from tests.support.sitebuilder import Entry, article_page, rss
 
@@ -62,7 +64,9 @@ def test_a_crawl_of_200_pages_into_postgresql_then_a_recrawl_that_fetches_no_art
         local_site(site, 200)
         site.pages["/feed.xml"].etag = True
         write_local_seed(tmp_path / "seeds", "local", site.base_url)
-        first = _crawl(tmp_path, url)
+        dispose_engines(url)  # from here on, the store's connections are the crawl's
+        with _peak_connections(url) as peak:
+            first = _crawl(tmp_path, url)
         fetched = [path for path in site.paths_hit() if path.startswith("/news/")]
         site.hits.clear()
         again = _crawl(tmp_path, url)
@@ -74,6 +78,36 @@ def test_a_crawl_of_200_pages_into_postgresql_then_a_recrawl_that_fetches_no_art
     assert [(run.status, run.articles_new) for run in runs] == [("ok", 200), ("ok", 0)]
     assert [path for path in site.paths_hit() if path.startswith("/news/")] == []  # no article requested again
     assert (runs[1].listings_read, runs[1].listings_unchanged) == (1, 1)  # the feed answered 304
+    assert 1 <= peak[0] <= 3, peak  # a small pool per crawl: its writes, the run lock's heartbeat and session
+
+
+@contextlib.contextmanager
+def _peak_connections(url: str) -> Iterator[list[int]]:
+    """The most connections to the store's schema (its application_name) seen at once, sampled every 50 ms
+    until the block ends, this sampler's own connection left out."""
+    import threading
+
+    peak, done = [0], threading.Event()
+    engine = create_engine(url)
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE application_name = current_setting('application_name') AND pid <> pg_backend_pid()"
+    )
+
+    def sample() -> None:
+        with engine.connect() as connection:
+            while not done.wait(0.05):
+                peak[0] = max(peak[0], connection.execute(query).scalar())
+                connection.rollback()  # pg_stat_activity is a snapshot per transaction
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield peak
+    finally:
+        done.set()
+        sampler.join(timeout=10)
+        engine.dispose()
 
 
 def _crawl(folder: Path, url: str) -> subprocess.CompletedProcess[str]:
@@ -119,28 +153,38 @@ def test_a_run_lock_is_freed_when_its_holders_session_dies_on_any_host() -> None
 
 @needs_postgres
 @pytest.mark.slow
-def test_three_crawls_of_one_source_at_once_on_two_hosts_run_it_once(tmp_path: Path) -> None:
-    """Acceptance 3 of issue 19 without the queue: a crawl of the source runs while two more start; both are
-    refused in one line (exit 3) and there are never two `running` rows for it."""
+def test_a_source_crawled_by_hand_while_it_is_queued_three_times_never_runs_twice_at_once(tmp_path: Path) -> None:
+    """Acceptance 3 of issue 19: while a manual `scrapy crawl` of a source runs, two more manual crawls start
+    (refused in one line, exit 3) and `newsmon enqueue` queues it three times (queued once) for a worker: there
+    are never two `running` rows for it, and every run recorded is `ok`."""
     with pg_store() as url, serve(Site()) as site:
         Store(url)  # the schema, for the polls below
         local_site(site, 20, delay=0.1)
         write_local_seed(tmp_path / "seeds", "local", site.base_url)
+        env = _worker_env(tmp_path)
         first = _start(tmp_path, url)
         deadline = time.monotonic() + 60
         while not _running(url) and time.monotonic() < deadline:
             time.sleep(0.1)
         others = [_start(tmp_path, url) for _ in range(2)]
+        queued = [_newsmon(url, env, "enqueue", "local").stdout.strip() for _ in range(3)]
+        workers = _start_workers(url, env, "-s", "DOWNLOAD_DELAY=0.01", count=1)
         running = []
-        while first.poll() is None and time.monotonic() < deadline:
-            running.append(_running(url))
-            time.sleep(0.1)
+        try:
+            while (first.poll() is None or not _jobs_done(url, "newsmon.crawl")) and time.monotonic() < deadline + 60:
+                running.append(_running(url))
+                time.sleep(0.1)
+        finally:
+            logs = _stop_workers(workers)
         results = [(process.wait(timeout=120), process.communicate()[1]) for process in (first, *others)]
         runs = list_runs(url)
+        jobs = _jobs_done(url, "newsmon.crawl")
         dispose_engines(url)
+    assert jobs == 1  # the one queued run, done by the worker
+    assert queued == ["local: queued", "local: already queued", "local: already queued"]
     assert [code for code, _ in results] == [0, 3, 3], [err[-1000:] for _, err in results]
     assert all("is being crawled already" in err for _, err in results[1:])
-    assert max(running) == 1 and [run.status for run in runs] == ["ok"]
+    assert max(running) == 1 and {run.status for run in runs} == {"ok"}, logs  # the queued run: after, or refused
 
 
 def _start(folder: Path, url: str) -> subprocess.Popen[str]:
@@ -230,14 +274,17 @@ def test_two_workers_share_four_queued_sources_and_fetch_every_article_once(tmp_
                 [*cli, "enqueue", *names], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True
             )
             assert queued.returncode == 0 and queued.stdout.count(": queued") == 4, queued.stderr
-        workers = _start_workers(url, env, "--concurrency", "1")
-        try:
-            deadline = time.monotonic() + 180
-            while time.monotonic() < deadline and sum(run.status == "ok" for run in list_runs(url)) < 4:
-                assert all(worker.poll() is None for worker in workers), [w.communicate()[1][-2000:] for w in workers]
-                time.sleep(0.5)
-        finally:
-            logs = _stop_workers(workers)
+        dispose_engines(url)  # from here on, the store's connections are the workers' and their crawls'
+        with _peak_connections(url) as peak:
+            workers = _start_workers(url, env, "--concurrency", "1")
+            try:
+                deadline = time.monotonic() + 180
+                while time.monotonic() < deadline and sum(run.status == "ok" for run in list_runs(url)) < 4:
+                    assert all(w.poll() is None for w in workers), [w.communicate()[1][-2000:] for w in workers]
+                    time.sleep(0.5)
+                    dispose_engines(url)
+            finally:
+                logs = _stop_workers(workers)
         runs = list_runs(url)
         stored = len(list_articles(url))
         dispose_engines(url)
@@ -248,6 +295,7 @@ def test_two_workers_share_four_queued_sources_and_fetch_every_article_once(tmp_
         articles = [path for path in site.paths_hit() if path.startswith("/news/")]
         assert len(articles) == len(set(articles)) == 8
     assert stored == 32
+    assert peak[0] <= 2 * (1 + QUEUE_POOL_SIZE + 3), peak  # per worker: the queue's listener and pool, one crawl
 
 
 @needs_postgres
@@ -332,13 +380,13 @@ def _stop_workers(workers: list[subprocess.Popen[str]]) -> list[str]:
 
 def _alert_jobs(url: str) -> int:
     """How many of the workers' alert jobs have run to their end."""
-    query = "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'newsmon.alerts' AND status = 'succeeded'"
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return connection.execute(text(query)).scalar()
-    finally:
-        engine.dispose()
+    return _jobs_done(url, "newsmon.alerts")
+
+
+def _jobs_done(url: str, task: str) -> int:
+    """How many jobs of `task` have run to their end."""
+    query = "SELECT count(*) FROM procrastinate_jobs WHERE task_name = :task AND status = 'succeeded'"
+    return sql_rows(url, query, task=task)[0][0]
 
 
 @needs_postgres
@@ -441,3 +489,43 @@ def _stored(url: str) -> int:
             return connection.execute(text("SELECT count(*) FROM articles")).scalar()
     finally:
         engine.dispose()
+
+
+@needs_postgres
+def test_a_dead_workers_job_is_retried_unless_a_run_of_its_source_is_queued_already() -> None:
+    """The stalled-job check: a job of a worker that stopped sending heartbeats goes back to the queue; if a run of
+    the same source is queued already, that run stands for it and the dead job is failed (left `doing`, its job
+    lock would hold the queued run back for ever)."""
+    import asyncio
+
+    from crawler.worker import STALLED_CHECK, build_app, enqueue, ensure_queue_schema
+
+    async def stall(app: object, url: str) -> tuple[int, int]:
+        """Two crawl jobs taken by a worker that then dies; returns their ids."""
+        async with app.open_async():
+            worker = await app.job_manager.register_worker()
+            first = await app.job_manager.fetch_job(queues=None, worker_id=worker)
+            second = await app.job_manager.fetch_job(queues=None, worker_id=worker)
+        query = "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '5 minutes' WHERE id = :id"
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text(query), {"id": worker})
+        engine.dispose()
+        return first.id, second.id
+
+    async def check(app: object) -> int:
+        async with app.open_async():
+            return await app.tasks[STALLED_CHECK](timestamp=0)
+
+    with pg_store() as url:
+        Store(url)
+        app = build_app(url, {})
+        ensure_queue_schema(app, url)
+        assert enqueue(app, ["alpha", "bravo"]) == {"alpha": "queued", "bravo": "queued"}
+        ids = asyncio.run(stall(app, url))
+        assert enqueue(app, ["bravo"]) == {"bravo": "queued"}  # a run of bravo queued while its job looked alive
+        retried = asyncio.run(check(app))
+        states = sql_rows(url, "SELECT args->>'source', status FROM procrastinate_jobs ORDER BY id")
+        dispose_engines(url)
+    assert len(ids) == 2 and retried == 1
+    assert states == [("alpha", "todo"), ("bravo", "failed"), ("bravo", "todo")]

@@ -1,26 +1,35 @@
-"""End to end: `scrapy crawl venturebeat` replayed from real recorded pages into a temporary SQLite store."""
+"""End to end: `scrapy crawl venturebeat` replayed from real recorded pages into a temporary store, on SQLite and on
+PostgreSQL where a server is reachable (NEWSMON_TEST_PG_URL)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, inspect, select
+from sqlalchemy.orm import Session
 
 from pipelines.urls import canonical_url
 from storage import list_articles, list_rounds
+from storage.engine import dispose_engines
+from storage.models import CrawlRun
 from tests.support.crawling import crawl
+from tests.support.postgres import STORE_KINDS, sql_rows, store_of
 from tests.support.sitebuilder import SEED_URL, venturebeat_site
 
 pytestmark = pytest.mark.slow
 
 
-def _dump(db_file: Path) -> dict[str, list[tuple]]:
+def _dump(url: str) -> dict[str, list[tuple]]:
     """Every row of every table, for comparing two states of the store."""
-    with sqlite3.connect(db_file) as connection:
-        tables = [r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {t: sorted(connection.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables}
+    engine = create_engine(url)
+    try:
+        tables = inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    return {table: sorted(sql_rows(url, f'SELECT * FROM "{table}"'), key=repr) for table in tables}
 
 
 def _stable(dump: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
@@ -31,27 +40,28 @@ def _stable(dump: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def replayed(shared: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def replayed(
+    request: pytest.FixtureRequest, shared: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, object]]:
     """One replay crawl of the recorded VentureBeat site, the same crawl again, then a nightly run (no `since`)."""
     root = tmp_path_factory.mktemp("replay")
-    db_file = root / "newsmon.db"
     pages, entries = venturebeat_site(shared)
-    first, first_stats = crawl("venturebeat", db_url=f"sqlite:///{db_file}", pages=pages, cache_dir=root / "cache")
-    after_first = _dump(db_file)
-    second, second_stats = crawl("venturebeat", db_url=f"sqlite:///{db_file}", pages=pages, cache_dir=root / "cache")
-    after_second = _dump(db_file)
-    nightly, nightly_stats = crawl(
-        "venturebeat", db_url=f"sqlite:///{db_file}", pages=pages, cache_dir=root / "cache", since=None
-    )
-    return {
-        "db_url": f"sqlite:///{db_file}",
-        "entries": entries,
-        "pages": pages,
-        "runs": (first, second, nightly),
-        "stats": (first_stats, second_stats, nightly_stats),
-        "dumps": (after_first, after_second, _dump(db_file)),
-    }
+    with store_of(request.param, root) as url:
+        first, first_stats = crawl("venturebeat", db_url=url, pages=pages, cache_dir=root / "cache")
+        after_first = _dump(url)
+        second, second_stats = crawl("venturebeat", db_url=url, pages=pages, cache_dir=root / "cache")
+        after_second = _dump(url)
+        nightly, nightly_stats = crawl("venturebeat", db_url=url, pages=pages, cache_dir=root / "cache", since=None)
+        yield {
+            "db_url": url,
+            "entries": entries,
+            "pages": pages,
+            "runs": (first, second, nightly),
+            "stats": (first_stats, second_stats, nightly_stats),
+            "dumps": (after_first, after_second, _dump(url)),
+        }
+        dispose_engines(url)
 
 
 def test_crawl_finishes_cleanly(replayed: dict) -> None:
@@ -65,10 +75,9 @@ def test_every_article_stored_once_with_title_and_date(replayed: dict) -> None:
     stored = {a.url: a for a in list_articles(replayed["db_url"])}
     entries = replayed["entries"]
     assert len(stored) == len(entries)
-    with sqlite3.connect(replayed["db_url"].removeprefix("sqlite:///")) as connection:
-        by_url = dict(
-            connection.execute("SELECT u.url, a.url FROM article_urls u JOIN articles a ON a.id = u.article_id")
-        )
+    by_url = dict(
+        sql_rows(replayed["db_url"], "SELECT u.url, a.url FROM article_urls u JOIN articles a ON a.id = u.article_id")
+    )
     for entry in entries:
         article = stored[by_url[canonical_url(entry.listed_url)]]
         assert " ".join(article.title.split()).replace("’", "'") == entry.title.replace("’", "'")
@@ -122,15 +131,18 @@ def test_each_run_is_recorded(replayed: dict) -> None:
     """Every run adds its own crawl_runs row (the one table that grows on an identical re-run)."""
     runs = replayed["dumps"][2]["crawl_runs"]
     assert len(runs) == 3
-    with sqlite3.connect(replayed["db_url"].removeprefix("sqlite:///")) as connection:
-        connection.row_factory = sqlite3.Row
-        rows = connection.execute("SELECT * FROM crawl_runs ORDER BY id").fetchall()
-    assert [(r["source"], r["status"], r["finish_reason"], r["since"]) for r in rows] == [
+    engine = create_engine(replayed["db_url"])
+    try:
+        with Session(engine) as session:
+            rows = session.scalars(select(CrawlRun).order_by(CrawlRun.id)).all()
+    finally:
+        engine.dispose()
+    assert [(r.source, r.status, r.finish_reason, str(r.since)) for r in rows] == [
         ("venturebeat", "ok", "finished", "2000-01-01")
-    ] * 2 + [("venturebeat", "ok", "finished", str(dt.date.fromisoformat(rows[1]["started"][:10]) - dt.timedelta(1)))]
-    assert rows[0]["articles_new"] == len(replayed["entries"]) and rows[1]["articles_new"] == 0
-    assert rows[0]["rounds_new"] == 2 and rows[0]["rounds_merged"] == 1
-    assert rows[0]["requests"] > rows[1]["requests"] > 0
+    ] * 2 + [("venturebeat", "ok", "finished", str(rows[1].started.date() - dt.timedelta(1)))]
+    assert rows[0].articles_new == len(replayed["entries"]) and rows[1].articles_new == 0
+    assert rows[0].rounds_new == 2 and rows[0].rounds_merged == 1
+    assert rows[0].requests > rows[1].requests > 0
 
 
 def test_since_after_every_article_requests_no_article(shared: Path, tmp_path: Path) -> None:

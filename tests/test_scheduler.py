@@ -3,6 +3,7 @@ time limits, no two crawls of one source at once, and a clean stop on SIGTERM.""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import text
+from sqlalchemy import RowMapping, create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crawler.replay import RecordedPage, replay_settings, settings_args, write_cache
@@ -24,8 +26,10 @@ from crawler.scheduling import CrawlScheduler, latest_fire_time, trigger_of
 from crawler.seeds import DEFAULT_SEEDS_DIR, load_seeds
 from pipelines.dates import today_utc
 from storage import Store
+from storage.engine import dispose_engines
 from tests.support.crawling import PROJECT_ROOT
 from tests.support.httpsite import Page, Site, serve
+from tests.support.postgres import sql_rows
 from tests.support.seeds import local_site, write_local_seed
 from tests.support.sitebuilder import Entry, article_page, rss, venturebeat_site
 
@@ -33,10 +37,15 @@ from tests.support.sitebuilder import Entry, article_page, rss, venturebeat_site
 FAST = {"DOWNLOAD_DELAY": "0.01", "AUTOTHROTTLE_ENABLED": "False"}
 
 
-def scheduler(*args: str, db: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def _url(db: Path | str) -> str:
+    """A store URL: `db` itself, or the SQLite file at the path `db`."""
+    return db if isinstance(db, str) else f"sqlite:///{db}"
+
+
+def scheduler(*args: str, db: Path | str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("NEWSMON_DB_URL", "NEWSMON_SEEDS_DIR")}
     return subprocess.run(
-        [sys.executable, "scheduler.py", "--db", f"sqlite:///{db}", *args],
+        [sys.executable, "scheduler.py", "--db", _url(db), *args],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -46,10 +55,14 @@ def scheduler(*args: str, db: Path, timeout: float = 240) -> subprocess.Complete
     )
 
 
-def runs(db: Path) -> list[sqlite3.Row]:
-    with sqlite3.connect(db) as connection:
-        connection.row_factory = sqlite3.Row
-        return connection.execute("SELECT * FROM crawl_runs ORDER BY id").fetchall()
+def runs(db: Path | str) -> list[RowMapping]:
+    """The crawl_runs rows of the store `db` (a SQLite file's path or a URL), oldest first."""
+    engine = create_engine(_url(db))
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(text("SELECT * FROM crawl_runs ORDER BY id")).mappings())
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.slow
@@ -187,19 +200,34 @@ def test_a_run_cut_short_by_a_shutdown_does_not_count_as_the_nights_attempt(tmp_
     assert planned.catch_up_due() == []
 
 
-def test_a_crawl_that_died_is_marked_abandoned_by_the_next_one_and_its_stale_lock_is_taken(tmp_path: Path) -> None:
-
-    store = Store(f"sqlite:///{tmp_path / 'newsmon.db'}")
-    book = store.runs
-    store.runs.start_run("venturebeat", None, token="dead")
-    assert book.acquire("venturebeat", "dead", "host pid 1") is None
-    assert book.acquire("venturebeat", "next", "host pid 2") is not None  # fresh: held
-    assert book.acquire("venturebeat", "next", "host pid 2", stale_after=dt.timedelta(0)) is None  # stale: taken
+def test_a_crawl_that_died_is_marked_abandoned_by_the_next_one_and_its_stale_lock_is_taken(db_url: str) -> None:
+    """A crawl dies holding the lock (a process that exits without releasing it). On SQLite its fresh heartbeat
+    keeps the source until the lock is stale; on PostgreSQL its advisory lock ended with its session, so the
+    next crawl takes the source at once. Either way the dead run is marked `abandoned`."""
+    dies = (
+        "import os, sys\n"
+        "from storage import Store\n"
+        "book = Store(sys.argv[1]).runs\n"
+        "book.start_run('venturebeat', None, token='dead')\n"
+        "assert book.acquire('venturebeat', 'dead', 'crawler-a.example pid 1') is None\n"
+        "os._exit(0)\n"
+    )
+    died = subprocess.run([sys.executable, "-c", dies, db_url], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert died.returncode == 0, died.stderr[-2000:]
+    book = Store(db_url).runs
+    taken = book.acquire("venturebeat", "next", "host pid 2")
+    if db_url.startswith("sqlite"):
+        assert taken is not None  # fresh: held
+        assert book.acquire("venturebeat", "next", "host pid 2", stale_after=dt.timedelta(0)) is None  # stale: taken
+    else:
+        assert taken is None  # its session, and the advisory lock, ended with it
     assert not book.heartbeat("venturebeat", "dead") and book.heartbeat("venturebeat", "next")
     assert book.abandon_orphans("venturebeat", "next") == 1
     assert [(r.status, r.error) for r in (book.by_token("dead"),)] == [
         ("abandoned", "the crawl died without recording its end")
     ]
+    book.release("venturebeat", "next")
+    dispose_engines(db_url)
 
 
 def test_misfire_grace_covers_a_queue_of_every_source(tmp_path: Path) -> None:
@@ -281,28 +309,26 @@ def test_a_hanging_crawl_is_killed_at_its_limit_and_the_next_source_still_runs(t
         assert connection.execute("SELECT count(*) FROM run_locks").fetchone() == (0,)
 
 
-def _wait_for_running(db: Path, source: str, timeout: float = 60) -> None:
+def _wait_for_running(db: Path | str, source: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
+    query = "SELECT count(*) FROM crawl_runs WHERE source = :source AND status = 'running'"
     while time.monotonic() < deadline:
-        if db.exists():
+        if isinstance(db, str) or db.exists():
             try:
-                with sqlite3.connect(db) as connection:
-                    running = connection.execute(
-                        "SELECT count(*) FROM crawl_runs WHERE source = ? AND status = 'running'", (source,)
-                    ).fetchone()[0]
-                    stored = connection.execute("SELECT count(*) FROM articles").fetchone()[0]
+                running = sql_rows(_url(db), query, source=source)[0][0]
+                stored = sql_rows(_url(db), "SELECT count(*) FROM articles")[0][0]
                 if running and stored:
                     return
-            except sqlite3.OperationalError:  # the schema is being created
+            except SQLAlchemyError:  # the schema is being created
                 pass
         time.sleep(0.2)
     raise AssertionError(f"no running crawl of {source} with a stored article after {timeout} s")
 
 
-def _popen_scheduler(*args: str, db: Path) -> subprocess.Popen[str]:
+def _popen_scheduler(*args: str, db: Path | str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("NEWSMON_DB_URL", "NEWSMON_SEEDS_DIR")}
     return subprocess.Popen(
-        [sys.executable, "scheduler.py", "--db", f"sqlite:///{db}", *args],
+        [sys.executable, "scheduler.py", "--db", _url(db), *args],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -342,12 +368,13 @@ def test_two_schedulers_and_a_manual_crawl_never_crawl_one_source_at_once(tmp_pa
 
 
 @pytest.mark.slow
-def test_sigterm_stops_the_crawl_cleanly_and_a_later_run_completes_it(tmp_path: Path) -> None:
+def test_sigterm_stops_the_crawl_cleanly_and_a_later_run_completes_it(tmp_path: Path, db_url: str) -> None:
+    """On SQLite and on PostgreSQL where a server is reachable."""
     with serve(Site()) as site:
         local_site(site, 30, delay=0.3)  # Scrapy drains at most 16 in-flight requests on SIGTERM
         seeds = tmp_path / "seeds"
         write_local_seed(seeds, "slow", site.base_url)
-        db = tmp_path / "newsmon.db"
+        db = db_url
         settings = settings_args({**FAST, "NEWSMON_SEEDS_DIR": str(seeds)})
         running = _popen_scheduler("--run-now", "slow", "--grace", "20", *settings, db=db)
         _wait_for_running(db, "slow")
@@ -356,17 +383,23 @@ def test_sigterm_stops_the_crawl_cleanly_and_a_later_run_completes_it(tmp_path: 
         assert running.returncode == 1 and "Traceback" not in stderr, stderr[-3000:]
         (stopped,) = runs(db)
         assert stopped["status"] == "interrupted"
-        with sqlite3.connect(db) as connection:
-            assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-            partly = connection.execute("SELECT count(*) FROM articles").fetchone()[0]
+        _check_integrity(db)
+        partly = sql_rows(db, "SELECT count(*) FROM articles")[0][0]
         assert 0 < partly < 30
         done = scheduler("--run-now", "slow", *settings, db=db)
         assert done.returncode == 0, done.stderr[-3000:]
     statuses = [row["status"] for row in runs(db)]
     assert statuses == ["interrupted", "ok"]
-    with sqlite3.connect(db) as connection:
-        assert connection.execute("SELECT count(*), count(DISTINCT url) FROM articles").fetchone() == (30, 30)
-        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert sql_rows(db, "SELECT count(*), count(DISTINCT url) FROM articles") == [(30, 30)]
+    _check_integrity(db)
+    dispose_engines(db)
+
+
+def _check_integrity(url: str) -> None:
+    """`PRAGMA integrity_check` of a SQLite store (a server keeps its own)."""
+    if url.startswith("sqlite:///"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
 @pytest.mark.slow

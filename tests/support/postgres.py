@@ -4,11 +4,14 @@ connection is closed when it is done with (a shared server has a connection limi
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from storage.engine import dispose_engines
@@ -46,3 +49,37 @@ def pg_store() -> Iterator[str]:
                 connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
         admin.dispose()
+
+
+STORE_KINDS = ("sqlite", "postgresql")
+
+
+@contextlib.contextmanager
+def store_of(kind: str, folder: Path) -> Iterator[str]:
+    """A fresh, empty store: "sqlite", a file in `folder`; "postgresql", a schema of its own on the test server
+    (the test skips, with the reason, where none is reachable)."""
+    if kind == "sqlite":
+        folder.mkdir(parents=True, exist_ok=True)
+        yield f"sqlite:///{folder / 'store.db'}"
+        return
+    problem = pg_available()
+    if problem:
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({problem})")
+    with pg_store() as url:
+        yield url
+
+
+def sql_rows(url: str, query: str, **params: object) -> list[tuple]:
+    """The rows of one SQL query on the store at `url`, dates as ISO strings (as SQLite gives them); the
+    connection closed after."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text(query), params).fetchall()
+    finally:
+        engine.dispose()
+    return [tuple(_as_sqlite(value) for value in row) for row in rows]
+
+
+def _as_sqlite(value: object) -> object:
+    return value.isoformat() if type(value) is dt.date else value
