@@ -1,9 +1,9 @@
 """Crawl workers on several hosts: whole crawls ("crawl source X", as crawler/runner.py runs one) as jobs of a queue
 in the PostgreSQL store, on procrastinate (jobs, cron-style periodic tasks, queueing locks, worker heartbeats).
 
-- One periodic task per seed, on the seed's cron (UTC): every worker defers it, procrastinate keeps one job per
-  tick, the queueing lock (the source's name) keeps a source from being queued twice, and the job lock (the
-  same name) from running twice at once.
+- One periodic task per seed, on the seed's cron (UTC), and one for its feed-only polls: every worker defers
+  them, procrastinate keeps one job per tick, the queueing lock (the source's name; its polls have their own)
+  keeps a source from being queued twice, and the job lock (the source's name) from running twice at once.
 - A job carries the scheduled time it is for, and a run of the source that another job (or a person) started
   since that time stands for it: the job ends without crawling. So a tick deferred twice, or a catch-up and the
   tick it catches up, crawl once.
@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from crawler.runner import run_crawl
-from crawler.scheduling import CrawlScheduler
+from crawler.scheduling import POLL_TIME_LIMIT, CrawlScheduler
 from crawler.seeds import Source
 
 logger = logging.getLogger("newsmon.worker")
@@ -91,25 +91,42 @@ def build_app(
     app = procrastinate.App(connector=connector)
 
     @app.task(name=CRAWL_TASK, queue=QUEUE, pass_context=True)
-    async def crawl(context: Any, timestamp: int | None = None, *, source: str) -> str:
-        job_id = str(context.job.id)
+    async def crawl(context: Any, timestamp: int | None = None, *, source: str, mode: str = "full") -> str:
+        job_id, poll = str(context.job.id), mode == "poll"
         if timestamp is not None:
-            ran = await asyncio.to_thread(ran_since, db_url, source, timestamp, job_id)
+            ran = await asyncio.to_thread(ran_since, db_url, source, timestamp, job_id, None if poll else "full")
             if ran is not None:
-                logger.info("%s: a run started at %s stands for this job's %s", source, ran, _utc(timestamp))
+                logger.log(_quiet(poll), "%s: a run started at %s stands for this %s", source, ran, _utc(timestamp))
                 return "done already"
         # the alerts job below delivers: a crawl on each host would race to send the same rounds
         job_settings = {**(settings or {}), "NEWSMON_JOB_ID": job_id, "NEWSMON_ALERTS": "off"}
         result = await asyncio.to_thread(
-            run_crawl, source, db_url=db_url, settings=job_settings, time_limit=time_limit, die_with_parent=True
+            run_crawl,
+            source,
+            db_url=db_url,
+            settings=job_settings,
+            spider_args={"mode": "poll"} if poll else None,
+            time_limit=min(time_limit, POLL_TIME_LIMIT) if poll else time_limit,
+            die_with_parent=True,
         )
-        logger.info("%s", result.summary or f"{source}: {result.status}")
+        news = result.articles_new or result.rounds_new or result.status not in ("ok", "skipped")
+        logger.log(logging.INFO if news else _quiet(poll), "%s", result.summary or f"{source}: {result.status}")
         return result.status
 
+    # a source's runs never overlap (job lock: its name); a queued poll never keeps its night's run out of the
+    # queue (queueing locks of their own)
     for name, source in sorted(sources.items()):
         app.periodic(
             cron=source.schedule, periodic_id=name, task_kwargs={"source": name}, queueing_lock=name, lock=name
         )(crawl)
+        if source.poll:
+            app.periodic(
+                cron=source.poll,
+                periodic_id=f"{name}.poll",
+                task_kwargs={"source": name, "mode": "poll"},
+                queueing_lock=f"{name}.poll",
+                lock=name,
+            )(crawl)
 
     @app.periodic(cron=STALLED_CHECK_CRON, periodic_id="retry-stalled")
     @app.task(name=STALLED_CHECK, queue=QUEUE, queueing_lock="retry-stalled")
@@ -139,14 +156,20 @@ def build_app(
     return app
 
 
-def ran_since(db_url: str, source: str, timestamp: int, job_id: str) -> str | None:
-    """When a run of `source` that `job_id` did not launch started at or after `timestamp`, or None."""
+def ran_since(db_url: str, source: str, timestamp: int, job_id: str, mode: str | None = "full") -> str | None:
+    """When a run of `source` (of `mode`; None: any) that `job_id` did not launch started at or after
+    `timestamp`, or None."""
     from storage import Store
 
-    started = Store(db_url).runs.last_attempt(source, other_than_job=job_id)
+    started = Store(db_url).runs.last_attempt(source, mode=mode, other_than_job=job_id)
     if started is None or started < _utc(timestamp):
         return None
     return f"{started:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _quiet(poll: bool) -> int:
+    """Polls come every few minutes: only their news is logged."""
+    return logging.DEBUG if poll else logging.INFO
 
 
 def _utc(timestamp: int) -> dt.datetime:
@@ -243,6 +266,7 @@ def queued_or_running(db_url: str) -> set[str]:
                 text(
                     "SELECT DISTINCT args->>'source' FROM procrastinate_jobs"
                     " WHERE task_name = :task AND status IN ('todo', 'doing')"
+                    " AND coalesce(args->>'mode', 'full') = 'full'"
                 ),
                 {"task": CRAWL_TASK},
             )

@@ -358,16 +358,18 @@ class RunBook:
             session.flush()
             return run_record(run)
 
-    def last_attempt(self, source: str, *, other_than_job: str | None = None) -> dt.datetime | None:
+    def last_attempt(
+        self, source: str, *, mode: str | None = "full", other_than_job: str | None = None
+    ) -> dt.datetime | None:
         """When the source's last full run started that counts as an attempt: any outcome but `interrupted` or
         `abandoned` (stopped by a shutdown or a crash, not by the site: the run did not get its chance). Polls
-        read the feeds only: they never stand for a night's run. `other_than_job` leaves out the runs that job
-        launched (a retried job's earlier attempt)."""
-        query = (
-            select(CrawlRun.started)
-            .where(CrawlRun.source == source, CrawlRun.mode == "full")
-            .where(CrawlRun.status.not_in(("interrupted", "abandoned")))
+        read the feeds only: they never stand for a night's run (`mode` None counts them too). `other_than_job`
+        leaves out the runs that job launched (a retried job's earlier attempt)."""
+        query = select(CrawlRun.started).where(
+            CrawlRun.source == source, CrawlRun.status.not_in(("interrupted", "abandoned"))
         )
+        if mode is not None:
+            query = query.where(CrawlRun.mode == mode)
         if other_than_job is not None:
             query = query.where((CrawlRun.job_id.is_(None)) | (CrawlRun.job_id != other_than_job))
         with store_errors(), Session(self.engine) as session:

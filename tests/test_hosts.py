@@ -29,6 +29,8 @@ from tests.support.postgres import pg_available, pg_store, sql_rows
 from tests.support.seeds import local_site, write_local_seed
 from tests.support.sitebuilder import Entry, article_page, rss
 
+# the seeds of the workers' tests: the nights' runs only (a worker also runs a seed's feed-only polls)
+NO_POLLS = 'poll = "off"\n'
 needs_postgres = pytest.mark.skipif(pg_available() is not None, reason=f"no PostgreSQL: {pg_available()}")
 
 
@@ -160,7 +162,7 @@ def test_a_source_crawled_by_hand_while_it_is_queued_three_times_never_runs_twic
     with pg_store() as url, serve(Site()) as site:
         Store(url)  # the schema, for the polls below
         local_site(site, 20, delay=0.1)
-        write_local_seed(tmp_path / "seeds", "local", site.base_url)
+        write_local_seed(tmp_path / "seeds", "local", site.base_url, NO_POLLS)
         env = _worker_env(tmp_path)
         first = _start(tmp_path, url)
         deadline = time.monotonic() + 60
@@ -261,7 +263,7 @@ def test_two_workers_share_four_queued_sources_and_fetch_every_article_once(tmp_
         sites = {name: stack.enter_context(serve(Site())) for name in names}
         for name, site in sites.items():
             local_site(site, 8, delay=0.2)
-            write_local_seed(tmp_path / "seeds", name, site.base_url)
+            write_local_seed(tmp_path / "seeds", name, site.base_url, NO_POLLS)
         env = {
             **{key: value for key, value in os.environ.items() if key != "NEWSMON_DB_URL"},
             "NEWSMON_SEEDS_DIR": str(tmp_path / "seeds"),
@@ -314,7 +316,7 @@ def test_two_outlets_crawled_on_two_workers_alert_a_watched_round_once(tmp_path:
             site.pages["/robots.txt"] = Page(b"User-agent: *\nAllow: /\n", "text/plain")
             site.pages["/feed.xml"] = Page(rss([entry], name, site.base_url), "application/rss+xml")
             site.pages["/news/acme-robotics-series-a/"] = Page(article_page(entry.url, title, entry.published))
-            write_local_seed(tmp_path / "seeds", name, site.base_url)
+            write_local_seed(tmp_path / "seeds", name, site.base_url, NO_POLLS)
         alerts = tmp_path / "alerts.toml"
         alerts.write_text(
             f'[channels.hook]\ntype = "webhook"\nurl = "http://127.0.0.1:{receiver.port}/hook"\n\n'
@@ -400,7 +402,7 @@ def test_a_crawl_whose_worker_is_killed_is_finished_by_another_worker_within_a_m
     count = 40
     with pg_store() as url, serve(Site()) as site:
         local_site(site, count, delay=0.25)
-        write_local_seed(tmp_path / "seeds", "local", site.base_url)
+        write_local_seed(tmp_path / "seeds", "local", site.base_url, NO_POLLS)
         env = _worker_env(tmp_path)
         Store(url)
         queued = _newsmon(url, env, "enqueue", "local")
@@ -444,8 +446,7 @@ def test_a_source_due_every_minute_runs_once_a_minute_on_two_workers(tmp_path: P
     catch-ups also queue), none overlapping."""
     with pg_store() as url, serve(Site()) as site:
         local_site(site, 3)
-        seed = write_local_seed(tmp_path / "seeds", "minutely", site.base_url)
-        seed.write_text(seed.read_text() + 'schedule = "* * * * *"\n')
+        write_local_seed(tmp_path / "seeds", "minutely", site.base_url, 'schedule = "* * * * *"\n' + NO_POLLS)
         env = _worker_env(tmp_path)
         Store(url)
         now = dt.datetime.now(dt.UTC)
@@ -529,3 +530,34 @@ def test_a_dead_workers_job_is_retried_unless_a_run_of_its_source_is_queued_alre
         dispose_engines(url)
     assert len(ids) == 2 and retried == 1
     assert states == [("alpha", "todo"), ("bravo", "failed"), ("bravo", "todo")]
+
+
+@needs_postgres
+@pytest.mark.slow
+def test_a_worker_polls_a_sources_feed_on_its_poll_schedule(tmp_path: Path) -> None:
+    """Workers run a seed's feed-only polls as `python scheduler.py` does: after the catch-up of the night's run
+    (never run), an article added to the feed is stored by a poll within its minute, and no poll overlaps a run."""
+    with pg_store() as url, serve(Site()) as site:
+        local_site(site, 3)
+        write_local_seed(tmp_path / "seeds", "polled", site.base_url, 'poll = "* * * * *"\n')
+        env = _worker_env(tmp_path)
+        Store(url)
+        workers = _start_workers(url, env, "-s", "DOWNLOAD_DELAY=0.01", count=1)
+        try:
+            deadline = time.monotonic() + 60
+            while not any(run.status == "ok" for run in list_runs(url)) and time.monotonic() < deadline:
+                assert workers[0].poll() is None, workers[0].communicate()[1][-2000:]
+                time.sleep(0.5)
+            local_site(site, 4)  # a fourth story in the feed
+            deadline = time.monotonic() + 130
+            while time.monotonic() < deadline and not any(r.articles_new for r in list_runs(url) if r.mode == "poll"):
+                time.sleep(0.5)
+        finally:
+            logs = _stop_workers(workers)
+        runs = list(reversed(list_runs(url)))
+        stored = len(list_articles(url))
+        dispose_engines(url)
+    assert [(run.mode, run.status, run.articles_new) for run in runs[:1]] == [("full", "ok", 3)], logs
+    polls = [run for run in runs[1:] if run.mode == "poll"]
+    assert polls and {run.status for run in polls} == {"ok"} and [r.articles_new for r in polls][-1] == 1, logs
+    assert stored == 4 and all(a.finished <= b.started for a, b in zip(runs, runs[1:], strict=False))

@@ -28,9 +28,9 @@ def write_seed(folder: Path, text: str, name: str = "example") -> Path:
     return path
 
 
-def write_local_seed(folder: Path, name: str, base: str) -> Path:
-    """A seed for the local site at `base` (LOCAL_SEED)."""
-    return write_seed(folder, LOCAL_SEED.format(title=name, base=base), name)
+def write_local_seed(folder: Path, name: str, base: str, extra: str = "") -> Path:
+    """A seed for the local site at `base` (LOCAL_SEED), with the TOML lines `extra` added."""
+    return write_seed(folder, LOCAL_SEED.format(title=name, base=base) + extra, name)
 
 
 def write_fault_seed(folder: Path, feeds: list[str], sitemaps: list[str] | None = None) -> Path:
