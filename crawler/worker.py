@@ -37,6 +37,8 @@ QUEUE = "crawls"
 CRAWL_TASK = "newsmon.crawl"
 STALLED_CHECK = "newsmon.retry_stalled"
 ALERTS_TASK = "newsmon.alerts"
+PRUNE_TASK = "newsmon.prune_jobs"
+JOB_HISTORY_HOURS = 7 * 24  # finished jobs kept this long in the queue's tables
 DEFAULT_TIME_LIMIT = 4 * 3600.0
 # a worker whose heartbeat (every 10 s) is older than this is dead: its running jobs are retried
 STALLED_WORKER_SECONDS = 30
@@ -96,7 +98,15 @@ def build_app(
         if timestamp is not None:
             ran = await asyncio.to_thread(ran_since, db_url, source, timestamp, job_id, None if poll else "full")
             if ran is not None:
-                logger.log(_quiet(poll), "%s: a run started at %s stands for this %s", source, ran, _utc(timestamp))
+                due = f"{_utc(timestamp):%Y-%m-%d %H:%M} UTC"
+                logger.log(
+                    _quiet(poll),
+                    "%s: the %s due at %s is done (a run started at %s)",
+                    source,
+                    "poll" if poll else "run",
+                    due,
+                    ran,
+                )
                 return "done already"
         # the alerts job below delivers: a crawl on each host would race to send the same rounds
         job_settings = {**(settings or {}), "NEWSMON_JOB_ID": job_id, "NEWSMON_ALERTS": "off"}
@@ -147,6 +157,12 @@ def build_app(
         finally:
             await app.job_manager.prune_stalled_workers(STALLED_WORKER_SECONDS)
         return retried
+
+    # the checks above add a finished job every ten seconds: the queue keeps a week of history
+    @app.periodic(cron="17 * * * *", periodic_id="prune-jobs")
+    @app.task(name=PRUNE_TASK, queue=QUEUE, queueing_lock="prune-jobs")
+    async def prune_jobs(timestamp: int) -> None:
+        await app.job_manager.delete_old_jobs(nb_hours=JOB_HISTORY_HOURS, queue=QUEUE, include_failed=True)
 
     @app.periodic(cron="* * * * *", periodic_id="alerts")
     @app.task(name=ALERTS_TASK, queue=QUEUE, queueing_lock="alerts", lock="alerts")

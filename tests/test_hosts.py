@@ -496,10 +496,10 @@ def _stored(url: str) -> int:
 def test_a_dead_workers_job_is_retried_unless_a_run_of_its_source_is_queued_already() -> None:
     """The stalled-job check: a job of a worker that stopped sending heartbeats goes back to the queue; if a run of
     the same source is queued already, that run stands for it and the dead job is failed (left `doing`, its job
-    lock would hold the queued run back for ever)."""
+    lock would hold the queued run back for ever). Finished jobs leave the queue's tables after a week."""
     import asyncio
 
-    from crawler.worker import STALLED_CHECK, build_app, enqueue, ensure_queue_schema
+    from crawler.worker import PRUNE_TASK, STALLED_CHECK, build_app, enqueue, ensure_queue_schema
 
     async def stall(app: object, url: str) -> tuple[int, int]:
         """Two crawl jobs taken by a worker that then dies; returns their ids."""
@@ -518,6 +518,10 @@ def test_a_dead_workers_job_is_retried_unless_a_run_of_its_source_is_queued_alre
         async with app.open_async():
             return await app.tasks[STALLED_CHECK](timestamp=0)
 
+    async def prune(app: object) -> None:
+        async with app.open_async():
+            await app.tasks[PRUNE_TASK](timestamp=0)
+
     with pg_store() as url:
         Store(url)
         app = build_app(url, {})
@@ -527,9 +531,18 @@ def test_a_dead_workers_job_is_retried_unless_a_run_of_its_source_is_queued_alre
         assert enqueue(app, ["bravo"]) == {"bravo": "queued"}  # a run of bravo queued while its job looked alive
         retried = asyncio.run(check(app))
         states = sql_rows(url, "SELECT args->>'source', status FROM procrastinate_jobs ORDER BY id")
+        # a week and a day later: the failed job goes from the queue's tables, the waiting ones stay
+        back = "UPDATE procrastinate_events SET at = at - interval '8 days' WHERE job_id = :id"
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text(back), {"id": ids[1]})
+        engine.dispose()
+        asyncio.run(prune(app))
+        left = sql_rows(url, "SELECT args->>'source', status FROM procrastinate_jobs ORDER BY id")
         dispose_engines(url)
     assert len(ids) == 2 and retried == 1
     assert states == [("alpha", "todo"), ("bravo", "failed"), ("bravo", "todo")]
+    assert left == [("alpha", "todo"), ("bravo", "todo")]
 
 
 @needs_postgres
