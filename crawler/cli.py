@@ -622,8 +622,8 @@ def _queue_errors() -> Iterator[None]:
 @click.pass_obj
 def worker(obj: dict[str, str], concurrency: int, overrides: dict[str, str]) -> None:
     """Run crawls from the queue in the PostgreSQL store, on as many hosts as you like: each source on its
-    seed's schedule (UTC) once whatever the number of workers, a catch-up for a missed run, and the jobs of a
-    worker that died retried. SIGTERM stops it after its running crawls."""
+    seed's schedule and poll schedule (UTC) once whatever the number of workers, a catch-up for a missed run, the
+    jobs of a worker that died retried, and the alerts delivered. SIGTERM stops it after its running crawls."""
     from crawler.worker import run_worker
 
     app, sources = _queue(obj["db_url"], overrides)

@@ -100,7 +100,7 @@ class CrawlScheduler:
 
     def missed_runs(self) -> dict[str, dt.datetime | None]:
         """The sources of `catch_up_due`, each with the scheduled time it missed (None: never run, and no
-        scheduled time has passed yet)."""
+        scheduled time within LOOKBACK)."""
         book = Store(self.db_url).runs
         now = self.clock()
         due = {}

@@ -23,26 +23,34 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import signal
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.engine import make_url
 
 from crawler.runner import run_crawl
-from crawler.scheduling import POLL_TIME_LIMIT, CrawlScheduler
+from crawler.scheduling import POLL_MISFIRE_GRACE, POLL_TIME_LIMIT, CrawlScheduler
 from crawler.seeds import Source
 
 logger = logging.getLogger("newsmon.worker")
 QUEUE = "crawls"
+# the checks, pruning and alerts: a queue of their own, served beside the crawls, so hours-long crawls in every
+# crawl slot never hold up a dead worker's retry or the morning's alerts
+UPKEEP_QUEUE = "newsmon-upkeep"
 CRAWL_TASK = "newsmon.crawl"
 STALLED_CHECK = "newsmon.retry_stalled"
 ALERTS_TASK = "newsmon.alerts"
 PRUNE_TASK = "newsmon.prune_jobs"
 JOB_HISTORY_HOURS = 7 * 24  # finished jobs kept this long in the queue's tables
 DEFAULT_TIME_LIMIT = 4 * 3600.0
-# a worker whose heartbeat (every 10 s) is older than this is dead: its running jobs are retried
+HEARTBEAT_SECONDS = 5.0
+# a worker whose heartbeat is older than this is dead: its running jobs are retried
 STALLED_WORKER_SECONDS = 30
+# the rows of workers dead this long are removed (a live worker whose row is removed stops: only the dead go)
+PRUNE_WORKERS_SECONDS = 600
 STALLED_CHECK_CRON = "* * * * * */10"  # every ten seconds (croniter's sixth field)
+FETCH_POLL_SECONDS = 2.0  # a retried job sends no notification: idle workers look for one this often
 QUEUE_POOL_SIZE = 4  # connections a worker's queue may open at once, besides the one that listens for jobs
 ALERTS_TIME_LIMIT = 50.0  # seconds for one minute's alert delivery
 
@@ -84,9 +92,9 @@ def build_app(
     settings: Mapping[str, str] | None = None,
     time_limit: float = DEFAULT_TIME_LIMIT,
 ) -> Any:
-    """The procrastinate app: the crawl task, one periodic crawl per source, and the stalled-job check."""
+    """The procrastinate app: the crawl task with each source's runs and polls as periodic jobs, and the upkeep
+    jobs (the stalled-job check every ten seconds, alerts every minute, pruning every hour)."""
     import procrastinate
-    from procrastinate.jobs import Status
 
     # the queue's own pool: one connection at rest, a few at once (the jobs' crawls have theirs, storage.engine)
     connector = procrastinate.PsycopgConnector(conninfo=conninfo(db_url), min_size=1, max_size=QUEUE_POOL_SIZE)
@@ -95,8 +103,11 @@ def build_app(
     @app.task(name=CRAWL_TASK, queue=QUEUE, pass_context=True)
     async def crawl(context: Any, timestamp: int | None = None, *, source: str, mode: str = "full") -> str:
         job_id, poll = str(context.job.id), mode == "poll"
+        if poll and timestamp is not None and _utc(timestamp) < dt.datetime.now(dt.UTC) - POLL_MISFIRE_GRACE:
+            logger.debug("%s: poll due at %s dropped, too late (the next one is minutes away)", source, _utc(timestamp))
+            return "late"
         if timestamp is not None:
-            ran = await asyncio.to_thread(ran_since, db_url, source, timestamp, job_id, None if poll else "full")
+            ran = await asyncio.to_thread(ran_since, db_url, source, timestamp, None if poll else "full")
             if ran is not None:
                 due = f"{_utc(timestamp):%Y-%m-%d %H:%M} UTC"
                 logger.log(
@@ -124,60 +135,80 @@ def build_app(
         return result.status
 
     # a source's runs never overlap (job lock: its name); a queued poll never keeps its night's run out of the
-    # queue (queueing locks of their own)
+    # queue (queueing locks of their own); every name is prefixed, so no source can share the upkeep's locks
     for name, source in sorted(sources.items()):
         app.periodic(
-            cron=source.schedule, periodic_id=name, task_kwargs={"source": name}, queueing_lock=name, lock=name
+            cron=source.schedule,
+            periodic_id=name,
+            task_kwargs={"source": name},
+            queueing_lock=f"crawl:{name}",
+            lock=f"source:{name}",
         )(crawl)
         if source.poll:
             app.periodic(
                 cron=source.poll,
                 periodic_id=f"{name}.poll",
                 task_kwargs={"source": name, "mode": "poll"},
-                queueing_lock=f"{name}.poll",
-                lock=name,
+                queueing_lock=f"poll:{name}",
+                lock=f"source:{name}",
             )(crawl)
 
     @app.periodic(cron=STALLED_CHECK_CRON, periodic_id="retry-stalled")
-    @app.task(name=STALLED_CHECK, queue=QUEUE, queueing_lock="retry-stalled")
+    @app.task(name=STALLED_CHECK, queue=UPKEEP_QUEUE, queueing_lock="upkeep:retry-stalled")
     async def retry_stalled(timestamp: int) -> int:
         retried = 0
         try:
             for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_WORKER_SECONDS):
-                source = job.task_kwargs.get("source", job.task_name)
-                try:
-                    await app.job_manager.retry_job(job)
-                except Exception as exc:  # noqa: BLE001 - e.g. a run of the source is queued already (its lock)
-                    # that queued run stands for it; left `doing`, the dead job's lock would hold it back for ever
-                    await app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)
-                    logger.warning("job %s (%s) of a dead worker: failed, not retried (%s)", job.id, source, exc)
-                    continue
-                retried += 1
-                logger.warning("job %s (%s) of a dead worker: retried", job.id, source)
+                if await _retry(app, job):
+                    retried += 1
         finally:
-            await app.job_manager.prune_stalled_workers(STALLED_WORKER_SECONDS)
+            await app.job_manager.prune_stalled_workers(PRUNE_WORKERS_SECONDS)
         return retried
 
-    # the checks above add a finished job every ten seconds: the queue keeps a week of history
+    # the check above adds a finished job every ten seconds: the queue keeps a week of history
     @app.periodic(cron="17 * * * *", periodic_id="prune-jobs")
-    @app.task(name=PRUNE_TASK, queue=QUEUE, queueing_lock="prune-jobs")
+    @app.task(name=PRUNE_TASK, queue=UPKEEP_QUEUE, queueing_lock="upkeep:prune-jobs")
     async def prune_jobs(timestamp: int) -> None:
-        await app.job_manager.delete_old_jobs(nb_hours=JOB_HISTORY_HOURS, queue=QUEUE, include_failed=True)
+        for queue in (QUEUE, UPKEEP_QUEUE):
+            await app.job_manager.delete_old_jobs(nb_hours=JOB_HISTORY_HOURS, queue=queue, include_failed=True)
 
     @app.periodic(cron="* * * * *", periodic_id="alerts")
-    @app.task(name=ALERTS_TASK, queue=QUEUE, queueing_lock="alerts", lock="alerts")
+    @app.task(name=ALERTS_TASK, queue=UPKEEP_QUEUE, queueing_lock="upkeep:alerts", lock="upkeep:alerts")
     async def alerts(timestamp: int) -> str:
         return await asyncio.to_thread(deliver_alerts, db_url)
 
     return app
 
 
-def ran_since(db_url: str, source: str, timestamp: int, job_id: str, mode: str | None = "full") -> str | None:
-    """When a run of `source` (of `mode`; None: any) that `job_id` did not launch started at or after
-    `timestamp`, or None."""
+async def _retry(app: Any, job: Any) -> bool:
+    """Queue a dead worker's job again (True). When a run of its source is queued already, that run stands for
+    it: the job is failed, since left `doing` its lock would hold the queued run back for ever. A job another
+    check retried or failed meanwhile is left as it is."""
+    from procrastinate.exceptions import ConnectorException, UniqueViolation
+
+    source = job.task_kwargs.get("source", job.task_name)
+    try:
+        await app.job_manager.retry_job(job)
+    except ConnectorException as exc:
+        if not isinstance(exc, UniqueViolation):
+            return False  # no longer `doing`: another worker's check got to it first
+        await app.connector.execute_query_async(
+            "UPDATE procrastinate_jobs SET status = 'failed' WHERE id = %(job_id)s AND status = 'doing'",
+            job_id=job.id,
+        )
+        logger.warning("job %s (%s) of a dead worker: failed, a run of it is queued already", job.id, source)
+        return False
+    logger.warning("job %s (%s) of a dead worker: retried", job.id, source)
+    return True
+
+
+def ran_since(db_url: str, source: str, timestamp: int, mode: str | None = "full") -> str | None:
+    """When a run of `source` (of `mode`; None: any) started at or after `timestamp` and ended, whatever its
+    outcome but interrupted or abandoned, or None. A run still `running` does not count: with jobs of a source
+    run one at a time it is a crawl started by hand (this job's crawl will be refused beside it) or a dead one."""
     from storage import Store
 
-    started = Store(db_url).runs.last_attempt(source, mode=mode, other_than_job=job_id)
+    started = Store(db_url).runs.last_attempt(source, mode=mode, running=False)
     if started is None or started < _utc(timestamp):
         return None
     return f"{started:%Y-%m-%d %H:%M:%S} UTC"
@@ -254,7 +285,9 @@ def enqueue(app: Any, names: Iterable[str], missed: Mapping[str, dt.datetime] | 
             if scheduled is not None:
                 task_kwargs["timestamp"] = int(scheduled.timestamp())
             try:
-                app.configure_task(CRAWL_TASK, queue=QUEUE, queueing_lock=name, lock=name).defer(**task_kwargs)
+                app.configure_task(CRAWL_TASK, queue=QUEUE, queueing_lock=f"crawl:{name}", lock=f"source:{name}").defer(
+                    **task_kwargs
+                )
                 outcome[name] = "queued"
             except AlreadyEnqueued:
                 outcome[name] = "already queued"
@@ -292,10 +325,40 @@ def queued_or_running(db_url: str) -> set[str]:
 
 
 def run_worker(app: Any, db_url: str, sources: Mapping[str, Source], concurrency: int) -> None:
-    """Serve crawl jobs until SIGTERM or SIGINT (running crawls end first); one log line per crawl."""
+    """Serve crawl jobs (`concurrency` at once) and upkeep jobs (one at a time, beside them) until SIGTERM or
+    SIGINT, running crawls ending first; one log line per crawl."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     logging.getLogger("procrastinate").setLevel(logging.WARNING)
     watch_alert_rules(db_url)
     for name, state in catch_up(app, db_url, sources).items():
         logger.info("%s: missed its last scheduled run; catch-up %s", name, state)
-    app.run_worker(queues=[QUEUE], concurrency=concurrency, wait=True, install_signal_handlers=True)
+    asyncio.run(_serve(app, concurrency))
+
+
+async def _serve(app: Any, concurrency: int) -> None:
+    """Two procrastinate workers in this process, the crawls' and the upkeep's; a signal stops both gracefully,
+    and so does either one stopping on its own (its error is logged by procrastinate)."""
+    options = {
+        "wait": True,
+        "install_signal_handlers": False,
+        "update_heartbeat_interval": HEARTBEAT_SECONDS,
+        "stalled_worker_timeout": PRUNE_WORKERS_SECONDS,  # what a starting worker prunes: the long dead only
+    }
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with app.open_async():
+        workers = [
+            asyncio.create_task(
+                app.run_worker_async(
+                    queues=[QUEUE], concurrency=concurrency, fetch_job_polling_interval=FETCH_POLL_SECONDS, **options
+                )
+            ),
+            asyncio.create_task(app.run_worker_async(queues=[UPKEEP_QUEUE], concurrency=1, **options)),
+        ]
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopping, *workers], return_when=asyncio.FIRST_COMPLETED)
+        for task in (stopping, *workers):
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)

@@ -9,7 +9,7 @@ Two environment variables tune SQLite connections (read when an engine is made):
 A store that cannot be written (disk full, locked past the busy timeout) raises `StoreUnavailable`.
 
 On a database server (PostgreSQL) each engine keeps a small pool: `NEWSMON_DB_POOL_SIZE` connections (default 2)
-plus as many again at a peak. A crawl needs three at most (its writes, the run lock's heartbeat, the run lock's
+plus as many again at a peak. A crawl needs three at a time (its writes, the run lock's heartbeat, the run lock's
 own session), so hosts x crawls stay far below the server's max_connections (docs/scheduler.md, "Several hosts").
 """
 

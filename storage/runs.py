@@ -358,20 +358,15 @@ class RunBook:
             session.flush()
             return run_record(run)
 
-    def last_attempt(
-        self, source: str, *, mode: str | None = "full", other_than_job: str | None = None
-    ) -> dt.datetime | None:
-        """When the source's last full run started that counts as an attempt: any outcome but `interrupted` or
-        `abandoned` (stopped by a shutdown or a crash, not by the site: the run did not get its chance). Polls
-        read the feeds only: they never stand for a night's run (`mode` None counts them too). `other_than_job`
-        leaves out the runs that job launched (a retried job's earlier attempt)."""
-        query = select(CrawlRun.started).where(
-            CrawlRun.source == source, CrawlRun.status.not_in(("interrupted", "abandoned"))
-        )
+    def last_attempt(self, source: str, *, mode: str | None = "full", running: bool = True) -> dt.datetime | None:
+        """When the source's last run of `mode` (None: any; default full runs) started that counts as an attempt:
+        any outcome but `interrupted` or `abandoned` (stopped by a shutdown or a crash, not by the site: the run
+        did not get its chance), and `running` unless `running` is False. Polls read the feeds only: they never
+        stand for a night's run."""
+        skipped = ("interrupted", "abandoned") if running else ("interrupted", "abandoned", "running")
+        query = select(CrawlRun.started).where(CrawlRun.source == source, CrawlRun.status.not_in(skipped))
         if mode is not None:
             query = query.where(CrawlRun.mode == mode)
-        if other_than_job is not None:
-            query = query.where((CrawlRun.job_id.is_(None)) | (CrawlRun.job_id != other_than_job))
         with store_errors(), Session(self.engine) as session:
             return session.scalars(query.order_by(CrawlRun.started.desc()).limit(1)).first()
 

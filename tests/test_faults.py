@@ -375,7 +375,7 @@ def test_hardening_settings_are_loaded() -> None:
 
 
 @pytest.mark.soak
-@pytest.mark.parametrize(("kind", "kills"), [("sqlite", 20), ("postgresql", 8)])
+@pytest.mark.parametrize(("kind", "kills"), [("sqlite", 20), pytest.param("postgresql", 8, marks=pytest.mark.postgres)])
 def test_sigkill_at_random_points_then_a_rerun_loses_and_duplicates_nothing(
     tmp_path: Path, fault_server: Callable[..., FaultServer], shared: Path, kind: str, kills: int
 ) -> None:
@@ -633,7 +633,7 @@ def test_a_database_locked_by_someone_else_fails_cleanly_and_a_rerun_completes(
     command += settings_args({**settings, "NEWSMON_DB_URL": f"sqlite:///{db}"})
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     deadline = time.monotonic() + 60
-    while article_count(db) < 2 and time.monotonic() < deadline:
+    while article_count(f"sqlite:///{db}") < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     with exclusive_lock(db):
         _, stderr = process.communicate(timeout=60)

@@ -51,7 +51,8 @@ def pg_store() -> Iterator[str]:
         admin.dispose()
 
 
-STORE_KINDS = ("sqlite", "postgresql")
+# the stores a test runs on: its PostgreSQL run is in the `postgres` set (`pytest -m postgres`, a CI step of its own)
+STORE_KINDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
 
 
 @contextlib.contextmanager
