@@ -624,12 +624,15 @@ def worker(obj: dict[str, str], concurrency: int, overrides: dict[str, str]) -> 
     """Run crawls from the queue in the PostgreSQL store, on as many hosts as you like: each source on its
     seed's schedule and poll schedule (UTC) once whatever the number of workers, a catch-up for a missed run, the
     jobs of a worker that died retried, and the alerts delivered. SIGTERM stops it after its running crawls."""
-    from crawler.worker import run_worker
+    from crawler.worker import WorkerError, run_worker
 
     app, sources = _queue(obj["db_url"], overrides)
     click.echo(f"worker: {len(sources)} sources, {concurrency} crawl(s) at once (SIGTERM stops)", err=True)
     with _queue_errors():
-        run_worker(app, obj["db_url"], sources, concurrency)
+        try:
+            run_worker(app, obj["db_url"], sources, concurrency)
+        except WorkerError as exc:
+            raise CliError(str(exc)) from None
 
 
 @cli.command(epilog="Example: newsmon --db postgresql+psycopg://newsmon@db.internal/newsmon enqueue venturebeat")

@@ -337,7 +337,11 @@ def run_worker(app: Any, db_url: str, sources: Mapping[str, Source], concurrency
 
 async def _serve(app: Any, concurrency: int) -> None:
     """Two procrastinate workers in this process, the crawls' and the upkeep's; a signal stops both gracefully,
-    and so does either one stopping on its own (its error is logged by procrastinate)."""
+    and so does either one stopping on its own (its error logged by procrastinate).
+
+    Raises:
+        WorkerError: one of them stopped on its own.
+    """
     options = {
         "wait": True,
         "install_signal_handlers": False,
@@ -359,6 +363,10 @@ async def _serve(app: Any, concurrency: int) -> None:
         ]
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait([stopping, *workers], return_when=asyncio.FIRST_COMPLETED)
+        asked = stopping.done()
         for task in (stopping, *workers):
             task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        ended = await asyncio.gather(*workers, return_exceptions=True)
+    if not asked:
+        errors = [str(e).splitlines()[0] for e in ended if isinstance(e, Exception) and str(e).strip()]
+        raise WorkerError(f"the worker stopped on its own{': ' + errors[0] if errors else ''} (see the log above)")

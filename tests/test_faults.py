@@ -375,14 +375,14 @@ def test_hardening_settings_are_loaded() -> None:
 
 
 @pytest.mark.soak
-@pytest.mark.parametrize(("kind", "kills"), [("sqlite", 20), pytest.param("postgresql", 8, marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(("kind", "kills"), [("sqlite", 20), pytest.param("postgresql", 5, marks=pytest.mark.postgres)])
 def test_sigkill_at_random_points_then_a_rerun_loses_and_duplicates_nothing(
     tmp_path: Path, fault_server: Callable[..., FaultServer], shared: Path, kind: str, kills: int
 ) -> None:
     """F6 (acceptance 2): a crawl of 12 real pages killed with SIGKILL at a random point (from start-up to the
     last article, mid-transaction included), then run again: integrity ok, every article stored exactly once,
     the same rounds as an uninterrupted crawl, none twice; the killed run is marked `abandoned`. On SQLite at 20
-    points, on PostgreSQL (where a server is reachable) at 8."""
+    points, on PostgreSQL (where a server is reachable) at 5."""
     server = fault_server()
     feeds = [server.feed(*(f"/delay/0.15/a/{index}" for index in range(12)))]  # slow enough to kill mid-way
     with store_of(kind, tmp_path / "reference") as reference:
