@@ -24,19 +24,17 @@ from types import FrameType
 
 from apscheduler.schedulers import SchedulerNotRunningError
 
+from crawler.replay import setting_pairs
 from crawler.scheduling import CrawlScheduler
 from crawler.seeds import SeedError, read_seeds
 from storage import StoreError, db_url, source_health
 
 
 def _pairs(values: list[str], flag: str) -> dict[str, str]:
-    pairs = {}
-    for value in values:
-        name, sep, setting = value.partition("=")
-        if not sep or not name:
-            raise SystemExit(f"scheduler.py: {flag} expects NAME=VALUE, got {value!r}")
-        pairs[name] = setting
-    return pairs
+    try:
+        return setting_pairs(values)
+    except ValueError as exc:
+        raise SystemExit(f"scheduler.py: {flag} {exc}") from None
 
 
 def _parser() -> argparse.ArgumentParser:

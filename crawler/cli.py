@@ -567,13 +567,12 @@ def migrate_command(obj: dict[str, str]) -> None:
 
 def _setting_pairs(values: tuple[str, ...]) -> dict[str, str]:
     """`NAME=VALUE` options as a dict; anything else is a usage error."""
-    pairs = {}
-    for value in values:
-        name, sep, setting = value.partition("=")
-        if not sep or not name.strip():
-            raise click.BadParameter(f"expects NAME=VALUE, got {value!r}")
-        pairs[name.strip()] = setting
-    return pairs
+    from crawler.replay import setting_pairs
+
+    try:
+        return setting_pairs(values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _queue(db_url: str, settings: dict[str, str] | None = None) -> tuple[Any, dict[str, Any]]:

@@ -7,7 +7,7 @@ keyed by Scrapy's default request fingerprint, exactly as if it had been recorde
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -48,6 +48,21 @@ def replay_settings(cache_dir: Path | str) -> dict[str, str]:
         "HTTPCACHE_EXPIRATION_SECS": "0",
         "HTTPCACHE_STORAGE": "scrapy.extensions.httpcache.FilesystemCacheStorage",
     }
+
+
+def setting_pairs(values: Iterable[str]) -> dict[str, str]:
+    """`NAME=VALUE` command-line values as a dict (the inverse of `settings_args`).
+
+    Raises:
+        ValueError: a value without `=` or without a name, in one line.
+    """
+    pairs = {}
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"expects NAME=VALUE, got {value!r}")
+        pairs[name.strip()] = setting
+    return pairs
 
 
 def settings_args(settings: Mapping[str, str]) -> list[str]:

@@ -541,12 +541,7 @@ def _newsmon(url: str, env: dict[str, str], *args: str) -> subprocess.CompletedP
 
 
 def _stored(url: str) -> int:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return connection.execute(text("SELECT count(*) FROM articles")).scalar()
-    finally:
-        engine.dispose()
+    return sql_rows(url, "SELECT count(*) FROM articles")[0][0]
 
 
 @needs_postgres
