@@ -141,6 +141,9 @@ def extract(file: Path, url: str | None, as_json: bool) -> None:
     console = _console()
     console.print(f"[bold]{safe_text(article.title)}[/bold]", highlight=False)
     console.print(f"{safe_text(article.url)}  published {article.published or 'unknown'} ({article.date_source})")
+    byline = "; ".join(filter(None, (article.author, article.credit and f"credit: {article.credit}")))
+    if byline:
+        console.print(f"by {safe_text(byline)}", highlight=False)
     print_rounds(console, rounds, title=f"{len(rounds)} funding round(s)")
 
 

@@ -5,17 +5,15 @@ No Scrapy, no database: tests call `extract_article` directly on recorded pages.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 import json
 import logging
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-import trafilatura
 from htmldate import find_date
 from lxml import html as lxml_html
 from trafilatura.metadata import (
@@ -28,6 +26,9 @@ from trafilatura.metadata import (
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
+from pipelines.body import HIDDEN as _HIDDEN
+from pipelines.body import MAX_TEXT_CHARS, MIN_TEXT_CHARS, main_text, select
+from pipelines.bylines import split_byline
 from pipelines.dates import parse_human_date, parse_machine_date, plausible
 from pipelines.urls import canonical_url, is_http_url, outlet
 
@@ -35,15 +36,11 @@ logger = logging.getLogger(__name__)
 
 # trafilatura and lxml have no time limit: bound what reaches them (reliability guide, "Reactor blocked").
 MAX_HTML_CHARS = 3_000_000
-MAX_TEXT_CHARS = 200_000
-MIN_TEXT_CHARS = 200
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,200}\?>")
 
 # date_source values, in the order the chain tries them ("site": the source's own selector, seeds/README.md)
 DATE_SOURCES = ("site", "jsonld", "meta", "htmldate", "visible", "feed")
-_BLOCKS = "p", "h1", "h2", "h3", "h4", "li", "blockquote", "pre"
-_HIDDEN = "script", "style", "noscript", "template"
 
 _META_DATE_KEYS = (
     "article:published_time",
@@ -71,8 +68,12 @@ class ExtractionSkipped(Exception):  # noqa: N818 - a skip with a reason, not an
     """The page yields no article; `reason` names why (used as a stat key)."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
+        super().__init__(reason, detail)  # both in args: the exception crosses from a worker process whole
         self.reason = reason
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.detail}" if self.detail else self.reason
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class Article:
     title: str | None
     author: str | None
     text: str
+    credit: str | None = None  # organisations the byline names (the site, its publisher, agencies)
     description: str | None = None
     site_name: str | None = None
     language: str | None = None
@@ -149,19 +151,12 @@ def extract_article(
             tree = lxml_html.document_fromstring(html)
     except (ValueError, TypeError, lxml_html.etree.ParserError) as exc:
         raise ExtractionSkipped("unparsable", str(exc)) from None
+    selectors = selectors or {}
     try:
-        doc = trafilatura.bare_extraction(
-            tree, url=url, with_metadata=False, include_comments=False, include_tables=True
-        )
+        text, _ = main_text(tree, url, selectors.get("text"))
         meta = _page_metadata(tree, url)
     except Exception as exc:  # noqa: BLE001 - a third-party parser failing on one page must not stop a crawl
         raise ExtractionSkipped("extractor_error", f"{type(exc).__name__}: {exc}") from None
-    if doc is None:
-        raise ExtractionSkipped("no_text", "the extractor found no main text")
-    selectors = selectors or {}
-    text = (_selected_text(tree, selectors["text"]) if "text" in selectors else "") or ""
-    if len(text) < MIN_TEXT_CHARS:
-        text = (getattr(doc, "text", None) or "").strip()
     if len(text) < MIN_TEXT_CHARS:
         raise ExtractionSkipped("no_text", f"{len(text)} characters of main text")
     text = text[:MAX_TEXT_CHARS]
@@ -173,10 +168,13 @@ def extract_article(
     author = _selected_value(tree, selectors["author"]) if "author" in selectors else None
     page_url = _page_url(tree, url)
     names = _site_names(page_url, meta.sitename, site_name)
+    declared, organisations = _byline_sources(tree)
+    people, credit = split_byline(author or meta.author, [*names, *organisations], declared)
     return Article(
         url=page_url,
         title=_strip_site_name(title, names) if title else _clean_title(tree, meta.title, names),
-        author=author or meta.author or None,
+        author=people,
+        credit=credit,
         text=text,
         description=meta.description or None,
         site_name=meta.sitename or None,
@@ -189,19 +187,13 @@ def extract_article(
     )
 
 
-def _select(tree: lxml_html.HtmlElement, xpath: str) -> list[object]:
-    try:
-        found = tree.xpath(xpath)
-    except (lxml_html.etree.XPathError, ValueError):
-        return []
-    return found if isinstance(found, list) else [found]
-
-
 def _selected_value(tree: lxml_html.HtmlElement, xpath: str | None) -> str | None:
     """The first non-empty text (or attribute value) a seed selector finds, whitespace collapsed."""
-    for found in _select(tree, xpath)[:20] if xpath else []:
-        value = found if isinstance(found, str) else getattr(found, "text_content", lambda: "")()
-        value = " ".join(str(value).split())[:500]
+    for found in select(tree, xpath)[:20] if xpath else []:
+        if isinstance(found, lxml_html.HtmlElement):
+            value = spaced_text(found)[:500]
+        else:
+            value = " ".join(str(found).split())[:500] if isinstance(found, str) else ""
         if value:
             return value
     return None
@@ -219,36 +211,6 @@ def _selected_date(
         return parsed[0], parsed[1], "site"
     day = parse_human_date(value)
     return (day, None, "site") if day else (None, None, None)
-
-
-def _selected_text(tree: lxml_html.HtmlElement, xpath: str) -> str:
-    """The article body a seed selector finds: its paragraphs, headings and list items, one per line."""
-    lines: list[str] = []
-    for element in _select(tree, xpath)[:20]:
-        if not isinstance(element, lxml_html.HtmlElement):
-            continue
-        for block in _outer_blocks(element) or [element]:
-            line = " ".join(_visible_text(block).split())
-            if line:
-                lines.append(line)
-    return "\n".join(lines)[:MAX_TEXT_CHARS]
-
-
-def _visible_text(element: lxml_html.HtmlElement) -> str:
-    """An element's text without what its scripts, styles and templates hold."""
-    if not any(True for _ in element.iter(*_HIDDEN)):
-        return element.text_content()
-    clean = copy.deepcopy(element)
-    for hidden in list(clean.iter(*_HIDDEN)):
-        hidden.drop_tree()  # keeps the text that follows it
-    return clean.text_content()
-
-
-def _outer_blocks(element: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
-    """The outermost paragraph-like elements in `element` (a list item's own paragraphs are not repeated)."""
-    if element.tag in _BLOCKS:
-        return [element]
-    return [block for child in element if isinstance(child.tag, str) for block in _outer_blocks(child)]
 
 
 def _page_metadata(tree: lxml_html.HtmlElement, url: str) -> Document:
@@ -328,7 +290,8 @@ def find_published(
     return None, None, None
 
 
-def _jsonld_date(tree: lxml_html.HtmlElement) -> str | None:
+def _jsonld_objects(tree: lxml_html.HtmlElement) -> Iterator[dict]:
+    """The top-level objects of the page's JSON-LD blocks (lists and `@graph`s unrolled), in page order."""
     for script in tree.xpath("//script[@type='application/ld+json']")[:20]:
         try:
             data = json.loads(script.text_content() or "")
@@ -340,13 +303,57 @@ def _jsonld_date(tree: lxml_html.HtmlElement) -> str | None:
             if isinstance(node, list):
                 stack.extend(reversed(node))
             elif isinstance(node, dict):
-                value = node.get("datePublished")
-                if isinstance(value, str) and value.strip():
-                    return value
+                yield node
                 graph = node.get("@graph")
                 if isinstance(graph, list):
                     stack.extend(reversed(graph))
+
+
+def _jsonld_date(tree: lxml_html.HtmlElement) -> str | None:
+    for node in _jsonld_objects(tree):
+        value = node.get("datePublished")
+        if isinstance(value, str) and value.strip():
+            return value
     return None
+
+
+def _names_of(value: object, *, organisations: bool) -> Iterator[str]:
+    """The `name`s of JSON-LD persons or organisations (a string counts as a person's name)."""
+    for entry in value if isinstance(value, list) else [value]:
+        if isinstance(entry, str) and not organisations:
+            yield entry
+        elif isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            kinds = [
+                str(k) for k in (entry.get("@type") if isinstance(entry.get("@type"), list) else [entry.get("@type")])
+            ]
+            is_organisation = any("Organization" in k for k in kinds) and "Person" not in kinds
+            if is_organisation == organisations:
+                yield entry["name"]
+
+
+# "Copyright (c) Condé Nast 2019. All rights reserved." -> "Condé Nast": the holder, who is no byline's person.
+_COPYRIGHT_NOISE = re.compile(r"(?i)copyright|\(c\)|©|all rights reserved|\b\d{4}\b|[-–,.;:]")
+_META_AUTHOR_KEYS = frozenset(("author", "article:author", "dc.creator", "dc.creator.name", "dcterms.creator"))
+
+
+def _byline_sources(tree: lxml_html.HtmlElement) -> tuple[list[str], list[str]]:
+    """(authors as the page declares them, organisations it names: JSON-LD publishers and Organization authors)."""
+    declared = [
+        meta.get("content", "")
+        for meta in tree.xpath("//meta[@content]")
+        if (meta.get("name") or meta.get("property") or "").strip().lower() in _META_AUTHOR_KEYS
+    ]
+    organisations = [str(v) for v in tree.xpath("//meta[@name='publisher' or @property='og:site_name']/@content")]
+    organisations += [_COPYRIGHT_NOISE.sub(" ", str(v)) for v in tree.xpath("//meta[@name='copyright']/@content")[:1]]
+    for node in _jsonld_objects(tree):
+        declared += _names_of(node.get("author"), organisations=False)
+        organisations += _names_of(node.get("author"), organisations=True)
+        for key in ("publisher", "sourceOrganization", "copyrightHolder"):
+            organisations += _names_of(node.get(key), organisations=True)
+            publisher = node.get(key)
+            if isinstance(publisher, dict) and isinstance(publisher.get("name"), str) and "@type" not in publisher:
+                organisations.append(publisher["name"])
+    return declared[:50], organisations[:50]
 
 
 def _meta_date(tree: lxml_html.HtmlElement) -> str | None:
@@ -388,6 +395,33 @@ def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").removeprefix("www.")
 
 
+# Elements that run inside a line of text: no space at their edges ("Klima<em>schutz</em>"); any other
+# element (a kicker's <span>, a <br>, a <div>) is set off by one, as a browser shows it on a line of its own.
+_INLINE = frozenset(
+    "a abbr b bdi bdo cite code del dfn em i ins kbd mark q ruby s samp strong sub sup u var wbr".split()
+)
+_UNREAD = frozenset(("rt", "rp", *_HIDDEN))
+
+
+def spaced_text(element: lxml_html.HtmlElement) -> str:
+    """An element's text, whitespace collapsed, with a space where one of its block elements begins or ends:
+    "<h1><span>Nationale Demo</span>Der 9. Juli</h1>" reads "Nationale Demo Der 9. Juli"."""
+    parts: list[str] = []
+
+    def walk(node: lxml_html.HtmlElement) -> None:
+        if not isinstance(node.tag, str) or node.tag in _UNREAD:
+            return
+        edge = " " if node.tag not in _INLINE else ""
+        parts.extend((edge, node.text or ""))
+        for child in node:
+            walk(child)
+            parts.append(child.tail or "")
+        parts.append(edge)
+
+    walk(element)
+    return " ".join("".join(parts).split())
+
+
 def _clean_title(tree: lxml_html.HtmlElement, title: str | None, site_names: Collection[str]) -> str | None:
     """The visible headline: the <h1> that matches the page's metadata title, else that title without the
     site's name (trafilatura's title comes from metadata and keeps the outlet's " | Site" part)."""
@@ -403,7 +437,7 @@ def _clean_title(tree: lxml_html.HtmlElement, title: str | None, site_names: Col
     meta_words = set().union(*(_words(t) for t in meta_titles)) if meta_titles else set()
     best, best_score = None, 0.0
     for h1 in tree.xpath("//h1[not(ancestor::header) and not(ancestor::nav) and not(ancestor::footer)]")[:5]:
-        heading = " ".join(h1.text_content().split())
+        heading = spaced_text(h1)
         words = _words(heading)
         if not 10 <= len(heading) <= 300 or len(words) < 3:
             continue

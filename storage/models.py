@@ -62,7 +62,8 @@ class Article(Base):
     url: Mapped[str] = mapped_column(Text, unique=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"), index=True)
     title: Mapped[str | None] = mapped_column(Text)
-    author: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)  # people only, "; "-separated
+    credit: Mapped[str | None] = mapped_column(Text)  # organisations the byline names (site, publisher, agency)
     description: Mapped[str | None] = mapped_column(Text)
     site_name: Mapped[str | None] = mapped_column(Text)
     outlet: Mapped[str | None] = mapped_column(String(255), index=True)  # host without www.: one per outlet

@@ -136,7 +136,7 @@ class Store:
             row = Article(url=article.url, first_seen=now)
         row.source = source_row
         row.outlet = outlet(article.url)
-        for name in ("title", "author", "description", "site_name", "language", "text", "content_hash"):
+        for name in ("title", "author", "credit", "description", "site_name", "language", "text", "content_hash"):
             setattr(row, name, getattr(article, name))
         row.tags = list(article.tags)
         row.published = article.published
