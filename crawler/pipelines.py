@@ -13,6 +13,7 @@ from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.items import PageItem
+from crawler.offload import PageWork, WorkerDied
 from pipelines.extract import ExtractionSkipped, extract_article
 from pipelines.form_d import filing_article, filing_round, parse_form_d
 from pipelines.funding import detect_rounds
@@ -47,7 +48,15 @@ class ExtractPipeline(_StatsPipeline):
 
     area = "extract"
 
-    def process_item(self, item: PageItem) -> PageItem:
+    def __init__(self, stats: StatsCollector, work: PageWork | None = None) -> None:
+        super().__init__(stats)
+        self.work = work or PageWork(0, 0)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler.stats, PageWork.of(crawler))
+
+    async def process_item(self, item: PageItem) -> PageItem:
         self.count("pages")  # every article page fetched: what is not stored new or updated was skipped
         try:
             if item.format == "sec_form_d":
@@ -55,7 +64,8 @@ class ExtractPipeline(_StatsPipeline):
                 article = filing_article(item.filing, item.url, item.listing_date)
                 item.body = b""
             else:
-                article = extract_article(
+                article = await self.work.run(
+                    extract_article,
                     item.html,
                     item.url,
                     fallback_date=item.listing_date,
@@ -66,6 +76,9 @@ class ExtractPipeline(_StatsPipeline):
         except ExtractionSkipped as exc:
             self.count(exc.reason)
             raise DropItem(f"no article at {item.url}: {exc}", log_level="INFO") from None
+        except WorkerDied as exc:
+            self.count("extractor_error")
+            raise DropItem(f"no article at {item.url}: {exc}") from None
         item.html = ""  # the text is all later stages need
         if item.since and article.published and article.published < item.since:
             self.count("too_old")
@@ -81,13 +94,27 @@ class DetectPipeline(_StatsPipeline):
 
     area = "detect"
 
-    def process_item(self, item: PageItem) -> PageItem:
+    def __init__(self, stats: StatsCollector, work: PageWork | None = None) -> None:
+        super().__init__(stats)
+        self.work = work or PageWork(0, 0)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler.stats, PageWork.of(crawler))
+
+    async def process_item(self, item: PageItem) -> PageItem:
         article = item.article
         assert article is not None, "ExtractPipeline runs first"
         if item.filing is not None:  # a filing states its round: nothing to detect
             item.rounds = [filing_round(item.filing, article)]
         else:
-            item.rounds = detect_rounds(article.text, title=article.title, published=article.published)
+            try:
+                item.rounds = await self.work.run(
+                    detect_rounds, article.text, title=article.title, published=article.published
+                )
+            except WorkerDied as exc:
+                self.count("errors")
+                raise DropItem(f"not read for rounds: {item.url}: {exc}") from None
         self.count("rounds", len(item.rounds))
         for found in item.rounds:
             self.count(f"rounds/{found['status']}")
