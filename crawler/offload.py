@@ -12,6 +12,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 _PRELOAD = ["pipelines.page"]  # imported once by the fork server: each worker starts warm
+_MAX_WORKERS = 8  # "one per core" stops here: each worker holds the pipelines' memory
 _RESTARTS = 3  # worker pools started again after one dies, per crawl; then the work stays in-process
 
 
@@ -42,7 +44,7 @@ class PageWork:
     def __init__(self, workers: int, after: int) -> None:
         self.workers = max(0, workers)
         self.after = max(0, after)
-        self.calls = 0
+        self.pages = 0
         self.in_workers = 0
         self._executor: ProcessPoolExecutor | None = None
         self._ready: Future[None] | None = None
@@ -55,12 +57,15 @@ class PageWork:
         work = _BY_CRAWLER.get(crawler)
         if work is None:
             workers = crawler.settings.getint("NEWSMON_WORKERS", -1)
-            work = cls(
-                (os.cpu_count() or 1) if workers < 0 else workers, crawler.settings.getint("NEWSMON_WORKERS_AFTER")
-            )
+            cores = min(len(os.sched_getaffinity(0)), _MAX_WORKERS)  # the cores this process may run on
+            work = cls(cores if workers < 0 else workers, crawler.settings.getint("NEWSMON_WORKERS_AFTER"))
             _BY_CRAWLER[crawler] = work
             crawler.signals.connect(work.close, signal=signals.spider_closed)
         return work
+
+    def page_read(self) -> None:
+        """Count a page the crawl reads (its Extract stage calls this once per page)."""
+        self.pages += 1
 
     async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """`function(*args, **kwargs)`, in a worker when the pool is up (module-level functions only).
@@ -68,8 +73,7 @@ class PageWork:
         Raises:
             WorkerDied: the worker reading it died, and so did the worker of its own it was tried again in.
         """
-        self.calls += 1
-        if not (self.workers and self.calls > self.after and self._start()):
+        if not (self.workers and self.pages > self.after and self._start()):
             return function(*args, **kwargs)
         self.in_workers += 1
         task = partial(function, *args, **kwargs)
@@ -90,7 +94,9 @@ class PageWork:
                 alone.shutdown(wait=False)
 
     def _start(self) -> bool:
-        """Whether the pool is ready to take work; starts it (in the background) when there is none."""
+        """Whether the pool is ready to take work; starts it when there is none (starting holds the reactor
+        while the fork server imports the pipelines, about a second, once per crawl; the workers themselves
+        start in the background, and until they run the crawl's own process reads the pages)."""
         if self._executor is None:
             if self._restarts > _RESTARTS:
                 return False
@@ -99,6 +105,17 @@ class PageWork:
             logger.info("Reading pages in %d worker processes from now on", self.workers)
         # until the workers have started, the reactor's process keeps reading pages itself
         return self._ready is not None and self._ready.done() and self._ready.exception() is None
+
+    async def started(self) -> bool:
+        """Wait until the workers run (False when there are none): for work that must not run in the crawl's
+        own process (a test that kills its worker)."""
+        if not self.workers or not (self._start() or self._ready is not None):
+            return False
+        try:
+            await asyncio.wrap_future(self._ready)
+        except BrokenProcessPool:
+            return False
+        return True
 
     def _lost(self, executor: ProcessPoolExecutor) -> None:
         """A worker of `executor` died: the pool is broken; a new one starts (a few times per crawl)."""
@@ -109,10 +126,11 @@ class PageWork:
         self.close()
 
     def close(self) -> None:
-        """Stop the workers (the work in flight finishes first)."""
+        """Stop the workers without waiting on them (a worker stuck on a page must not hold the reactor): idle
+        ones exit at once, the others when the crawl's process is gone."""
         if self._executor is not None:
             executor, self._executor, self._ready = self._executor, None, None
-            executor.shutdown(wait=True, cancel_futures=True)
+            executor.shutdown(wait=False, cancel_futures=True)
 
 
 _BY_CRAWLER: WeakKeyDictionary[Any, PageWork] = WeakKeyDictionary()
@@ -127,7 +145,12 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _follow(crawl_pid: int) -> None:
-    """In a worker: exit when the crawl's process is gone (killed with SIGKILL, its workers would live on)."""
+    """In a worker: leave Ctrl-C and SIGTERM to the crawl (it stops its workers; a signal to the process group
+    must not fail the pages in flight), log warnings to stderr as the crawl does, and exit when the crawl's
+    process is gone (killed with SIGKILL, its workers would live on)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
 
     def watch() -> None:
         while True:

@@ -64,6 +64,7 @@ class ExtractPipeline(_StatsPipeline):
                 article = filing_article(item.filing, item.url, item.listing_date)
                 item.body = b""
             else:
+                self.work.page_read()
                 article = await self.work.run(
                     extract_article,
                     item.html,

@@ -27,9 +27,10 @@ RECIPE_MIN_SHARE = 0.4
 BLOCKS = "p", "h1", "h2", "h3", "h4", "li", "blockquote", "pre"
 HIDDEN = "script", "style", "noscript", "template"
 _RECOVERABLE = "p", "h2", "h3", "h4", "blockquote"
-_OUTSIDE_ARTICLE = "nav", "aside", "footer", "header", "form", "figcaption"
+_OUTSIDE_ARTICLE = "nav", "aside", "footer", "header", "form", "figure", "figcaption"
 _MIN_REPEATED_CHARS = 30  # a shorter line may repeat in a real text ("Yes.", a heading)
 _PARAGRAPH_CHARS = 80  # a recovered container holds at least one paragraph this long
+_ANCHOR_CHARS = 40  # a paragraph of the text this long names its container (a short line may be a widget's)
 
 
 def main_text(tree: lxml_html.HtmlElement, url: str, recipe: str | None = None) -> tuple[str, str]:
@@ -78,13 +79,12 @@ def _paragraph_chars(tree: lxml_html.HtmlElement) -> int:
 
     def is_beside(element: lxml_html.HtmlElement | None) -> bool:
         unknown = []
-        while element is not None and element not in beside:
+        while element is not None and element.tag not in _PAGE_FRAME and element not in beside:
             unknown.append(element)
             element = element.getparent()
-        value = beside[element] if element is not None else False
+        value = beside.get(element, False) if element is not None else False
         for ancestor in reversed(unknown):  # outermost first: an element inside a comment box is in it too
-            names = f"{ancestor.get('class', '')} {ancestor.get('id', '')}"
-            value = value or ancestor.tag in _BESIDE_TEXT_TAGS or bool(_BESIDE_TEXT.search(names))
+            value = value or _is_beside_text(ancestor)
             beside[ancestor] = value
         return value
 
@@ -114,7 +114,7 @@ def whole_body(tree: lxml_html.HtmlElement, text: str) -> str:
         if key in keys:
             position.setdefault(key, index)
             parent = block.getparent()
-            if block.tag == "p" and parent is not None:
+            if block.tag == "p" and parent is not None and len(key) >= _ANCHOR_CHARS:
                 containers.setdefault(parent)
     found = _lost_blocks(tree, containers, keys, position) if position else []
     return "\n".join(_without_repeats(_merged(lines, position, found)))
@@ -257,13 +257,28 @@ def select(tree: lxml_html.HtmlElement, xpath: str) -> list[object]:
     return found if isinstance(found, list) else [found]
 
 
-# What an article's container holds beside its text: forms, asides, captions, embeds, share and author boxes.
+# What an article's container holds beside its text: forms, asides, captions, embeds, share and author boxes,
+# named by a word of a class or id ("related-posts", "share_bar", "ad"); never the page's frame, whose classes
+# name its post ("wp-embed-responsive", "tag-sponsor", "postid-…-private-credit").
 _BESIDE_TEXT_TAGS = frozenset(("form", "aside", "nav", "footer", "figure", "figcaption", "button", "iframe"))
-_BESIDE_TEXT = re.compile(
-    r"newsletter|subscribe|related|share|social|author|promo|advert|\bads?\b|\bad-|sponsor|tweet|instagram|embed|"
-    r"comment|signup|sign-up|byline|caption|credit|tags|breadcrumb",
-    re.IGNORECASE,
+_BESIDE_TEXT_WORDS = frozenset(
+    "newsletter newsletters subscribe subscription related share sharing social author authors promo promos advert "
+    "ad ads advertisement sponsor sponsored tweet twitter instagram embed embedded comment comments signup byline "
+    "caption credit credits tags breadcrumb breadcrumbs".split()
 )
+_PAGE_FRAME = frozenset(("html", "body", "main"))
+_NAMING_A_POST = ("tag-", "category-", "post-", "postid-", "page-", "single-", "type-", "format-", "status-")
+_WORD_SPLIT = re.compile(r"[-_\s]+")
+
+
+def _is_beside_text(element: lxml_html.HtmlElement) -> bool:
+    """A form, aside, caption or embed, or an element whose class or id names one (a word of it does)."""
+    if element.tag in _BESIDE_TEXT_TAGS:
+        return True
+    for name in f"{element.get('class', '')} {element.get('id', '')}".lower().split():
+        if not name.startswith(_NAMING_A_POST) and any(w in _BESIDE_TEXT_WORDS for w in _WORD_SPLIT.split(name)):
+            return True
+    return False
 
 
 def selected_text(tree: lxml_html.HtmlElement, xpath: str) -> str:
@@ -288,8 +303,7 @@ def _beside_text(block: lxml_html.HtmlElement, container: lxml_html.HtmlElement)
     for element in (block, *block.iterancestors()):
         if element is container:
             return False
-        names = f"{element.get('class', '')} {element.get('id', '')}"
-        if element.tag in _BESIDE_TEXT_TAGS or _BESIDE_TEXT.search(names):
+        if _is_beside_text(element):
             return True
     return False
 

@@ -19,32 +19,35 @@ AGENCIES = frozenset(
     "kna epd ddp sid xinhua pti ians ani upi kyodo yonhap tass ria europapress belga anp tt ntb sda keystonesda "
     "ats aap cna bernama antara agenturen agencies agencias agences staffandagencies bloomberg".split()
 )
-# Words that make a name an organisation's: legal forms, desks, publishers, institutions.
+# Legal forms: an organisation's when they end its name ("Example Media GmbH"; not "A.G. Sulzberger").
+LEGAL_FORMS = frozenset("gmbh ag inc ltd llc llp plc corp kg ev eg sas srl spa bv nv".split())
+# Words that make a name an organisation's wherever they stand: desks, publishers, institutions (no word that is
+# also a common surname: "Post", "Press", "Holding", "Times").
 ORGANISATION_WORDS = frozenset(
-    "gmbh ag inc ltd llc llp plc corp kg ev eg sas srl spa bv nv group holding holdings red "
-    "media verlag press presse news newsroom newsdesk desk redaktion redaccion redacción rédaction redazione "
-    "editors editorial staff team online magazine magazin zeitung times tribune herald journal post daily "
-    "foundation stiftung verband bundesverband institut institute university universität department "
-    "departement ministerium ministry agency agentur consulting kitchens partei fraktion bundestagsfraktion "
-    "gesellschaft association club".split()
+    "group holdings red media verlag presse news newsroom newsdesk desk redaktion redaccion redacción rédaction "
+    "redazione editors editorial staff team online magazine magazin zeitung foundation stiftung verband "
+    "bundesverband institut institute university universität department departement ministerium ministry agency "
+    "agentur consulting kitchens partei fraktion bundestagsfraktion gesellschaft association".split()
 )
 # CMS placeholders and bare roles: neither a person nor a credit.
 PLACEHOLDERS = frozenset(
     "admin administrator superuser user name author autor guest guestcontributor gastautor staffwriter editor "
     "webmaster anonymous unknown".split()
 )
+# Role labels before the names: the unmistakable ones with or without a colon ("Autor Max Muster", "By Jane"),
+# words that can begin a name ("Story", "Text", "Di") only with one ("Text: Jane Doe").
 _ROLE_PREFIX = re.compile(
-    r"^(?:(?:written|posted|published|text|story|reporting|words|photos?|fotos?|artikel|beitrag|ein beitrag|"
-    r"gastbeitrag|gastautor(?:in)?|autor(?:in)?|author|by|von|por|par|di|door|av|af|redakteur(?:in)?)"
-    r"(?:\s+(?:by|von|de|por|par))?[\s:]+)+",
+    r"^(?:(?:(?:written|posted|published|reported|photographed)\s+by|artikel\s+von|ein\s+beitrag\s+von|"
+    r"beitrag\s+von|gastbeitrag\s+von|gastautor(?:in)?|autor(?:in)?|author|by|von|por|par|redakteur(?:in)?)"
+    r"\s*:?\s+|(?:text|story|words|reporting|photos?|fotos?|di|door|av|af)\s*:\s*)+",
     re.IGNORECASE,
 )
 # A date label that a byline search takes along ("Sara Zinnecker Stand 12.03.", "… vor 3 Stunden").
-_TRAILING_LABEL = re.compile(r"\s+(?:stand|vor|am|um|on|updated|aktualisiert|tiempo de lectura)$", re.IGNORECASE)
+_TRAILING_LABEL = re.compile(r"\s+(?:stand|vor|updated|aktualisiert|tiempo de lectura)$", re.IGNORECASE)
 # Word endings of compound organisation names ("Hanns-Seidel-Stiftung", "Wirtschaftsnachrichten").
 ORGANISATION_ENDINGS = ("stiftung", "verband", "verlag", "zeitung", "nachrichten", "gesellschaft", "institut")
 _SOCIAL = re.compile(r"^(?:www\s+)?(?:facebook|twitter|instagram|linkedin|youtube|tiktok|x)\s+com$", re.IGNORECASE)
-_TOP_LEVEL = frozenset("com net org de at ch it cl fr es uk co io eu info biz nl be pl".split())
+_TOP_LEVEL = frozenset("com net org at ch cl fr uk io eu info biz nl pl".split())  # not "De", "It": surnames
 _INITIAL = re.compile(r"(?<![\w.])([A-Z])(?=\s|$)")
 
 
@@ -54,7 +57,10 @@ def key(name: str) -> str:
 
 
 def split_byline(
-    author: str | None, organisations: Iterable[str] = (), declared: Collection[str] = ()
+    author: str | None,
+    organisations: Iterable[str] = (),
+    declared: Collection[str] = (),
+    holders: Iterable[str] = (),
 ) -> tuple[str | None, str | None]:
     """(people, credit) of a byline, each "; "-joined, or None.
 
@@ -63,15 +69,23 @@ def split_byline(
         organisations: names the page gives to organisations: the site's own names (og:site_name, the seed's
             title, its host), its JSON-LD publisher, JSON-LD authors typed Organization.
         declared: the author values as the page wrote them (meta tags, JSON-LD), where "Last, First" survives.
+        holders: the page's copyright holders: an organisation when the byline names someone else beside them
+            ("Condé Nast; Molly Wood"), the author of a blog that is its own holder otherwise.
     """
     if not author:
         return None, None
     org_keys = {k for k in (key(name) for name in organisations) if len(k) >= 2}
     parts = _rejoined([p for p in (_clean(part) for part in author.split(";")) if p], declared)
+    kinds = [_kind(part, org_keys) for part in parts]
+    holder_keys = {k for k in (key(name) for name in holders) if len(k) >= 2}
+    if sum(kind == "person" for kind in kinds) > 1:
+        kinds = [
+            "organisation" if kind == "person" and key(part) in holder_keys else kind
+            for part, kind in zip(parts, kinds, strict=True)
+        ]
     people: list[str] = []
     credit: list[str] = []
-    for part in parts:
-        kind = _kind(part, org_keys)
+    for part, kind in zip(parts, kinds, strict=True):
         if kind == "person":
             people.append(_with_initials(part))
         elif kind == "organisation":
@@ -114,7 +128,7 @@ def _kind(part: str, org_keys: set[str]) -> str:
         return "organisation"  # "Tech Monitor" for techmonitor.ai, "Business Insider Deutschland"
     if any(word in ORGANISATION_WORDS or word.endswith(ORGANISATION_ENDINGS) for word in words):
         return "organisation"
-    if len(words) >= 2 and (words[-1] in _TOP_LEVEL or "".join(words[-2:]) in ORGANISATION_WORDS):
+    if len(words) >= 2 and (words[-1] in _TOP_LEVEL | LEGAL_FORMS or "".join(words[-2:]) in LEGAL_FORMS):
         return "organisation"
     if part.isupper() and len(words) == 1 and len(part_key) <= 5:
         return "organisation"  # an acronym alone: "GNB", "EFE"

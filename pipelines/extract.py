@@ -168,8 +168,8 @@ def extract_article(
     author = _selected_value(tree, selectors["author"]) if "author" in selectors else None
     page_url = _page_url(tree, url)
     names = _site_names(page_url, meta.sitename, site_name)
-    declared, organisations = _byline_sources(tree)
-    people, credit = split_byline(author or meta.author, [*names, *organisations], declared)
+    declared, organisations, holders = _byline_sources(tree)
+    people, credit = split_byline(author or meta.author, [*names, *organisations], declared, holders)
     return Article(
         url=page_url,
         title=_strip_site_name(title, names) if title else _clean_title(tree, meta.title, names),
@@ -336,15 +336,15 @@ _COPYRIGHT_NOISE = re.compile(r"(?i)copyright|\(c\)|©|all rights reserved|\b\d{
 _META_AUTHOR_KEYS = frozenset(("author", "article:author", "dc.creator", "dc.creator.name", "dcterms.creator"))
 
 
-def _byline_sources(tree: lxml_html.HtmlElement) -> tuple[list[str], list[str]]:
-    """(authors as the page declares them, organisations it names: JSON-LD publishers and Organization authors)."""
+def _byline_sources(tree: lxml_html.HtmlElement) -> tuple[list[str], list[str], list[str]]:
+    """(authors as the page declares them, organisations it names: JSON-LD publishers and Organization authors,
+    its copyright holders)."""
     declared = [
         meta.get("content", "")
         for meta in tree.xpath("//meta[@content]")
         if (meta.get("name") or meta.get("property") or "").strip().lower() in _META_AUTHOR_KEYS
     ]
     organisations = [str(v) for v in tree.xpath("//meta[@name='publisher' or @property='og:site_name']/@content")]
-    organisations += [_COPYRIGHT_NOISE.sub(" ", str(v)) for v in tree.xpath("//meta[@name='copyright']/@content")[:1]]
     for node in _jsonld_objects(tree):
         declared += _names_of(node.get("author"), organisations=False)
         organisations += _names_of(node.get("author"), organisations=True)
@@ -353,7 +353,10 @@ def _byline_sources(tree: lxml_html.HtmlElement) -> tuple[list[str], list[str]]:
             publisher = node.get(key)
             if isinstance(publisher, dict) and isinstance(publisher.get("name"), str) and "@type" not in publisher:
                 organisations.append(publisher["name"])
-    return declared[:50], organisations[:50]
+    holders = [_COPYRIGHT_NOISE.sub(" ", str(v)) for v in tree.xpath("//meta[@name='copyright']/@content")[:1]]
+    for node in _jsonld_objects(tree):
+        holders += _names_of(node.get("copyrightHolder"), organisations=False)
+    return declared[:50], organisations[:50], holders[:10]
 
 
 def _meta_date(tree: lxml_html.HtmlElement) -> str | None:

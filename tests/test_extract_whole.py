@@ -191,6 +191,13 @@ def test_byline_rules_on_their_own() -> None:
     assert split_byline("Doe; Jane") == ("Doe; Jane", None)  # two people, as far as anyone can tell
     assert split_byline("T C Sottek") == ("T. C. Sottek", None)
     assert split_byline(None) == (None, None)
+    # names that only look like labels or organisations stay people
+    for name in ("A.G. Sulzberger", "Emily Post", "Eyal Press", "Shobhaa De", "Story Hinckley", "Di Wu", "Ji-won Um"):
+        assert split_byline(name) == (name, None)
+    assert split_byline("Text: Jane Doe") == ("Jane Doe", None)
+    # a copyright holder is credited beside another name, and is the author of a blog of their own
+    assert split_byline("Condé Nast; Molly Wood", holders=["Condé Nast"]) == ("Molly Wood", "Condé Nast")
+    assert split_byline("Jane Doe", holders=["Jane Doe"]) == ("Jane Doe", None)
 
 
 # Titles -------------------------------------------------------------------------------------------------------------

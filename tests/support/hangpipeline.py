@@ -81,6 +81,8 @@ class DyingExtractPipeline(ExtractPipeline):
     async def process_item(self, item: PageItem) -> PageItem:
         if self.die_at and item.url.endswith(self.die_at):
             self.count("pages")
+            self.work.page_read()
+            assert await self.work.started(), "the test needs worker processes"
             try:
                 await self.work.run(os._exit, 3)
             except WorkerDied as exc:
