@@ -13,8 +13,11 @@ listed by two generated sitemaps (halves A and B, each also its own source). Mea
    without fetching it);
 4. both cores: `bench_a` and `bench_b` crawled at once (as `scheduler.py --max-parallel 2` runs sources) into
    another fresh file; the speed-up is its pages/s over the one-process figure;
-5. `detect_rounds` over the stored texts, and the date code over every date string the pages carry.
-Peak RSS is the crawl process's own (VmHWM), first article is process start to the first stored row.
+5. `detect_rounds` over the stored texts, and the date code over every date string the pages carry;
+6. seeded sites: the corpus pages of every seed with a text recipe, extracted in this process through the
+   recipes (`seeded_vs_bare`), without them, and by bare trafilatura, interleaved; and the recipes' text F1.
+Peak RSS is the crawl process's own (VmHWM), its worker processes' peaks are added up apart; CPU counts both.
+First article is process start to the first stored row.
 `--quick` uses 40 pages and a single pass; it fails (exit 1) only on errors, never on speed.
 """
 
@@ -34,7 +37,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,6 +90,7 @@ class CrawlResult:
     crawl_s: float
     cpu_s: float
     peak_rss_mb: float
+    workers_rss_mb: float  # the peaks of its worker processes (and their fork server), added up
     first_article_s: float | None
     stored: int
 
@@ -197,7 +201,9 @@ def run_crawls(names: list[str], db: Path, seeds: Path, logs: Path, profile: Pat
     begin = min(dt.datetime.fromisoformat(span["start_time"]) for span in spans)
     end = max(dt.datetime.fromisoformat(span["finish_time"]) for span in spans)
     crawl = (end - begin).total_seconds()
-    return CrawlResult(wall, crawl, cpu, watch.peak_rss_mb, watch.first_article_s, count_articles(db))
+    cpu += sum(watch.worker_cpu_s.values())  # not in wait4's figure: the crawl never waits for its fork server
+    workers_mb = sum(watch.worker_peak_mb.values())
+    return CrawlResult(wall, crawl, cpu, watch.peak_rss_mb, workers_mb, watch.first_article_s, count_articles(db))
 
 
 @dataclass
@@ -214,14 +220,42 @@ class Watch:
     done: bool = False
     first_article_s: float | None = None
     peak_rss_mb: float = 0.0
+    worker_cpu_s: dict[int, float] = field(default_factory=dict)  # worker processes: CPU s last seen
+    worker_peak_mb: dict[int, float] = field(default_factory=dict)  # and their own peak RSS
 
     def run(self) -> None:
         while not self.done:
             for pid in self.pids:
                 self.peak_rss_mb = max(self.peak_rss_mb, _high_water_mb(pid))
+                for child in _descendants(pid):
+                    self.worker_cpu_s[child] = _cpu_s(child) or self.worker_cpu_s.get(child, 0.0)
+                    self.worker_peak_mb[child] = max(self.worker_peak_mb.get(child, 0.0), _high_water_mb(child))
             if self.first_article_s is None and count_articles(self.db):
                 self.first_article_s = time.perf_counter() - self.started
             time.sleep(0.02)
+
+
+def _descendants(pid: int) -> list[int]:
+    """The process's children, theirs, and so on (a crawl's worker processes and their fork server)."""
+    found, stack = [], [pid]
+    while stack:
+        parent = stack.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        found += [int(c) for c in children]
+        stack += [int(c) for c in children]
+    return found
+
+
+def _cpu_s(pid: int) -> float:
+    """User and system CPU seconds of a live process (0 once it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _high_water_mb(pid: int) -> float:
@@ -243,6 +277,92 @@ def check_store(db: Path, expected: int) -> None:
         urls = [row[0] for row in con.execute("SELECT url FROM articles")]
     if len(urls) != len(set(urls)) or not 0.9 * expected <= len(urls) <= expected:
         raise BenchmarkError(f"{len(urls)} articles ({len(set(urls))} distinct) stored for {expected} pages")
+
+
+@dataclass
+class SeededPage:
+    """A recorded page of a seeded source, with the source's recipes."""
+
+    name: str
+    url: str
+    html: str
+    selectors: dict[str, str]
+    site_name: str
+    gold: str | None
+
+
+def seeded_pages(corpus: Path) -> list[SeededPage]:
+    """The corpus pages of every seeded source that has an `extract.text` recipe (matched on the seed's domains)."""
+    from crawler.seeds import load_seeds
+    from pipelines.urls import same_site
+
+    seeds = [seed for seed in load_seeds().values() if dict(seed.selectors).get("text")]
+    gold_file = corpus / "text" / "zyte-ground-truth-subset.json"
+    gold = {key.removeprefix("html/"): entry["articleBody"] for key, entry in json.loads(gold_file.read_text()).items()}
+    pages = []
+    for line in (corpus / "pages.jsonl").read_text().splitlines():
+        label = json.loads(line)
+        seed = next((seed for seed in seeds if same_site(label["url"], seed.allowed_domains)), None)
+        if seed is not None:
+            html = (corpus / label["file"]).read_bytes().decode("utf-8", "replace")
+            name = label["file"].removeprefix("pages/")
+            pages.append(SeededPage(name, label["url"], html, dict(seed.selectors), seed.title, gold.get(name)))
+    return pages
+
+
+def seeded_extraction(corpus: Path, passes: int) -> dict[str, object]:
+    """Pages of seeded sites in one process: the pipeline's extraction through the sites' recipes, the same
+    without recipes (the generic search) and bare trafilatura with metadata, interleaved `passes` times
+    (medians); text F1 of the recipes' text against the generic text and, where the corpus has it, the gold."""
+    from pipelines.evaluation import text_f1
+    from pipelines.extract import extract_article
+
+    pages = seeded_pages(corpus)
+    if not pages:
+        raise BenchmarkError(f"no pages of seeded sites with recipes in {corpus}")
+
+    def timed(run: Callable[[SeededPage], object]) -> float:
+        started = time.perf_counter()
+        for page in pages:
+            run(page)
+        return len(pages) / (time.perf_counter() - started)
+
+    def recipe(page: SeededPage) -> str:
+        return extract_article(page.html, page.url, selectors=page.selectors, site_name=page.site_name).text
+
+    def generic(page: SeededPage) -> str:
+        return extract_article(page.html, page.url, site_name=page.site_name).text
+
+    def bare(page: SeededPage) -> object:
+        return trafilatura.bare_extraction(page.html, url=page.url, with_metadata=True)
+
+    rates: dict[str, list[float]] = {"recipe": [], "generic": [], "bare": []}
+    for _ in range(passes):
+        for name, run in (("bare", bare), ("recipe", recipe), ("generic", generic)):
+            rates[name].append(timed(run))
+    versus_generic = [text_f1(generic(page), recipe(page)) for page in pages]
+    golden = [page for page in pages if page.gold]
+    return {
+        "seeded_pages": len(pages),
+        "seeded_pages_per_s": round(statistics.median(rates["recipe"]), 1),
+        "seeded_generic_pages_per_s": round(statistics.median(rates["generic"]), 1),
+        "seeded_bare_pages_per_s": round(statistics.median(rates["bare"]), 1),
+        "seeded_vs_bare": round(
+            statistics.median(r / b for r, b in zip(rates["recipe"], rates["bare"], strict=True)), 3
+        ),
+        "seeded_generic_vs_bare": round(
+            statistics.median(g / b for g, b in zip(rates["generic"], rates["bare"], strict=True)), 3
+        ),
+        "seeded_text_f1_vs_generic_mean": round(statistics.mean(versus_generic), 3),
+        "seeded_text_f1_vs_generic_min": round(min(versus_generic), 3),
+        "seeded_gold_pages": len(golden),
+        "seeded_gold_f1_recipe": round(statistics.mean(text_f1(p.gold, recipe(p)) for p in golden), 3)
+        if golden
+        else None,
+        "seeded_gold_f1_generic": round(statistics.mean(text_f1(p.gold, generic(p)) for p in golden), 3)
+        if golden
+        else None,
+    }
 
 
 def detection_speed(db: Path) -> float:
@@ -318,6 +438,7 @@ def measure(bench: Path, quick: bool, work: Path, repeat: int, profile: Path | N
         return round(statistics.median(figure(r) for r in rounds), digits)
 
     p95, dates = date_parse_p95_ms(pages)
+    seeded = seeded_extraction(bench.parent, 3 if quick else 15)
     return {
         "pages": len(pages),
         "articles_stored": first.stored,
@@ -340,10 +461,12 @@ def measure(bench: Path, quick: bool, work: Path, repeat: int, profile: Path | N
         "recrawl_vs_first": median(lambda r: recrawl.crawl_s / r.one.crawl_s, 4),
         "recrawl_process_vs_first": median(lambda r: recrawl.wall_s / r.one.wall_s),
         "peak_rss_mb": round(max(max(r.one.peak_rss_mb, r.two.peak_rss_mb) for r in rounds), 1),
+        "workers_peak_rss_mb": round(max(r.one.workers_rss_mb for r in rounds), 1),
         "first_article_s": median(lambda r: r.one.first_article_s or float("nan"), 2),
         "detect_articles_per_s": round(detection_speed(work / "one-process-0.db"), 1),
         "date_parse_p95_ms": round(p95, 3),
         "date_strings": dates,
+        **seeded,
     }
 
 

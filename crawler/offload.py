@@ -1,9 +1,10 @@
 """A crawl's CPU work (extraction, detection) in worker processes, off the reactor.
 
-A crawl that has extracted `NEWSMON_WORKERS_AFTER` pages in its own process starts `NEWSMON_WORKERS` worker
-processes (forked from a server that has imported the pipelines once) and sends the next pages to them: the
-reactor keeps fetching and storing while the pages are read, and a crawl uses every core. A small crawl (a
-nightly increment, a test site) never starts them. A worker that dies takes only its page with it.
+A crawl with more than `NEWSMON_WORKERS_AFTER` article pages to read (asked for, or read in its own process)
+starts `NEWSMON_WORKERS` worker processes (forked from a server that has imported the pipelines once) and
+sends its pages to them: the reactor keeps fetching and storing while the pages are read, and a crawl uses
+every core. A small crawl (a nightly increment, a test site) never starts them. A worker that dies takes only
+its page with it.
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ class WorkerDied(Exception):
 class PageWork:
     """Runs a function on a page's data in-process, or in the worker pool once the crawl is big enough."""
 
-    def __init__(self, workers: int, after: int) -> None:
+    def __init__(self, workers: int, after: int, queued: Callable[[], int] | None = None) -> None:
         self.workers = max(0, workers)
         self.after = max(0, after)
+        self.queued = queued or (lambda: 0)  # article pages the crawl has asked for so far
         self.pages = 0
         self.in_workers = 0
         self._executor: ProcessPoolExecutor | None = None
@@ -58,7 +60,11 @@ class PageWork:
         if work is None:
             workers = crawler.settings.getint("NEWSMON_WORKERS", -1)
             cores = min(len(os.sched_getaffinity(0)), _MAX_WORKERS)  # the cores this process may run on
-            work = cls(cores if workers < 0 else workers, crawler.settings.getint("NEWSMON_WORKERS_AFTER"))
+            work = cls(
+                cores if workers < 0 else workers,
+                crawler.settings.getint("NEWSMON_WORKERS_AFTER"),
+                lambda: int(crawler.stats.get_value("newsmon/links/requested", 0)),
+            )
             _BY_CRAWLER[crawler] = work
             crawler.signals.connect(work.close, signal=signals.spider_closed)
         return work
@@ -73,7 +79,8 @@ class PageWork:
         Raises:
             WorkerDied: the worker reading it died, and so did the worker of its own it was tried again in.
         """
-        if not (self.workers and self.pages > self.after and self._start()):
+        big = self.pages > self.after or self.queued() > self.after
+        if not (self.workers and big and self._start()):
             return function(*args, **kwargs)
         self.in_workers += 1
         task = partial(function, *args, **kwargs)

@@ -96,8 +96,8 @@ NEWSMON_DEADLINE = 0  # epoch seconds (set by the scheduler): the crawl stops it
 NEWSMON_DEADLINE_GRACE = 60  # after the deadline's SIGTERM, before a hard exit
 NEWSMON_PARENT_PID = 0  # set by a crawl worker: the crawl exits when that process is gone (as with its host)
 
-# Extraction and detection in worker processes (crawler/offload.py) once a crawl has read this many pages in
-# its own; -1: one worker per core; 0: never.
+# Extraction and detection in worker processes (crawler/offload.py) once a crawl has more article pages than
+# this to read; -1: one worker per usable core (at most 8); 0: never.
 NEWSMON_WORKERS = -1
 NEWSMON_WORKERS_AFTER = 30
 ITEM_PIPELINES = {
