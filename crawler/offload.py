@@ -62,7 +62,7 @@ class PageWork:
             cores = min(len(os.sched_getaffinity(0)), _MAX_WORKERS)  # the cores this process may run on
             work = cls(
                 cores if workers < 0 else workers,
-                crawler.settings.getint("NEWSMON_WORKERS_AFTER"),
+                crawler.settings.getint("NEWSMON_WORKERS_AFTER", 30),  # a crawler without newsmon's settings
                 lambda: int(crawler.stats.get_value("newsmon/links/requested", 0)),
             )
             _BY_CRAWLER[crawler] = work
