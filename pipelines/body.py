@@ -98,10 +98,11 @@ def _line_key(text: str) -> str:
 def whole_body(tree: lxml_html.HtmlElement, text: str) -> str:
     """`text` with the blocks of its article that it lost, in page order, and without repeated blocks.
 
-    The article's containers are the parents of the page paragraphs `text` holds; its lost blocks are the
-    paragraphs of other elements of the same tag and class (an article split by an ad row, a related-links
-    block or an ad breaker into several `body__container`s), or of same-tag classless siblings, that are
-    paragraph-like (not a list of links) and not already in `text`.
+    The article's containers are the parents of the page paragraphs (40+ characters) `text` holds; its lost
+    blocks are the paragraphs of other elements of the same tag and class at the same depth (an article split
+    by an ad row, a related-links block or an ad breaker into several `body__container`s), or of same-tag
+    classless siblings, that come after its first paragraph, are paragraph-like (not a list of links) and are
+    not already in `text`.
     """
     lines = [line for line in text.split("\n") if line.strip()]
     if not lines:
