@@ -292,9 +292,12 @@ def _fit_trees(
     return out
 
 
+THRESHOLD_F1_TOLERANCE = 0.005
+
+
 def _best_threshold(scores: list[float], labels: list[int]) -> float:
     """The threshold of best F1 on a 0.05 grid, the F1 curve smoothed over neighbouring thresholds first (the
-    raw maximum of a flat curve jumps from one training run to the next)."""
+    raw maximum of a flat curve jumps from one training run to the next), the highest of those near the best."""
     grid = [x / 100 for x in range(15, 76, 5)]
     f1s = []
     for t in grid:
@@ -303,8 +306,10 @@ def _best_threshold(scores: list[float], labels: list[int]) -> float:
         fn = sum(1 for s, y in zip(scores, labels, strict=True) if s < t and y)
         f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
     smooth = [sum(f1s[max(0, i - 1) : i + 2]) / len(f1s[max(0, i - 1) : i + 2]) for i in range(len(grid))]
-    best = max(range(len(grid)), key=lambda i: (round(smooth[i], 6), -i))
-    return grid[best]
+    # where F1 cannot tell thresholds apart (within THRESHOLD_F1_TOLERANCE of the best), the highest: a round
+    # the store mistakes is worse than one it misses, and the choice no longer flips with a page's text
+    near_best = [i for i in range(len(grid)) if smooth[i] >= max(smooth) - THRESHOLD_F1_TOLERANCE]
+    return grid[max(near_best)]
 
 
 # ---------------------------------------------------------------------- names, status, investors
