@@ -43,10 +43,8 @@ class _StatsPipeline:
         self.stats.inc_value(f"newsmon/{self.area}/{what}", by)
 
 
-class ExtractPipeline(_StatsPipeline):
-    """Clean the page with trafilatura; drop pages with no article text or outside the `since` window."""
-
-    area = "extract"
+class _PageWorkPipeline(_StatsPipeline):
+    """Base of the CPU-bound stages: their work runs through the crawl's PageWork (worker processes)."""
 
     def __init__(self, stats: StatsCollector, work: PageWork | None = None) -> None:
         super().__init__(stats)
@@ -55,6 +53,12 @@ class ExtractPipeline(_StatsPipeline):
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler.stats, PageWork.of(crawler))
+
+
+class ExtractPipeline(_PageWorkPipeline):
+    """Clean the page with trafilatura; drop pages with no article text or outside the `since` window."""
+
+    area = "extract"
 
     async def process_item(self, item: PageItem) -> PageItem:
         self.count("pages")  # every article page fetched: what is not stored new or updated was skipped
@@ -90,18 +94,10 @@ class ExtractPipeline(_StatsPipeline):
         return item
 
 
-class DetectPipeline(_StatsPipeline):
+class DetectPipeline(_PageWorkPipeline):
     """Find the funding rounds the article announces."""
 
     area = "detect"
-
-    def __init__(self, stats: StatsCollector, work: PageWork | None = None) -> None:
-        super().__init__(stats)
-        self.work = work or PageWork(0, 0)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler.stats, PageWork.of(crawler))
 
     async def process_item(self, item: PageItem) -> PageItem:
         article = item.article

@@ -322,14 +322,14 @@ def payload_text(tree: lxml_html.HtmlElement) -> str:
     """The article text a page carries only in its scripts: JSON-LD `articleBody`, else the body of the article
     object in `__NEXT_DATA__` or a similar JSON payload (its text fields only, each paragraph once)."""
     best = ""
-    for data in _json_scripts(tree, "//script[@type='application/ld+json']"):
+    for data in json_scripts(tree, "//script[@type='application/ld+json']"):
         for node in _dicts(data):
             body = node.get("articleBody")
             if isinstance(body, str) and len(body) > len(best):
                 best = body
     if len(best) >= MIN_TEXT_CHARS:
         return _paragraphs(best)
-    for data in _json_scripts(tree, _PAYLOAD_SCRIPTS):
+    for data in json_scripts(tree, _PAYLOAD_SCRIPTS):
         for node in _dicts(data):
             if not _looks_like_article(node):
                 continue
@@ -341,7 +341,8 @@ def payload_text(tree: lxml_html.HtmlElement) -> str:
     return best[:MAX_TEXT_CHARS] if len(best) >= MIN_TEXT_CHARS else ""
 
 
-def _json_scripts(tree: lxml_html.HtmlElement, xpath: str) -> Iterator[object]:
+def json_scripts(tree: lxml_html.HtmlElement, xpath: str) -> Iterator[object]:
+    """The parsed JSON of the page's scripts that `xpath` finds (at most 20; unreadable or huge ones skipped)."""
     for script in tree.xpath(xpath)[:20]:
         raw = script.text_content() or ""
         if len(raw) > _MAX_PAYLOAD_CHARS:

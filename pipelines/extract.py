@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Collection, Iterator, Mapping
@@ -27,7 +26,7 @@ from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from pipelines.body import HIDDEN as _HIDDEN
-from pipelines.body import MAX_TEXT_CHARS, MIN_TEXT_CHARS, main_text, select
+from pipelines.body import MAX_TEXT_CHARS, MIN_TEXT_CHARS, json_scripts, main_text, select
 from pipelines.bylines import split_byline
 from pipelines.dates import parse_human_date, parse_machine_date, plausible
 from pipelines.urls import canonical_url, is_http_url, outlet
@@ -292,11 +291,7 @@ def find_published(
 
 def _jsonld_objects(tree: lxml_html.HtmlElement) -> Iterator[dict]:
     """The top-level objects of the page's JSON-LD blocks (lists and `@graph`s unrolled), in page order."""
-    for script in tree.xpath("//script[@type='application/ld+json']")[:20]:
-        try:
-            data = json.loads(script.text_content() or "")
-        except (ValueError, RecursionError):
-            continue
+    for data in json_scripts(tree, "//script[@type='application/ld+json']"):
         stack = [data]
         while stack:
             node = stack.pop()
@@ -345,17 +340,16 @@ def _byline_sources(tree: lxml_html.HtmlElement) -> tuple[list[str], list[str], 
         if (meta.get("name") or meta.get("property") or "").strip().lower() in _META_AUTHOR_KEYS
     ]
     organisations = [str(v) for v in tree.xpath("//meta[@name='publisher' or @property='og:site_name']/@content")]
+    holders = [_COPYRIGHT_NOISE.sub(" ", str(v)) for v in tree.xpath("//meta[@name='copyright']/@content")[:1]]
     for node in _jsonld_objects(tree):
         declared += _names_of(node.get("author"), organisations=False)
+        holders += _names_of(node.get("copyrightHolder"), organisations=False)
         organisations += _names_of(node.get("author"), organisations=True)
         for key in ("publisher", "sourceOrganization", "copyrightHolder"):
             organisations += _names_of(node.get(key), organisations=True)
             publisher = node.get(key)
             if isinstance(publisher, dict) and isinstance(publisher.get("name"), str) and "@type" not in publisher:
                 organisations.append(publisher["name"])
-    holders = [_COPYRIGHT_NOISE.sub(" ", str(v)) for v in tree.xpath("//meta[@name='copyright']/@content")[:1]]
-    for node in _jsonld_objects(tree):
-        holders += _names_of(node.get("copyrightHolder"), organisations=False)
     return declared[:50], organisations[:50], holders[:10]
 
 
